@@ -1,0 +1,79 @@
+using System.Globalization;
+
+namespace HeapDiag.AspNetCore.Diagnostics;
+
+/// <summary>
+/// Reads the memory limit and usage of the control group this process runs in (cgroup v2 first, then v1).
+/// Inside a container the group's files are mounted at the root of /sys/fs/cgroup; on a host they sit
+/// under the path /proc/self/cgroup names, so both places are tried.
+/// </summary>
+internal static class CgroupMemory
+{
+    // cgroup v1 reports "no limit" as a huge page-aligned number rather than a word.
+    private const long V1UnlimitedFloor = long.MaxValue / 2;
+
+    public static ContainerInfo? Read()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        try
+        {
+            var groups = File.Exists("/proc/self/cgroup") ? File.ReadAllLines("/proc/self/cgroup") : [];
+            return ReadV2(groups) ?? ReadV1(groups);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static ContainerInfo? ReadV2(string[] groups)
+    {
+        var path = groups.FirstOrDefault(line => line.StartsWith("0::", StringComparison.Ordinal))?[3..];
+        foreach (var directory in Candidates("/sys/fs/cgroup", path))
+        {
+            var max = Path.Combine(directory, "memory.max");
+            if (File.Exists(max))
+            {
+                var limitText = File.ReadAllText(max).Trim();
+                long? limit = limitText == "max" ? null : ParseOrNull(limitText);
+                return new ContainerInfo(2, limit, ReadNumber(Path.Combine(directory, "memory.current")));
+            }
+        }
+
+        return null;
+    }
+
+    private static ContainerInfo? ReadV1(string[] groups)
+    {
+        var path = groups.Select(line => line.Split(':', 3)).FirstOrDefault(parts => parts.Length == 3 && parts[1].Split(',').Contains("memory"))?[2];
+        foreach (var directory in Candidates("/sys/fs/cgroup/memory", path))
+        {
+            var limitFile = Path.Combine(directory, "memory.limit_in_bytes");
+            if (File.Exists(limitFile))
+            {
+                var limit = ReadNumber(limitFile);
+                return new ContainerInfo(1, limit is >= V1UnlimitedFloor ? null : limit, ReadNumber(Path.Combine(directory, "memory.usage_in_bytes")));
+            }
+        }
+
+        return null;
+    }
+
+    private static IEnumerable<string> Candidates(string root, string? relative)
+    {
+        if (!string.IsNullOrEmpty(relative) && relative != "/")
+        {
+            yield return root + relative;
+        }
+
+        yield return root;
+    }
+
+    private static long? ReadNumber(string file) => File.Exists(file) ? ParseOrNull(File.ReadAllText(file).Trim()) : null;
+
+    private static long? ParseOrNull(string text) => long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
+}

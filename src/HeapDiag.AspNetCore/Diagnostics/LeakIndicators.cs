@@ -1,0 +1,81 @@
+namespace HeapDiag.AspNetCore.Diagnostics;
+
+/// <summary>
+/// Turns measured values into leak indicators, one sentence each with its number. The thresholds are
+/// deliberately conservative: an indicator that fires on every healthy process teaches people to ignore it.
+/// </summary>
+internal static class LeakIndicators
+{
+    public const int ActiveTimersThreshold = 100;
+    public const int OpenFileDescriptorsThreshold = 500;
+    public const long NativeMemoryFloorBytes = 512L * 1024 * 1024;
+    public const double GrowthMbPerHourThreshold = 100;
+    public const double RssUptimeMinimumSeconds = 3600;
+    public const double FragmentationRatioThreshold = 0.5;
+    public const long FragmentationHeapFloorBytes = 100L * 1024 * 1024;
+    public const long FinalizerBacklogThreshold = 1000;
+    public const int CollectibleContextsThreshold = 10;
+    public const double MemoryLoadRatioThreshold = 0.9;
+
+    public static LeakAnalysis Analyze(MemoryUsage memory, GcInfo gc, RuntimeCounters runtime, MemoryGrowthRate growth, double uptimeSeconds)
+    {
+        var leaks = new List<string>();
+
+        if (runtime.ActiveTimers > ActiveTimersThreshold)
+        {
+            leaks.Add($"{runtime.ActiveTimers} active timers - possible undisposed Timer or PeriodicTimer leak");
+        }
+
+        if (runtime.OpenFileDescriptors > OpenFileDescriptorsThreshold)
+        {
+            leaks.Add($"{runtime.OpenFileDescriptors} open file descriptors - possible file or socket leak");
+        }
+
+        if (memory.NativeEstimateBytes > memory.GcCommittedBytes && memory.NativeEstimateBytes > NativeMemoryFloorBytes)
+        {
+            leaks.Add($"Native memory ({ToMb(memory.NativeEstimateBytes)} MB) > GC committed ({ToMb(memory.GcCommittedBytes)} MB) - leak may be outside the managed heap (native libraries, unmanaged buffers); a heap dump will not show it");
+        }
+
+        // rss/uptime is meaningless right after start (the whole RSS looks like growth), so it only counts
+        // once the process is an hour old; a slope over samples counts at once.
+        var growthIsTrustworthy = growth.Source == MemoryGrowthSources.Samples || uptimeSeconds >= RssUptimeMinimumSeconds;
+        if (growthIsTrustworthy && growth.MbPerHour > GrowthMbPerHourThreshold)
+        {
+            leaks.Add($"High memory growth rate: {growth.MbPerHour:F1} MB/hour ({growth.Source})");
+        }
+
+        if (memory.GcHeapSizeBytes > FragmentationHeapFloorBytes && memory.FragmentedBytes > memory.GcHeapSizeBytes * FragmentationRatioThreshold)
+        {
+            leaks.Add($"GC heap fragmentation is {100.0 * memory.FragmentedBytes / memory.GcHeapSizeBytes:F0}% ({ToMb(memory.FragmentedBytes)} MB) - pinned buffers or large-object churn");
+        }
+
+        if (gc.FinalizationPendingCount > FinalizerBacklogThreshold)
+        {
+            leaks.Add($"{gc.FinalizationPendingCount} objects waiting for finalization - finalizer backlog; dispose objects instead of relying on finalizers");
+        }
+
+        if (runtime.CollectibleAssemblyLoadContexts > CollectibleContextsThreshold)
+        {
+            leaks.Add($"{runtime.CollectibleAssemblyLoadContexts} collectible AssemblyLoadContexts alive - load contexts are not unloading");
+        }
+
+        if (gc.HighMemoryLoadThresholdBytes > 0 && gc.MemoryLoadBytes >= gc.HighMemoryLoadThresholdBytes * MemoryLoadRatioThreshold)
+        {
+            leaks.Add($"Memory load {ToMb(gc.MemoryLoadBytes)} MB is near the high-memory-load threshold {ToMb(gc.HighMemoryLoadThresholdBytes)} MB - the process is close to its memory limit");
+        }
+
+        var recommendation = leaks.Count > 0
+            ? $"WARNING: {leaks.Count} potential leak indicator(s) found. See potentialLeaks."
+            : "No obvious leak indicators. Capture a heap dump to see which objects are retained.";
+        return new LeakAnalysis(leaks, recommendation);
+    }
+
+    private static long ToMb(long bytes) => bytes / (1024 * 1024);
+}
+
+/// <summary>The values of <see cref="MemoryGrowthRate.Source"/>.</summary>
+internal static class MemoryGrowthSources
+{
+    public const string RssOverUptime = "rss/uptime";
+    public const string Samples = "samples";
+}

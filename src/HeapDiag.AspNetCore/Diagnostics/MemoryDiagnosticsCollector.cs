@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime;
+using System.Runtime.InteropServices;
+using System.Runtime.Loader;
+using Microsoft.Extensions.Options;
+
+namespace HeapDiag.AspNetCore.Diagnostics;
+
+/// <summary>
+/// Measures the process: the .NET counterpart of the seed's captureMemoryDiagnostics. Reads counters only;
+/// it never forces a GC, so calling it does not disturb the process it describes.
+/// </summary>
+internal sealed class MemoryDiagnosticsCollector(
+    ProcessInstance instance,
+    TimeProvider timeProvider,
+    IOptions<HeapDiagnosticsOptions> options)
+{
+    private static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh"];
+
+    private readonly string libraryVersion = typeof(MemoryDiagnosticsCollector).Assembly
+        .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    private readonly string? appVersion = Assembly.GetEntryAssembly()?
+        .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+
+    public MemoryDiagnostics Collect(string trigger, int dumpNumber)
+    {
+        var now = timeProvider.GetUtcNow();
+        var uptimeSeconds = Math.Max(0, (now - instance.StartTime).TotalSeconds);
+        var gcInfo = GC.GetGCMemoryInfo(GCKind.Any);
+        // The runtime's effective GC settings (.NET 7+); an absent key means "not reported", hence null.
+        var gcSettings = GC.GetConfigurationVariables();
+
+        using var process = Process.GetCurrentProcess();
+        var workingSet = process.WorkingSet64;
+
+        var memory = new MemoryUsage(
+            WorkingSetBytes: workingSet,
+            PrivateBytes: process.PrivateMemorySize64,
+            PeakWorkingSetBytes: process.PeakWorkingSet64,
+            GcHeapSizeBytes: gcInfo.HeapSizeBytes,
+            GcCommittedBytes: gcInfo.TotalCommittedBytes,
+            FragmentedBytes: gcInfo.FragmentedBytes,
+            TotalAllocatedBytes: GC.GetTotalAllocatedBytes(precise: false),
+            NativeEstimateBytes: Math.Max(0, workingSet - gcInfo.TotalCommittedBytes));
+
+        var generations = new List<GenerationInfo>(GenerationNames.Length);
+        var generationInfo = gcInfo.GenerationInfo;
+        for (var i = 0; i < generationInfo.Length && i < GenerationNames.Length; i++)
+        {
+            generations.Add(new GenerationInfo(GenerationNames[i], generationInfo[i].SizeAfterBytes, generationInfo[i].FragmentationAfterBytes, generationInfo[i].SizeBeforeBytes));
+        }
+
+        var gc = new GcInfo(
+            Gen0Collections: GC.CollectionCount(0),
+            Gen1Collections: GC.CollectionCount(1),
+            Gen2Collections: GC.CollectionCount(2),
+            TotalPauseMilliseconds: GC.GetTotalPauseDuration().TotalMilliseconds,
+            PauseTimePercentage: gcInfo.PauseTimePercentage,
+            IsServerGc: GCSettings.IsServerGC,
+            IsConcurrent: gcSettings.TryGetValue("ConcurrentGC", out var concurrent) && concurrent is bool isConcurrent ? isConcurrent : null,
+            LatencyMode: GCSettings.LatencyMode.ToString(),
+            MemoryLoadBytes: gcInfo.MemoryLoadBytes,
+            HighMemoryLoadThresholdBytes: gcInfo.HighMemoryLoadThresholdBytes,
+            TotalAvailableMemoryBytes: gcInfo.TotalAvailableMemoryBytes,
+            HeapHardLimitBytes: gcSettings.TryGetValue("GCHeapHardLimit", out var limit) && limit is long hardLimit && hardLimit > 0 ? hardLimit : null,
+            FinalizationPendingCount: gcInfo.FinalizationPendingCount,
+            PinnedObjectsCount: gcInfo.PinnedObjectsCount);
+
+        var runtime = new RuntimeCounters(
+            Threads: process.Threads.Count,
+            ThreadPoolThreads: ThreadPool.ThreadCount,
+            ThreadPoolQueueLength: ThreadPool.PendingWorkItemCount,
+            ActiveTimers: Timer.ActiveCount,
+            LockContentions: Monitor.LockContentionCount,
+            LoadedAssemblies: AppDomain.CurrentDomain.GetAssemblies().Length,
+            AssemblyLoadContexts: AssemblyLoadContext.All.Count(),
+            CollectibleAssemblyLoadContexts: AssemblyLoadContext.All.Count(context => context.IsCollectible),
+            OpenFileDescriptors: CountOpenFileDescriptors());
+
+        var bytesPerSecond = uptimeSeconds > 0 ? workingSet / uptimeSeconds : 0;
+        var growth = new MemoryGrowthRate(bytesPerSecond, bytesPerSecond * 3600 / (1024 * 1024), MemoryGrowthSources.RssOverUptime);
+
+        return new MemoryDiagnostics(
+            Timestamp: now,
+            Instance: new InstanceInfo(instance.ProcessId, instance.SessionId, Environment.MachineName),
+            Trigger: trigger,
+            DumpNumber: dumpNumber,
+            UptimeSeconds: uptimeSeconds,
+            MemoryUsage: memory,
+            Generations: generations,
+            Gc: gc,
+            MemoryGrowthRate: growth,
+            Runtime: runtime,
+            ResourceUsage: new ResourceUsage(process.UserProcessorTime.TotalSeconds, process.PrivilegedProcessorTime.TotalSeconds),
+            Container: CgroupMemory.Read(),
+            SmapsRollup: options.Value.IncludeSmapsRollup ? ReadSmapsRollup() : null,
+            Analysis: LeakIndicators.Analyze(memory, gc, runtime, growth, uptimeSeconds),
+            Platform: new PlatformInfo(RuntimeInformation.OSDescription, RuntimeInformation.ProcessArchitecture.ToString(), RuntimeInformation.FrameworkDescription, appVersion, libraryVersion));
+    }
+
+    private static int? CountOpenFileDescriptors()
+    {
+        var directory = OperatingSystem.IsLinux() ? "/proc/self/fd" : OperatingSystem.IsMacOS() ? "/dev/fd" : null;
+        if (directory is null || !Directory.Exists(directory))
+        {
+            return null;
+        }
+
+        try
+        {
+            return Directory.EnumerateFileSystemEntries(directory).Count();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static string? ReadSmapsRollup()
+    {
+        try
+        {
+            return OperatingSystem.IsLinux() ? File.ReadAllText("/proc/self/smaps_rollup") : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using HeapDiag.AspNetCore;
+using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Endpoints;
+using HeapDiag.AspNetCore.Security;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers HeapDiag: the memory and heap dump endpoints, their authorization, and the services behind them.</summary>
+public static class HeapDiagnosticsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds HeapDiag, bound to the <c>HeapDiagnostics</c> configuration section. The endpoints are mapped under
+    /// <see cref="HeapDiagnosticsOptions.RoutePrefix"/> automatically unless the app maps them itself with
+    /// <c>MapHeapDiagnostics()</c>. Every endpoint requires the <see cref="HeapDiagnosticsOptions.Policy"/> policy.
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <returns>The same services, for chaining.</returns>
+    public static IServiceCollection AddHeapDiagnostics(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        AddCore(services).BindConfiguration(HeapDiagnosticsOptions.SectionName);
+        return services;
+    }
+
+    /// <summary>
+    /// Adds HeapDiag bound to the <c>HeapDiagnostics</c> configuration section, then lets code adjust the options.
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <param name="configure">Adjusts the options after configuration is bound.</param>
+    /// <returns>The same services, for chaining.</returns>
+    public static IServiceCollection AddHeapDiagnostics(this IServiceCollection services, Action<HeapDiagnosticsOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        AddCore(services).BindConfiguration(HeapDiagnosticsOptions.SectionName).Configure(configure);
+        return services;
+    }
+
+    /// <summary>Adds HeapDiag bound to the given configuration section instead of <c>HeapDiagnostics</c>.</summary>
+    /// <param name="services">The application's services.</param>
+    /// <param name="configuration">The section to bind, for example <c>builder.Configuration.GetSection("Ops:Heap")</c>.</param>
+    /// <returns>The same services, for chaining.</returns>
+    public static IServiceCollection AddHeapDiagnostics(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        AddCore(services).Bind(configuration);
+        return services;
+    }
+
+    private static OptionsBuilder<HeapDiagnosticsOptions> AddCore(IServiceCollection services)
+    {
+        var optionsBuilder = services.AddOptions<HeapDiagnosticsOptions>();
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(HeapDiagnosticsMarker)))
+        {
+            // A second call only adds its configuration; the services are registered once.
+            return optionsBuilder;
+        }
+
+        services.AddSingleton<HeapDiagnosticsMarker>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HeapDiagnosticsOptions>, HeapDiagnosticsOptionsValidator>());
+        optionsBuilder.ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ProcessInstance>();
+        services.AddSingleton<MemoryDiagnosticsCollector>();
+        services.AddSingleton<ApiKeyHashes>();
+
+        services.AddAuthentication()
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, displayName: "HeapDiag API key", configureOptions: null);
+        services.AddAuthorization();
+        services.AddOptions<AuthorizationOptions>().Configure<IOptions<HeapDiagnosticsOptions>>((authorization, diagnostics) =>
+        {
+            // An app that defines a policy under this name itself keeps its own.
+            if (authorization.GetPolicy(diagnostics.Value.Policy) is null)
+            {
+                authorization.AddPolicy(diagnostics.Value.Policy, policy => policy
+                    .AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName)
+                    .RequireAuthenticatedUser()
+                    .RequireRole(diagnostics.Value.Role));
+            }
+        });
+
+        services.AddTransient<IStartupFilter, HeapDiagnosticsStartupFilter>();
+        services.AddHostedService<HeapDiagnosticsStartupCheck>();
+        return optionsBuilder;
+    }
+}

@@ -1,0 +1,50 @@
+using Microsoft.OpenApi;
+using SampleApi;
+using SampleApi.Leaks;
+using Serilog;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// Serilog from appsettings ("Serilog" section). Serilog.AspNetCore does not restore from this project's
+// package source, so the plain Microsoft.Extensions.Logging provider is used with a request-log middleware.
+builder.Logging.ClearProviders();
+builder.Logging.AddSerilog(new LoggerConfiguration().ReadFrom.Configuration(builder.Configuration).CreateLogger(), dispose: true);
+
+// The one line a service needs: endpoints under /debug, the policy, the API key scheme.
+builder.Services.AddHeapDiagnostics();
+
+builder.Services.AddSingleton<LeakStore>();
+builder.Services.AddEndpointsApiExplorer();
+builder.Services.AddSwaggerGen(swagger =>
+{
+    swagger.SwaggerDoc("v1", new OpenApiInfo { Title = "HeapDiag SampleApi", Version = "v1", Description = "Demo of HeapDiag: memory diagnostics and heap dumps behind an API key, and routes that leak on purpose." });
+    swagger.AddSecurityDefinition("ApiKey", new OpenApiSecurityScheme
+    {
+        Type = SecuritySchemeType.ApiKey,
+        In = ParameterLocation.Header,
+        Name = "X-Api-Key",
+        Description = "A key from HeapDiagnostics:ApiKeys (Development: see appsettings.Development.json).",
+    });
+    swagger.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("ApiKey", document)] = [] });
+    swagger.IncludeXmlComments(typeof(Program).Assembly);
+});
+
+var app = builder.Build();
+
+app.UseMiddleware<RequestLogMiddleware>();
+app.UseSwagger();
+app.UseSwaggerUI(ui => ui.DocumentTitle = "HeapDiag SampleApi");
+
+app.MapGet("/", () => Results.Redirect("/swagger")).ExcludeFromDescription();
+app.MapGet("/hello", (TimeProvider time) => new Greeting("Hello from SampleApi", time.GetUtcNow()))
+    .WithTags("Sample")
+    .WithSummary("An ordinary endpoint: no key needed, unaffected by HeapDiag");
+app.MapLeakEndpoints();
+
+app.Run();
+
+/// <summary>The answer of GET /hello.</summary>
+internal sealed record Greeting(string Message, DateTimeOffset Time);
+
+/// <summary>Entry point, public so tests can host the app with WebApplicationFactory.</summary>
+public partial class Program;
