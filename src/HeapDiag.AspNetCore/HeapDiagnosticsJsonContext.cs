@@ -1,10 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Endpoints;
 
 namespace HeapDiag.AspNetCore;
 
 /// <summary>Source-generated JSON for everything HeapDiag writes: no reflection at run time, camelCase names.</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(MemoryDiagnostics))]
+[JsonSerializable(typeof(HeapDumpResult))]
+[JsonSerializable(typeof(HeapDumpList))]
+[JsonSerializable(typeof(HeapDumpCapabilities))]
 internal sealed partial class HeapDiagnosticsJsonContext : JsonSerializerContext;

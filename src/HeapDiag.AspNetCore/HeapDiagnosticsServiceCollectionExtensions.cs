@@ -1,5 +1,7 @@
 using HeapDiag.AspNetCore;
+using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Endpoints;
 using HeapDiag.AspNetCore.Security;
 using Microsoft.AspNetCore.Authentication;
@@ -71,6 +73,10 @@ public static class HeapDiagnosticsServiceCollectionExtensions
         services.AddSingleton<ProcessInstance>();
         services.AddSingleton<MemoryDiagnosticsCollector>();
         services.AddSingleton<ApiKeyHashes>();
+        services.AddSingleton<HeapDumpStore>();
+        services.AddSingleton<CaptureCapabilities>();
+        services.TryAddSingleton<IHeapDumpWriter, RuntimeHeapDumpWriter>();
+        services.AddSingleton<HeapDumpCaptureService>();
 
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, displayName: "HeapDiag API key", configureOptions: null);

@@ -1,3 +1,4 @@
+using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -29,19 +30,48 @@ internal static class HeapDiagnosticsEndpoints
             .WithDescription("Working set, GC heap and generations, GC counters, runtime resource counts, cgroup limits and leak indicators of this process. Never forces a GC.")
             .Produces<MemoryDiagnostics>(StatusCodes.Status200OK, "application/json");
 
+        var dumps = group.MapGroup("/heapdump");
+        dumps.MapPost("/", HeapDumpEndpoints.CaptureAsync)
+            .WithName("HeapDiagnostics.Capture")
+            .WithSummary("Capture a heap dump")
+            .WithDescription("Writes a dump with the runtime's own out-of-process writer, after writing the memory diagnostics beside it. type=heap|full|mini|triage (default Capture:DefaultType). download=true streams the new dump in the same response.")
+            .Produces<HeapDumpResult>(StatusCodes.Status201Created, "application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status500InternalServerError)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
+        dumps.MapGet("/", HeapDumpEndpoints.List)
+            .WithName("HeapDiagnostics.List")
+            .WithSummary("List the heap dumps in the store, newest first")
+            .Produces<HeapDumpList>(StatusCodes.Status200OK, "application/json");
+        dumps.MapGet("/capabilities", HeapDumpEndpoints.Capabilities)
+            .WithName("HeapDiagnostics.Capabilities")
+            .WithSummary("Can a dump be taken here, and if not, why")
+            .Produces<HeapDumpCapabilities>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        dumps.MapGet("/{id}", HeapDumpEndpoints.Download)
+            .WithName("HeapDiagnostics.Download")
+            .WithSummary("Download a heap dump (streamed, Range supported)")
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        dumps.MapGet("/{id}/diagnostics", HeapDumpEndpoints.Diagnostics)
+            .WithName("HeapDiagnostics.DumpDiagnostics")
+            .WithSummary("The memory diagnostics written just before that dump")
+            .Produces<MemoryDiagnostics>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        dumps.MapDelete("/{id}", HeapDumpEndpoints.Delete)
+            .WithName("HeapDiagnostics.Delete")
+            .WithSummary("Delete a heap dump and its diagnostics")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
         return group;
     }
 }
 
-/// <summary>The values of <see cref="MemoryDiagnostics.Trigger"/>.</summary>
-internal static class DiagnosticsTriggers
-{
-    /// <summary>Diagnostics read through <c>GET /memory</c>.</summary>
-    public const string Request = "request";
-
-    /// <summary>A dump asked for by a person.</summary>
-    public const string Manual = "manual";
-
-    /// <summary>A dump taken by the monitor past its threshold.</summary>
-    public const string Auto = "auto";
-}

@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using HeapDiag.AspNetCore.Storage;
+using Microsoft.Extensions.Options;
+
+namespace HeapDiag.AspNetCore.Capture;
+
+/// <summary>One reason a dump cannot be taken here, with what to do about it.</summary>
+internal sealed record CapabilityProblem(HeapDumpFailure Code, string Message, string Fix);
+
+/// <summary>The answer of <c>GET /heapdump/capabilities</c>.</summary>
+internal sealed record HeapDumpCapabilities(
+    bool CanCapture,
+    IReadOnlyList<CapabilityProblem> Problems,
+    string Directory,
+    long? FreeBytes,
+    long ExpectedDumpBytes,
+    long ReserveBytes,
+    string WriterPath,
+    int? PtraceScope,
+    int? SeccompMode);
+
+/// <summary>
+/// Tells, before trying, whether this process can write a dump, and — after the runtime answers with nothing
+/// better than "HRESULT 0x80004005" — which of the known causes is at work.
+/// </summary>
+internal sealed class CaptureCapabilities(HeapDumpStore store, IOptions<HeapDiagnosticsOptions> options)
+{
+    private const int CapSysPtraceBit = 19;
+
+    public string WriterPath { get; } = Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "createdump");
+
+    /// <summary>What a dump of the given type will need on disk: heap and full dumps are about the size of the RSS.</summary>
+    public static long ExpectedBytes(string type) => HeapDumpTypes.HoldsHeap(type) ? Environment.WorkingSet : 0;
+
+    public HeapDumpCapabilities Probe(string type)
+    {
+        var problems = new List<CapabilityProblem>();
+        problems.AddRange(ProcessProblems());
+
+        if (store.EnsureWritable() is { } notWritable)
+        {
+            problems.Add(new CapabilityProblem(HeapDumpFailure.DirectoryNotWritable, notWritable,
+                "Point HeapDiagnostics:Storage:Directory at a writable directory (in a container: a mounted volume owned by the app's user)."));
+        }
+
+        var free = store.FreeBytes();
+        var expected = ExpectedBytes(type);
+        var reserve = options.Value.Storage.ReserveBytes;
+        if (free is { } freeBytes && freeBytes < expected + reserve)
+        {
+            problems.Add(DiskProblem(freeBytes, expected, reserve));
+        }
+
+        return new HeapDumpCapabilities(problems.Count == 0, problems, store.DirectoryPath, free, expected, reserve, WriterPath, ReadPtraceScope(), ReadSeccompMode());
+    }
+
+    /// <summary>Problems of the process itself (not of the directory or disk), cheap enough to check before every capture.</summary>
+    public IEnumerable<CapabilityProblem> ProcessProblems()
+    {
+        foreach (var variable in new[] { "DOTNET_EnableDiagnostics", "COMPlus_EnableDiagnostics", "DOTNET_EnableDiagnostics_IPC" })
+        {
+            if (Environment.GetEnvironmentVariable(variable) == "0")
+            {
+                yield return new CapabilityProblem(HeapDumpFailure.DiagnosticsDisabled,
+                    $"{variable}=0 turns off the runtime's diagnostic channel, which writes dumps.",
+                    $"Remove {variable}=0 from the process environment (or set it to 1) and restart.");
+                yield break;
+            }
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            if (!File.Exists(WriterPath))
+            {
+                yield return new CapabilityProblem(HeapDumpFailure.WriterMissing,
+                    $"The runtime's dump writer '{WriterPath}' is missing.",
+                    "Use a runtime image that ships createdump (the official aspnet images do); trimmed or distroless images may drop it.");
+            }
+            else if ((File.GetUnixFileMode(WriterPath) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
+            {
+                yield return new CapabilityProblem(HeapDumpFailure.WriterMissing,
+                    $"The runtime's dump writer '{WriterPath}' is not executable.",
+                    $"chmod +x {WriterPath} in the image.");
+            }
+        }
+
+        var scope = ReadPtraceScope();
+        if (scope == 3)
+        {
+            yield return new CapabilityProblem(HeapDumpFailure.PtraceDenied,
+                "kernel.yama.ptrace_scope is 3: no process may attach to another, so the dump writer cannot read this process.",
+                "Set kernel.yama.ptrace_scope to 0 or 1 on the host (it cannot be lowered again without a reboot once at 3).");
+        }
+        else if (scope == 2 && !HasCapSysPtrace())
+        {
+            yield return new CapabilityProblem(HeapDumpFailure.PtraceDenied,
+                "kernel.yama.ptrace_scope is 2 and the process lacks CAP_SYS_PTRACE, so the dump writer cannot attach.",
+                "Grant SYS_PTRACE (docker: cap_add: [SYS_PTRACE]; Kubernetes: securityContext.capabilities.add: [SYS_PTRACE]) or lower ptrace_scope to 1.");
+        }
+    }
+
+    public static CapabilityProblem DiskProblem(long freeBytes, long expectedBytes, long reserveBytes) =>
+        new(HeapDumpFailure.InsufficientStorage,
+            $"{freeBytes:N0} bytes are free; a dump needs about {expectedBytes:N0} bytes plus the {reserveBytes:N0}-byte reserve (Storage:ReserveBytes).",
+            "Free disk space, delete old dumps (DELETE /heapdump/{id}), lower Storage:MaxDumps, or point Storage:Directory at a larger volume.");
+
+    /// <summary>
+    /// Picks the most likely cause for a writer failure the runtime reported only as an HRESULT. The raw message is
+    /// kept beside it by the caller.
+    /// </summary>
+    public CapabilityProblem Explain(Exception writerError)
+    {
+        if (ProcessProblems().FirstOrDefault() is { } known)
+        {
+            return known;
+        }
+
+        if (writerError is Microsoft.Diagnostics.NETCore.Client.ServerNotAvailableException)
+        {
+            return new CapabilityProblem(HeapDumpFailure.DiagnosticsDisabled,
+                "The runtime's diagnostic channel of this process is not reachable.",
+                "Check that DOTNET_EnableDiagnostics is not 0 and that TMPDIR is the same for the app and its diagnostic socket.");
+        }
+
+        var seccomp = ReadSeccompMode() == 2 ? " A seccomp filter is active (Seccomp: 2 in /proc/self/status); it may block ptrace." : string.Empty;
+        return new CapabilityProblem(HeapDumpFailure.WriterFailed,
+            $"The runtime's dump writer failed.{seccomp}",
+            "In a container, grant SYS_PTRACE and use a seccomp profile that allows ptrace; check the app's stderr for createdump's own messages, and GET /heapdump/capabilities.");
+    }
+
+    private static int? ReadPtraceScope() => ReadInt("/proc/sys/kernel/yama/ptrace_scope");
+
+    private static int? ReadSeccompMode() => ReadStatusField("Seccomp:") is { } text && int.TryParse(text, CultureInfo.InvariantCulture, out var mode) ? mode : null;
+
+    private static bool HasCapSysPtrace() =>
+        ReadStatusField("CapEff:") is { } hex && ulong.TryParse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var caps) && (caps & (1UL << CapSysPtraceBit)) != 0;
+
+    private static int? ReadInt(string path)
+    {
+        try
+        {
+            return File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), CultureInfo.InvariantCulture, out var value) ? value : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static string? ReadStatusField(string field)
+    {
+        try
+        {
+            return OperatingSystem.IsLinux()
+                ? File.ReadLines("/proc/self/status").FirstOrDefault(line => line.StartsWith(field, StringComparison.Ordinal))?[field.Length..].Trim()
+                : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

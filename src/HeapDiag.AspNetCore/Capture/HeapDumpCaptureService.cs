@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Text.Json;
+using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HeapDiag.AspNetCore.Capture;
+
+/// <summary>
+/// Takes heap dumps, one at a time in the whole process: the counterpart of the seed's performHeapDump, used by
+/// the endpoint and the monitor alike. Every failure comes back as a result naming the cause and the fix; nothing
+/// is thrown at the caller and nothing partial is left on disk.
+/// </summary>
+internal sealed partial class HeapDumpCaptureService(
+    HeapDumpStore store,
+    IHeapDumpWriter writer,
+    CaptureCapabilities capabilities,
+    MemoryDiagnosticsCollector collector,
+    ProcessInstance instance,
+    TimeProvider timeProvider,
+    IOptions<HeapDiagnosticsOptions> options,
+    ILogger<HeapDumpCaptureService> logger)
+{
+    // One capture at a time: two writers suspending the process at once would double the stall and the disk use.
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly Lock stateLock = new();
+    private HeapDumpId? running;
+    private DateTimeOffset? lastManualStart;
+
+    public async Task<HeapDumpResult> CaptureAsync(HeapDumpRequest request, CancellationToken cancellationToken)
+    {
+        if (!await gate.WaitAsync(TimeSpan.Zero, cancellationToken))
+        {
+            var busyWith = running;
+            return Failed(request, 0, HeapDumpFailure.Busy,
+                busyWith is null ? "Another capture is running." : $"Another capture is running: {busyWith} ({busyWith.Trigger}, started {busyWith.CreatedUtc:O}).",
+                "Wait for it to finish, then list the dumps with GET /heapdump.");
+        }
+
+        try
+        {
+            return await CaptureExclusiveAsync(request, cancellationToken);
+        }
+        finally
+        {
+            lock (stateLock)
+            {
+                running = null;
+            }
+
+            gate.Release();
+        }
+    }
+
+    private async Task<HeapDumpResult> CaptureExclusiveAsync(HeapDumpRequest request, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (request.Trigger == DiagnosticsTriggers.Manual && lastManualStart is { } last && now - last < options.Value.Capture.MinInterval)
+        {
+            var retryAfter = options.Value.Capture.MinInterval - (now - last);
+            return Failed(request, 0, HeapDumpFailure.RateLimited,
+                $"The last manual capture started at {last:O}; Capture:MinInterval is {options.Value.Capture.MinInterval}.",
+                $"Retry after {Math.Ceiling(retryAfter.TotalSeconds)} seconds.") with { RetryAfterSeconds = Math.Ceiling(retryAfter.TotalSeconds) };
+        }
+
+        // Diagnostics first, before any other I/O: the dump itself moves memory around and would skew the numbers.
+        var diagnostics = collector.Collect(request.Trigger, request.DumpNumber);
+        var started = Stopwatch.GetTimestamp();
+        var id = new HeapDumpId(now, instance.ProcessId, request.Trigger, request.DumpNumber, request.Type);
+
+        if (store.EnsureWritable() is { } notWritable)
+        {
+            return Failed(request, started, HeapDumpFailure.DirectoryNotWritable, notWritable,
+                "Point HeapDiagnostics:Storage:Directory at a writable directory (in a container: a mounted volume owned by the app's user).");
+        }
+
+        var expected = CaptureCapabilities.ExpectedBytes(request.Type);
+        if (store.FreeBytes() is { } free && free < expected + options.Value.Storage.ReserveBytes)
+        {
+            var disk = CaptureCapabilities.DiskProblem(free, expected, options.Value.Storage.ReserveBytes);
+            return Failed(request, started, disk.Code, disk.Message, disk.Fix);
+        }
+
+        lock (stateLock)
+        {
+            running = id;
+            if (request.Trigger == DiagnosticsTriggers.Manual)
+            {
+                lastManualStart = now;
+            }
+        }
+
+        LogCaptureStarted(logger, id.ToString(), request.Trigger, request.DumpNumber, request.Type, diagnostics.MemoryUsage.WorkingSetBytes, diagnostics.MemoryUsage.GcHeapSizeBytes);
+
+        // Written before the dump, so that they survive a dump that fails (the seed's reason).
+        string? diagnosticsPath = null;
+        try
+        {
+            store.WriteDiagnostics(id, JsonSerializer.SerializeToUtf8Bytes(diagnostics, HeapDiagnosticsJsonContext.Default.MemoryDiagnostics));
+            diagnosticsPath = store.DiagnosticsPath(id);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Failed(request, started, HeapDumpFailure.DirectoryNotWritable, $"Writing the diagnostics to '{store.DirectoryPath}' failed: {ex.Message}",
+                "Check the free space and permissions of HeapDiagnostics:Storage:Directory.") with { Id = id.ToString() };
+        }
+
+        if (capabilities.ProcessProblems().FirstOrDefault() is { } blocker)
+        {
+            return Failed(request, started, blocker.Code, blocker.Message, blocker.Fix) with { Id = id.ToString(), DiagPath = diagnosticsPath };
+        }
+
+        try
+        {
+            var temp = store.CreateTempDump(id);
+
+            // The writer is not cancelled with the caller: createdump runs on once started, and a half-written
+            // file is worse than a finished one nobody asked for any more.
+            await writer.WriteAsync(request.Type, temp, CancellationToken.None);
+            var stored = store.Commit(id);
+            if (stored.SizeBytes == 0)
+            {
+                store.Delete(id);
+                throw new IOException("The dump writer reported success but wrote an empty file.");
+            }
+
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            LogCaptureSucceeded(logger, id.ToString(), stored.SizeBytes, elapsed.TotalMilliseconds, stored.DumpPath);
+            store.ApplyRetention();
+            return new HeapDumpResult(true, id.ToString(), stored.DumpPath, diagnosticsPath, stored.SizeBytes, elapsed.TotalMilliseconds, request.Type, request.Trigger, request.DumpNumber);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            store.DiscardTemp(id);
+            var cause = ex is IOException or UnauthorizedAccessException
+                ? new CapabilityProblem(HeapDumpFailure.DirectoryNotWritable, $"Writing the dump to '{store.DirectoryPath}' failed.", "Check the free space and permissions of HeapDiagnostics:Storage:Directory.")
+                : capabilities.Explain(ex);
+            LogCaptureFailed(logger, id.ToString(), cause.Code.ToString(), cause.Message, ex);
+            return Failed(request, started, cause.Code, cause.Message, cause.Fix) with { Id = id.ToString(), DiagPath = diagnosticsPath, RawError = ex.Message };
+        }
+    }
+
+    private HeapDumpResult Failed(HeapDumpRequest request, long started, HeapDumpFailure failure, string error, string fix)
+    {
+        if (failure is not (HeapDumpFailure.Busy or HeapDumpFailure.RateLimited))
+        {
+            LogCaptureRefused(logger, request.Trigger, request.Type, failure.ToString(), error);
+        }
+
+        var duration = started == 0 ? 0 : Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        return new HeapDumpResult(false, null, null, null, 0, duration, request.Type, request.Trigger, request.DumpNumber, error, failure, fix);
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Heap dump {DumpId} starting: trigger {Trigger}, dump number {DumpNumber}, type {Type}, working set {WorkingSetBytes} bytes, GC heap {GcHeapBytes} bytes")]
+    private static partial void LogCaptureStarted(ILogger logger, string dumpId, string trigger, int dumpNumber, string type, long workingSetBytes, long gcHeapBytes);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Heap dump {DumpId} written: {SizeBytes} bytes in {DurationMs:0} ms to {Path}")]
+    private static partial void LogCaptureSucceeded(ILogger logger, string dumpId, long sizeBytes, double durationMs, string path);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Heap dump {DumpId} failed ({Failure}): {Reason}")]
+    private static partial void LogCaptureFailed(ILogger logger, string dumpId, string failure, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Heap dump ({Trigger}, {Type}) refused ({Failure}): {Reason}")]
+    private static partial void LogCaptureRefused(ILogger logger, string trigger, string type, string failure, string reason);
+}

@@ -1,0 +1,45 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace HeapDiag.AspNetCore.Storage;
+
+/// <summary>
+/// A dump's id, which is also the stem of its file names: UTC time, process id, trigger, dump number and type,
+/// for example <c>20261124T011500123Z-2477-manual-0-heap</c>. Ids from clients are accepted only when they match
+/// this pattern exactly, so nothing a client sends ever becomes a path.
+/// </summary>
+internal sealed partial record HeapDumpId(DateTimeOffset CreatedUtc, int ProcessId, string Trigger, int DumpNumber, string Type)
+{
+    private const string TimestampFormat = "yyyyMMdd'T'HHmmssfff'Z'";
+
+    /// <summary>The longest id the pattern can produce; longer input is rejected before the regex runs.</summary>
+    private const int MaxLength = 64;
+
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{CreatedUtc.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture)}-{ProcessId}-{Trigger}-{DumpNumber}-{Type}");
+
+    public static bool TryParse(string? text, [NotNullWhen(true)] out HeapDumpId? id)
+    {
+        id = null;
+        if (text is null || text.Length > MaxLength)
+        {
+            return false;
+        }
+
+        var match = IdPattern().Match(text);
+        if (!match.Success
+            || !DateTime.TryParseExact(match.Groups["time"].Value, TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var created)
+            || !int.TryParse(match.Groups["pid"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var processId)
+            || !int.TryParse(match.Groups["number"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var dumpNumber))
+        {
+            return false;
+        }
+
+        id = new HeapDumpId(new DateTimeOffset(created, TimeSpan.Zero), processId, match.Groups["trigger"].Value, dumpNumber, match.Groups["type"].Value);
+        return true;
+    }
+
+    [GeneratedRegex(@"^(?<time>\d{8}T\d{9}Z)-(?<pid>\d{1,9})-(?<trigger>manual|auto)-(?<number>\d{1,6})-(?<type>heap|full|mini|triage)\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
+    private static partial Regex IdPattern();
+}

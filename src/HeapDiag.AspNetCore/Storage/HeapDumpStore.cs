@@ -1,0 +1,265 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HeapDiag.AspNetCore.Storage;
+
+/// <summary>
+/// The dump directory. Files appear only complete: a dump is written under a <c>.tmp</c> name and renamed when
+/// the writer has finished, so a crash leaves only <c>.tmp</c> files, which are never listed and are removed at
+/// start. The store touches only files whose names it made (<c>heapdump-{id}…</c>), never anything else there.
+/// </summary>
+internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> options, ILogger<HeapDumpStore> logger)
+{
+    private const string FilePrefix = "heapdump-";
+    private const string DumpExtension = ".dmp";
+    private const string DiagnosticsExtension = ".diagnostics.json";
+    private const string TempExtension = ".tmp";
+
+    private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    public string DirectoryPath { get; } = Path.GetFullPath(options.Value.Storage.Directory);
+
+    public string DumpPath(HeapDumpId id) => Path.Combine(DirectoryPath, $"{FilePrefix}{id}{DumpExtension}");
+
+    public string DiagnosticsPath(HeapDumpId id) => Path.Combine(DirectoryPath, $"{FilePrefix}{id}{DiagnosticsExtension}");
+
+    public string TempDumpPath(HeapDumpId id) => DumpPath(id) + TempExtension;
+
+    /// <summary>Creates the directory (0700 on Unix) if needed and proves it writable. Returns the problem, or null.</summary>
+    public string? EnsureWritable()
+    {
+        try
+        {
+            if (!Directory.Exists(DirectoryPath))
+            {
+                if (OperatingSystem.IsWindows())
+                {
+                    Directory.CreateDirectory(DirectoryPath);
+                }
+                else
+                {
+                    Directory.CreateDirectory(DirectoryPath, OwnerOnlyDirectory);
+                }
+            }
+
+            var probe = Path.Combine(DirectoryPath, $".{FilePrefix}probe-{Environment.ProcessId}{TempExtension}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return $"The dump directory '{DirectoryPath}' is not writable: {ex.Message}";
+        }
+    }
+
+    /// <summary>Free bytes on the directory's file system, or null when it cannot be told (the directory is missing).</summary>
+    public long? FreeBytes()
+    {
+        try
+        {
+            return Directory.Exists(DirectoryPath) ? new DriveInfo(DirectoryPath).AvailableFreeSpace : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Writes a small file completely or not at all: temp name, flush, rename.</summary>
+    public void WriteDiagnostics(HeapDumpId id, byte[] content)
+    {
+        var target = DiagnosticsPath(id);
+        var temp = target + TempExtension;
+        try
+        {
+            using (var stream = new FileStream(temp, CreateOptions()))
+            {
+                stream.Write(content);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, target, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates the empty temp file the writer will fill. Creating it here, owner-only, means the dump is never
+    /// readable by others, not even for the moment before its mode could be changed.
+    /// </summary>
+    public string CreateTempDump(HeapDumpId id)
+    {
+        var temp = TempDumpPath(id);
+        using (new FileStream(temp, CreateOptions()))
+        {
+        }
+
+        return temp;
+    }
+
+    /// <summary>Publishes a finished dump under its final name.</summary>
+    public StoredHeapDump Commit(HeapDumpId id)
+    {
+        var final = DumpPath(id);
+        File.Move(TempDumpPath(id), final);
+        return Find(id) ?? throw new IOException($"The dump '{final}' vanished right after it was written.");
+    }
+
+    public void DiscardTemp(HeapDumpId id) => TryDelete(TempDumpPath(id));
+
+    public IReadOnlyList<StoredHeapDump> List()
+    {
+        if (!Directory.Exists(DirectoryPath))
+        {
+            return [];
+        }
+
+        var dumps = new List<StoredHeapDump>();
+        foreach (var path in Directory.EnumerateFiles(DirectoryPath, $"{FilePrefix}*{DumpExtension}"))
+        {
+            var name = Path.GetFileName(path);
+            if (HeapDumpId.TryParse(name[FilePrefix.Length..^DumpExtension.Length], out var id) && ToStored(id) is { } stored)
+            {
+                dumps.Add(stored);
+            }
+        }
+
+        return [.. dumps.OrderByDescending(dump => dump.Id.CreatedUtc)];
+    }
+
+    public StoredHeapDump? Find(HeapDumpId id) => ToStored(id);
+
+    /// <summary>Deletes a dump and its diagnostics. Returns false when there was no such dump.</summary>
+    public bool Delete(HeapDumpId id)
+    {
+        var existed = File.Exists(DumpPath(id)) || File.Exists(DiagnosticsPath(id));
+        TryDelete(DumpPath(id));
+        TryDelete(DiagnosticsPath(id));
+        return existed;
+    }
+
+    /// <summary>Removes what a crashed capture left behind. Called at start, before any capture can run.</summary>
+    public int RemoveLeftovers()
+    {
+        if (!Directory.Exists(DirectoryPath))
+        {
+            return 0;
+        }
+
+        var removed = 0;
+        foreach (var path in Directory.EnumerateFiles(DirectoryPath, $"{FilePrefix}*{TempExtension}"))
+        {
+            if (TryDelete(path))
+            {
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Deletes the oldest dumps beyond <c>Storage:MaxDumps</c> and <c>Storage:MaxTotalBytes</c>. The newest dump is
+    /// always kept, even when it alone is larger than the byte limit: deleting what was just captured helps nobody.
+    /// Diagnostics of failed captures (no dump beside them) are kept to the same count.
+    /// </summary>
+    public IReadOnlyList<HeapDumpId> ApplyRetention()
+    {
+        var storage = options.Value.Storage;
+        var deleted = new List<HeapDumpId>();
+        var kept = 0;
+        long keptBytes = 0;
+        foreach (var dump in List())
+        {
+            var overCount = kept >= storage.MaxDumps;
+            var overBytes = kept > 0 && storage.MaxTotalBytes is { } maxBytes && keptBytes + dump.SizeBytes > maxBytes;
+            if (overCount || overBytes)
+            {
+                Delete(dump.Id);
+                deleted.Add(dump.Id);
+                LogRetentionDeleted(logger, dump.Id.ToString(), dump.SizeBytes);
+            }
+            else
+            {
+                kept++;
+                keptBytes += dump.SizeBytes;
+            }
+        }
+
+        foreach (var orphan in OrphanDiagnostics().Skip(storage.MaxDumps))
+        {
+            TryDelete(DiagnosticsPath(orphan));
+        }
+
+        return deleted;
+    }
+
+    private IEnumerable<HeapDumpId> OrphanDiagnostics()
+    {
+        var ids = new List<HeapDumpId>();
+        foreach (var path in Directory.EnumerateFiles(DirectoryPath, $"{FilePrefix}*{DiagnosticsExtension}"))
+        {
+            var name = Path.GetFileName(path);
+            if (HeapDumpId.TryParse(name[FilePrefix.Length..^DiagnosticsExtension.Length], out var id) && !File.Exists(DumpPath(id)))
+            {
+                ids.Add(id);
+            }
+        }
+
+        return ids.OrderByDescending(id => id.CreatedUtc);
+    }
+
+    private StoredHeapDump? ToStored(HeapDumpId id)
+    {
+        var file = new FileInfo(DumpPath(id));
+        if (!file.Exists)
+        {
+            return null;
+        }
+
+        var diagnostics = DiagnosticsPath(id);
+        return new StoredHeapDump(id, file.Length, file.FullName, File.Exists(diagnostics) ? diagnostics : null);
+    }
+
+    private static FileStreamOptions CreateOptions()
+    {
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            create.UnixCreateMode = OwnerOnlyFile;
+        }
+
+        return create;
+    }
+
+    private bool TryDelete(string path)
+    {
+        try
+        {
+            if (!File.Exists(path))
+            {
+                return false;
+            }
+
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogDeleteFailed(logger, path, ex);
+            return false;
+        }
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Retention deleted heap dump {DumpId} ({SizeBytes} bytes)")]
+    private static partial void LogRetentionDeleted(ILogger logger, string dumpId, long sizeBytes);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Could not delete {Path}")]
+    private static partial void LogDeleteFailed(ILogger logger, string path, Exception exception);
+}

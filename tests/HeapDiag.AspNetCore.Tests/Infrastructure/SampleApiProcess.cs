@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace HeapDiag.AspNetCore.Tests.Infrastructure;
+
+/// <summary>
+/// SampleApi started as a real process on 127.0.0.1, for behaviour that needs its own process (environment
+/// variables the runtime reads at start, a kill in the middle of a capture). Killed and cleaned up on dispose.
+/// </summary>
+public sealed class SampleApiProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly StringBuilder output = new();
+
+    private SampleApiProcess(Process process, Uri baseAddress, string dumpDirectory)
+    {
+        this.process = process;
+        BaseAddress = baseAddress;
+        DumpDirectory = dumpDirectory;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public string DumpDirectory { get; }
+
+    public string Output
+    {
+        get
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+    }
+
+    public static async Task<SampleApiProcess> StartAsync(IDictionary<string, string> environment, string? dumpDirectory = null)
+    {
+        var port = FreePort();
+        dumpDirectory ??= Directory.CreateTempSubdirectory("heapdiag-proc-").FullName;
+        var sampleDll = Path.Combine(AppContext.BaseDirectory, "SampleApi.dll");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { sampleDll, "--urls", $"http://127.0.0.1:{port}" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        start.Environment["HeapDiagnostics__ApiKeys__0"] = SampleApiFactory.ApiKey;
+        start.Environment["HeapDiagnostics__Storage__Directory"] = dumpDirectory;
+        start.Environment["HeapDiagnostics__Storage__ReserveBytes"] = "0";
+        start.Environment["HeapDiagnostics__Capture__MinInterval"] = "00:00:00";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var started = new SampleApiProcess(process, new Uri($"http://127.0.0.1:{port}"), dumpDirectory);
+        process.OutputDataReceived += (_, e) => started.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => started.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await started.WaitUntilServingAsync();
+        return started;
+    }
+
+    public HttpClient CreateAuthorizedClient()
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(3) };
+        client.DefaultRequestHeaders.Add("X-Api-Key", SampleApiFactory.ApiKey);
+        return client;
+    }
+
+    public void Kill() => process.Kill(entireProcessTree: true);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        process.Dispose();
+    }
+
+    private async Task WaitUntilServingAsync()
+    {
+        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"SampleApi exited with {process.ExitCode} before serving:\n{Output}");
+            }
+
+            try
+            {
+                using var response = await client.GetAsync("/hello");
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"SampleApi did not serve within 90 s:\n{Output}");
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (output)
+        {
+            output.AppendLine(line);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
