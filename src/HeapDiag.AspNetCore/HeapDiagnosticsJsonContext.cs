@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Endpoints;
+using HeapDiag.AspNetCore.Monitoring;
 
 namespace HeapDiag.AspNetCore;
 
@@ -12,4 +13,5 @@ namespace HeapDiag.AspNetCore;
 [JsonSerializable(typeof(HeapDumpResult))]
 [JsonSerializable(typeof(HeapDumpList))]
 [JsonSerializable(typeof(HeapDumpCapabilities))]
+[JsonSerializable(typeof(MonitorStatus))]
 internal sealed partial class HeapDiagnosticsJsonContext : JsonSerializerContext;

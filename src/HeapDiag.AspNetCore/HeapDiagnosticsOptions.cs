@@ -33,6 +33,9 @@ public sealed class HeapDiagnosticsOptions
 
     /// <summary>How manual captures are rate-limited and which dump type they take by default.</summary>
     public HeapDumpCaptureOptions Capture { get; } = new();
+
+    /// <summary>The background monitor that samples memory and captures a dump past a threshold.</summary>
+    public MemoryMonitorOptions Monitor { get; } = new();
 }
 
 /// <summary>Settings under <c>HeapDiagnostics:Storage</c>.</summary>
@@ -62,4 +65,61 @@ public sealed class HeapDumpCaptureOptions
 
     /// <summary>Dump type used when a request names none: <c>heap</c>, <c>full</c>, <c>mini</c> or <c>triage</c>. Default <c>heap</c>.</summary>
     public string DefaultType { get; set; } = "heap";
+}
+
+/// <summary>The memory value the monitor compares with its threshold.</summary>
+public enum MonitorMetric
+{
+    /// <summary>The process's resident set (RSS): what the OS and a container's OOM killer count.</summary>
+    WorkingSet,
+
+    /// <summary>Bytes of the GC heap after the last collection.</summary>
+    GcHeapSize,
+
+    /// <summary>Bytes the GC has committed from the OS.</summary>
+    GcCommitted,
+}
+
+/// <summary>
+/// Settings under <c>HeapDiagnostics:Monitor</c>. Split as dotnet-monitor's collection rules are: a trigger
+/// (metric over threshold), an action (a dump) and limits (count, cooldown, re-arming) so production never sees a
+/// dump storm.
+/// </summary>
+public sealed class MemoryMonitorOptions
+{
+    /// <summary>Whether the monitor runs. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Sampling period. Default 10 seconds.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Which value is compared with the threshold. Default <see cref="MonitorMetric.WorkingSet"/>.</summary>
+    public MonitorMetric Metric { get; set; } = MonitorMetric.WorkingSet;
+
+    /// <summary>Automatic dump threshold in bytes. Default 1610612736 (1.5 GiB).</summary>
+    public long ThresholdBytes { get; set; } = 1_610_612_736;
+
+    /// <summary>
+    /// Alternative threshold: this percent of the memory limit the GC sees (the container's cgroup limit, or the
+    /// machine's memory). When both are set, the lower threshold wins. Default none.
+    /// </summary>
+    public double? ThresholdPercentOfLimit { get; set; }
+
+    /// <summary>Most automatic dumps per process. Default 3.</summary>
+    public int MaxAutoDumps { get; set; } = 3;
+
+    /// <summary>Least time between two automatic dumps. Default one hour.</summary>
+    public TimeSpan Cooldown { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// After an automatic dump, the next one needs the metric to grow this many percent above the value at that
+    /// dump (or to fall below the threshold and cross it again). Default 20.
+    /// </summary>
+    public double RearmGrowthPercent { get; set; } = 20;
+
+    /// <summary>Growth, in MB per hour over the sample window, above which sustained growth counts as a potential leak. Default 100.</summary>
+    public double LeakGrowthMbPerHour { get; set; } = 100;
+
+    /// <summary>The health check reports Degraded above this fraction of the threshold. Default 0.9.</summary>
+    public double HealthDegradedFraction { get; set; } = 0.9;
 }

@@ -71,6 +71,55 @@ internal sealed class HeapDiagnosticsOptionsValidator : IValidateOptions<HeapDia
             failures.Add($"{Section}:Capture:DefaultType is '{options.Capture.DefaultType}'; it must be one of {HeapDumpTypes.AllowedList}.");
         }
 
+        ValidateMonitor(options.Monitor, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateMonitor(MemoryMonitorOptions monitor, List<string> failures)
+    {
+        if (monitor.Interval < TimeSpan.FromMilliseconds(100))
+        {
+            failures.Add($"{Section}:Monitor:Interval is {monitor.Interval}; it must be at least 00:00:00.1, for example '00:00:10'.");
+        }
+
+        if (!Enum.IsDefined(monitor.Metric))
+        {
+            failures.Add($"{Section}:Monitor:Metric is {monitor.Metric}; it must be WorkingSet, GcHeapSize or GcCommitted.");
+        }
+
+        if (monitor.ThresholdBytes <= 0)
+        {
+            failures.Add($"{Section}:Monitor:ThresholdBytes is {monitor.ThresholdBytes}; it must be positive, for example 1610612736 (1.5 GiB).");
+        }
+
+        if (monitor.ThresholdPercentOfLimit is { } percent && (double.IsNaN(percent) || percent <= 0 || percent > 100))
+        {
+            failures.Add($"{Section}:Monitor:ThresholdPercentOfLimit is {percent}; it must be above 0 and at most 100, for example 80.");
+        }
+
+        if (monitor.MaxAutoDumps < 0)
+        {
+            failures.Add($"{Section}:Monitor:MaxAutoDumps is {monitor.MaxAutoDumps}; it must be zero or more.");
+        }
+
+        if (monitor.Cooldown < TimeSpan.Zero)
+        {
+            failures.Add($"{Section}:Monitor:Cooldown is {monitor.Cooldown}; it must be zero or more, for example '01:00:00'.");
+        }
+
+        if (double.IsNaN(monitor.RearmGrowthPercent) || monitor.RearmGrowthPercent < 0)
+        {
+            failures.Add($"{Section}:Monitor:RearmGrowthPercent is {monitor.RearmGrowthPercent}; it must be zero or more, for example 20.");
+        }
+
+        if (double.IsNaN(monitor.LeakGrowthMbPerHour) || monitor.LeakGrowthMbPerHour <= 0)
+        {
+            failures.Add($"{Section}:Monitor:LeakGrowthMbPerHour is {monitor.LeakGrowthMbPerHour}; it must be positive, for example 100.");
+        }
+
+        if (double.IsNaN(monitor.HealthDegradedFraction) || monitor.HealthDegradedFraction <= 0 || monitor.HealthDegradedFraction > 1)
+        {
+            failures.Add($"{Section}:Monitor:HealthDegradedFraction is {monitor.HealthDegradedFraction}; it must be above 0 and at most 1, for example 0.9.");
+        }
     }
 }

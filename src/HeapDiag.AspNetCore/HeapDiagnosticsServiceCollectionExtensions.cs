@@ -3,6 +3,7 @@ using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Endpoints;
+using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -76,7 +77,13 @@ public static class HeapDiagnosticsServiceCollectionExtensions
         services.AddSingleton<HeapDumpStore>();
         services.AddSingleton<CaptureCapabilities>();
         services.TryAddSingleton<IHeapDumpWriter, RuntimeHeapDumpWriter>();
-        services.AddSingleton<HeapDumpCaptureService>();
+        services.AddSingleton<IHeapDumpCapture, HeapDumpCaptureService>();
+        services.AddSingleton<MemoryTrend>();
+        services.TryAddSingleton<IMemorySampler, RuntimeMemorySampler>();
+        services.AddMetrics();
+        services.AddSingleton<HeapDiagnosticsMetrics>();
+        services.AddSingleton<MemoryMonitor>();
+        services.AddHostedService<MemoryMonitorService>();
 
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, displayName: "HeapDiag API key", configureOptions: null);

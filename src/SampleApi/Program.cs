@@ -12,6 +12,7 @@ builder.Logging.AddSerilog(new LoggerConfiguration().ReadFrom.Configuration(buil
 
 // The one line a service needs: endpoints under /debug, the policy, the API key scheme.
 builder.Services.AddHeapDiagnostics();
+builder.Services.AddHealthChecks().AddHeapDiagnostics();
 
 builder.Services.AddSingleton<LeakStore>();
 builder.Services.AddEndpointsApiExplorer();
@@ -36,6 +37,7 @@ app.UseSwagger();
 app.UseSwaggerUI(ui => ui.DocumentTitle = "HeapDiag SampleApi");
 
 app.MapGet("/", () => Results.Redirect("/swagger")).ExcludeFromDescription();
+app.MapHealthChecks("/health");
 app.MapGet("/hello", (TimeProvider time) => new Greeting("Hello from SampleApi", time.GetUtcNow()))
     .WithTags("Sample")
     .WithSummary("An ordinary endpoint: no key needed, unaffected by HeapDiag");

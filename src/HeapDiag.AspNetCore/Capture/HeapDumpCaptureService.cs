@@ -7,6 +7,13 @@ using Microsoft.Extensions.Options;
 
 namespace HeapDiag.AspNetCore.Capture;
 
+/// <summary>Takes a heap dump; the capture service, or a stand-in in tests of its callers.</summary>
+internal interface IHeapDumpCapture
+{
+    /// <summary>Captures a dump. Never throws for a failed capture: the result names the cause and the fix.</summary>
+    Task<HeapDumpResult> CaptureAsync(HeapDumpRequest request, CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// Takes heap dumps, one at a time in the whole process: the counterpart of the seed's performHeapDump, used by
 /// the endpoint and the monitor alike. Every failure comes back as a result naming the cause and the fix; nothing
@@ -18,9 +25,10 @@ internal sealed partial class HeapDumpCaptureService(
     CaptureCapabilities capabilities,
     MemoryDiagnosticsCollector collector,
     ProcessInstance instance,
+    HeapDiagnosticsMetrics metrics,
     TimeProvider timeProvider,
     IOptions<HeapDiagnosticsOptions> options,
-    ILogger<HeapDumpCaptureService> logger)
+    ILogger<HeapDumpCaptureService> logger) : IHeapDumpCapture
 {
     // One capture at a time: two writers suspending the process at once would double the stall and the disk use.
     private readonly SemaphoreSlim gate = new(1, 1);
@@ -127,6 +135,7 @@ internal sealed partial class HeapDumpCaptureService(
 
             var elapsed = Stopwatch.GetElapsedTime(started);
             LogCaptureSucceeded(logger, id.ToString(), stored.SizeBytes, elapsed.TotalMilliseconds, stored.DumpPath);
+            metrics.DumpWritten(request.Trigger, elapsed);
             store.ApplyRetention();
             return new HeapDumpResult(true, id.ToString(), stored.DumpPath, diagnosticsPath, stored.SizeBytes, elapsed.TotalMilliseconds, request.Type, request.Trigger, request.DumpNumber);
         }
@@ -136,16 +145,17 @@ internal sealed partial class HeapDumpCaptureService(
             var cause = ex is IOException or UnauthorizedAccessException
                 ? new CapabilityProblem(HeapDumpFailure.DirectoryNotWritable, $"Writing the dump to '{store.DirectoryPath}' failed.", "Check the free space and permissions of HeapDiagnostics:Storage:Directory.")
                 : capabilities.Explain(ex);
-            LogCaptureFailed(logger, id.ToString(), cause.Code.ToString(), cause.Message, ex);
-            return Failed(request, started, cause.Code, cause.Message, cause.Fix) with { Id = id.ToString(), DiagPath = diagnosticsPath, RawError = ex.Message };
+            return Failed(request, started, cause.Code, cause.Message, cause.Fix, ex) with { Id = id.ToString(), DiagPath = diagnosticsPath, RawError = ex.Message };
         }
     }
 
-    private HeapDumpResult Failed(HeapDumpRequest request, long started, HeapDumpFailure failure, string error, string fix)
+    private HeapDumpResult Failed(HeapDumpRequest request, long started, HeapDumpFailure failure, string error, string fix, Exception? exception = null)
     {
+        // Busy and rate-limited are answers, not failures: nothing was tried.
         if (failure is not (HeapDumpFailure.Busy or HeapDumpFailure.RateLimited))
         {
-            LogCaptureRefused(logger, request.Trigger, request.Type, failure.ToString(), error);
+            LogCaptureFailed(logger, request.Trigger, request.Type, failure.ToString(), error, exception);
+            metrics.DumpFailed(request.Trigger, failure.ToString());
         }
 
         var duration = started == 0 ? 0 : Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -158,9 +168,6 @@ internal sealed partial class HeapDumpCaptureService(
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Heap dump {DumpId} written: {SizeBytes} bytes in {DurationMs:0} ms to {Path}")]
     private static partial void LogCaptureSucceeded(ILogger logger, string dumpId, long sizeBytes, double durationMs, string path);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Heap dump {DumpId} failed ({Failure}): {Reason}")]
-    private static partial void LogCaptureFailed(ILogger logger, string dumpId, string failure, string reason, Exception exception);
-
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Heap dump ({Trigger}, {Type}) refused ({Failure}): {Reason}")]
-    private static partial void LogCaptureRefused(ILogger logger, string trigger, string type, string failure, string reason);
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Heap dump ({Trigger}, {Type}) failed ({Failure}): {Reason}")]
+    private static partial void LogCaptureFailed(ILogger logger, string trigger, string type, string failure, string reason, Exception? exception);
 }

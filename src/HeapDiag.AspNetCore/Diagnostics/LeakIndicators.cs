@@ -17,7 +17,7 @@ internal static class LeakIndicators
     public const int CollectibleContextsThreshold = 10;
     public const double MemoryLoadRatioThreshold = 0.9;
 
-    public static LeakAnalysis Analyze(MemoryUsage memory, GcInfo gc, RuntimeCounters runtime, MemoryGrowthRate growth, double uptimeSeconds)
+    public static LeakAnalysis Analyze(MemoryUsage memory, GcInfo gc, RuntimeCounters runtime, MemoryGrowthRate growth, double uptimeSeconds, GrowthTrend window, MonitorMetric metric)
     {
         var leaks = new List<string>();
 
@@ -36,11 +36,18 @@ internal static class LeakIndicators
             leaks.Add($"Native memory ({ToMb(memory.NativeEstimateBytes)} MB) > GC committed ({ToMb(memory.GcCommittedBytes)} MB) - leak may be outside the managed heap (native libraries, unmanaged buffers); a heap dump will not show it");
         }
 
-        // rss/uptime is meaningless right after start (the whole RSS looks like growth), so it only counts
-        // once the process is an hour old; a slope over samples counts at once.
-        var growthIsTrustworthy = growth.Source == MemoryGrowthSources.Samples || uptimeSeconds >= RssUptimeMinimumSeconds;
-        if (growthIsTrustworthy && growth.MbPerHour > GrowthMbPerHourThreshold)
+        if (growth.Source == MemoryGrowthSources.Samples)
         {
+            // The monitor's window: both the slope and most steps rising (Monitor:LeakGrowthMbPerHour).
+            if (window.Sustained)
+            {
+                leaks.Add($"Sustained memory growth: {metric} rising {window.MbPerHour:F1} MB/hour over the last {window.Samples} samples ({window.RisingFraction:P0} of steps up)");
+            }
+        }
+        else if (uptimeSeconds >= RssUptimeMinimumSeconds && growth.MbPerHour > GrowthMbPerHourThreshold)
+        {
+            // rss/uptime is meaningless right after start (the whole RSS looks like growth), so it only counts
+            // once the process is an hour old.
             leaks.Add($"High memory growth rate: {growth.MbPerHour:F1} MB/hour ({growth.Source})");
         }
 

@@ -13,6 +13,7 @@ namespace HeapDiag.AspNetCore.Diagnostics;
 /// </summary>
 internal sealed class MemoryDiagnosticsCollector(
     ProcessInstance instance,
+    MemoryTrend trend,
     TimeProvider timeProvider,
     IOptions<HeapDiagnosticsOptions> options)
 {
@@ -79,8 +80,18 @@ internal sealed class MemoryDiagnosticsCollector(
             CollectibleAssemblyLoadContexts: AssemblyLoadContext.All.Count(context => context.IsCollectible),
             OpenFileDescriptors: CountOpenFileDescriptors());
 
-        var bytesPerSecond = uptimeSeconds > 0 ? workingSet / uptimeSeconds : 0;
-        var growth = new MemoryGrowthRate(bytesPerSecond, bytesPerSecond * 3600 / (1024 * 1024), MemoryGrowthSources.RssOverUptime);
+        // The monitor's window gives a real slope; without it (monitor off, or just started) the seed's rss/uptime.
+        var window = trend.Trend(options.Value.Monitor.LeakGrowthMbPerHour);
+        MemoryGrowthRate growth;
+        if (window.Samples >= 2)
+        {
+            growth = new MemoryGrowthRate(window.BytesPerSecond, window.MbPerHour, MemoryGrowthSources.Samples);
+        }
+        else
+        {
+            var bytesPerSecond = uptimeSeconds > 0 ? workingSet / uptimeSeconds : 0;
+            growth = new MemoryGrowthRate(bytesPerSecond, bytesPerSecond * 3600 / (1024 * 1024), MemoryGrowthSources.RssOverUptime);
+        }
 
         return new MemoryDiagnostics(
             Timestamp: now,
@@ -96,7 +107,7 @@ internal sealed class MemoryDiagnosticsCollector(
             ResourceUsage: new ResourceUsage(process.UserProcessorTime.TotalSeconds, process.PrivilegedProcessorTime.TotalSeconds),
             Container: CgroupMemory.Read(),
             SmapsRollup: options.Value.IncludeSmapsRollup ? ReadSmapsRollup() : null,
-            Analysis: LeakIndicators.Analyze(memory, gc, runtime, growth, uptimeSeconds),
+            Analysis: LeakIndicators.Analyze(memory, gc, runtime, growth, uptimeSeconds, window, options.Value.Monitor.Metric),
             Platform: new PlatformInfo(RuntimeInformation.OSDescription, RuntimeInformation.ProcessArchitecture.ToString(), RuntimeInformation.FrameworkDescription, appVersion, libraryVersion));
     }
 

@@ -1,5 +1,6 @@
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Monitoring;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -29,6 +30,13 @@ internal static class HeapDiagnosticsEndpoints
             .WithSummary("Memory diagnostics with leak indicators")
             .WithDescription("Working set, GC heap and generations, GC counters, runtime resource counts, cgroup limits and leak indicators of this process. Never forces a GC.")
             .Produces<MemoryDiagnostics>(StatusCodes.Status200OK, "application/json");
+
+        group.MapGet("/monitor", (bool? window, MemoryMonitor monitor) =>
+                TypedResults.Json(monitor.Status(window ?? false), HeapDiagnosticsJsonContext.Default.MonitorStatus))
+            .WithName("HeapDiagnostics.Monitor")
+            .WithSummary("The background monitor's state")
+            .WithDescription("Metric, threshold (and whether it came from bytes or percent of limit), interval, last sample, growth over the window, automatic dumps taken, when the next is allowed, last error. window=true adds the samples.")
+            .Produces<MonitorStatus>(StatusCodes.Status200OK, "application/json");
 
         var dumps = group.MapGroup("/heapdump");
         dumps.MapPost("/", HeapDumpEndpoints.CaptureAsync)

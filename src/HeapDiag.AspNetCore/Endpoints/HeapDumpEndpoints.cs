@@ -15,7 +15,7 @@ internal static class HeapDumpEndpoints
     private const string IdExample = "20261124T011500123Z-2477-manual-0-heap";
 
     public static async Task<IResult> CaptureAsync(
-        HttpContext http, string? type, string? download, HeapDumpCaptureService captures, IOptions<HeapDiagnosticsOptions> options)
+        HttpContext http, string? type, string? download, IHeapDumpCapture captures, IOptions<HeapDiagnosticsOptions> options)
     {
         if (!HeapDumpTypes.TryParse(type ?? options.Value.Capture.DefaultType, out var dumpType))
         {

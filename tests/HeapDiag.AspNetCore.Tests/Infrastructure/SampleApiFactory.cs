@@ -25,6 +25,9 @@ public sealed class SampleApiFactory : WebApplicationFactory<Program>
             ["HeapDiagnostics:Storage:Directory"] = DumpDirectory,
             ["HeapDiagnostics:Storage:ReserveBytes"] = "0",
             ["HeapDiagnostics:Capture:MinInterval"] = "00:00:00",
+
+            // Off unless a test turns it on: an automatic dump of the test process would disturb other tests.
+            ["HeapDiagnostics:Monitor:Enabled"] = "false",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

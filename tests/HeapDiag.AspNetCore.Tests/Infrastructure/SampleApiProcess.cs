@@ -13,6 +13,7 @@ public sealed class SampleApiProcess : IAsyncDisposable
 {
     private readonly Process process;
     private readonly StringBuilder output = new();
+    private bool disposed;
 
     private SampleApiProcess(Process process, Uri baseAddress, string dumpDirectory)
     {
@@ -80,6 +81,12 @@ public sealed class SampleApiProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
         if (!process.HasExited)
         {
             process.Kill(entireProcessTree: true);

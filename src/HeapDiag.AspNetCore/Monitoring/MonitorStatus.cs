@@ -1,0 +1,31 @@
+using HeapDiag.AspNetCore.Diagnostics;
+
+namespace HeapDiag.AspNetCore.Monitoring;
+
+/// <summary>The answer of <c>GET /monitor</c>.</summary>
+internal sealed record MonitorStatus(
+    bool Enabled,
+    string Metric,
+    double IntervalSeconds,
+    MonitorThreshold Threshold,
+    MonitorSample? LastSample,
+    MonitorGrowth Growth,
+    IReadOnlyList<AutoDumpRecord> AutoDumps,
+    int MaxAutoDumps,
+    int AutoDumpsRemaining,
+    DateTimeOffset? NextAllowedAt,
+    long? RearmAtBytes,
+    MonitorError? LastError,
+    IReadOnlyList<WindowPoint>? Window);
+
+/// <summary>The last sample: the monitored value and the three metrics.</summary>
+internal sealed record MonitorSample(DateTimeOffset Timestamp, long ValueBytes, long WorkingSetBytes, long GcHeapSizeBytes, long GcCommittedBytes);
+
+/// <summary>Growth over the sample window.</summary>
+internal sealed record MonitorGrowth(double BytesPerSecond, double MbPerHour, int Samples, double RisingFraction, bool Sustained);
+
+/// <summary>One automatic dump attempt.</summary>
+internal sealed record AutoDumpRecord(int DumpNumber, DateTimeOffset At, long ValueBytes, bool Success, string? Id, string? Error);
+
+/// <summary>The monitor's last error.</summary>
+internal sealed record MonitorError(DateTimeOffset At, string Message);
