@@ -19,14 +19,14 @@ builder.Services.AddEndpointsApiExplorer();
 builder.Services.AddSwaggerGen(swagger =>
 {
     swagger.SwaggerDoc("v1", new OpenApiInfo { Title = "HeapDiag SampleApi", Version = "v1", Description = "Demo of HeapDiag: memory diagnostics and heap dumps behind an API key, and routes that leak on purpose." });
-    swagger.AddSecurityDefinition("ApiKey", new OpenApiSecurityScheme
+    swagger.AddSecurityDefinition(ApiKeyOperationFilter.SchemeName, new OpenApiSecurityScheme
     {
         Type = SecuritySchemeType.ApiKey,
         In = ParameterLocation.Header,
         Name = "X-Api-Key",
         Description = "A key from HeapDiagnostics:ApiKeys (Development: see appsettings.Development.json).",
     });
-    swagger.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("ApiKey", document)] = [] });
+    swagger.OperationFilter<ApiKeyOperationFilter>();
     swagger.IncludeXmlComments(typeof(Program).Assembly);
 });
 
