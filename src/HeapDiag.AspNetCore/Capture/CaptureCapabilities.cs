@@ -116,6 +116,29 @@ internal sealed class CaptureCapabilities(HeapDumpStore store, IOptions<HeapDiag
             return known;
         }
 
+        // createdump's own words travel back in the exception message; the ones that name a cause are used.
+        var message = writerError.Message;
+        if (message.Contains("No space left on device", StringComparison.OrdinalIgnoreCase))
+        {
+            return new CapabilityProblem(HeapDumpFailure.InsufficientStorage,
+                $"The disk under '{store.DirectoryPath}' filled up while the dump was written.",
+                "Free disk space, lower Storage:MaxDumps, raise Storage:ReserveBytes, or point Storage:Directory at a larger volume.");
+        }
+
+        if (message.Contains("ptrace", StringComparison.OrdinalIgnoreCase) && message.Contains("not permitted", StringComparison.OrdinalIgnoreCase))
+        {
+            return new CapabilityProblem(HeapDumpFailure.PtraceDenied,
+                "The dump writer was not permitted to attach to this process (ptrace).",
+                "Grant SYS_PTRACE (docker: cap_add: [SYS_PTRACE]), use a seccomp profile that allows ptrace, or lower kernel.yama.ptrace_scope.");
+        }
+
+        if (message.Contains("Permission denied", StringComparison.OrdinalIgnoreCase))
+        {
+            return new CapabilityProblem(HeapDumpFailure.DirectoryNotWritable,
+                $"The dump writer could not write to '{store.DirectoryPath}'.",
+                "Make HeapDiagnostics:Storage:Directory writable by the app's user.");
+        }
+
         if (writerError is Microsoft.Diagnostics.NETCore.Client.ServerNotAvailableException)
         {
             return new CapabilityProblem(HeapDumpFailure.DiagnosticsDisabled,

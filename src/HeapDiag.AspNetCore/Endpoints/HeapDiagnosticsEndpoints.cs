@@ -31,12 +31,15 @@ internal static class HeapDiagnosticsEndpoints
             .WithDescription("Working set, GC heap and generations, GC counters, runtime resource counts, cgroup limits and leak indicators of this process. Never forces a GC.")
             .Produces<MemoryDiagnostics>(StatusCodes.Status200OK, "application/json");
 
-        group.MapGet("/monitor", (bool? window, MemoryMonitor monitor) =>
-                TypedResults.Json(monitor.Status(window ?? false), HeapDiagnosticsJsonContext.Default.MonitorStatus))
+        group.MapGet("/monitor", (string? window, MemoryMonitor monitor) =>
+                QueryFlag.TryParse(window, out var includeWindow)
+                    ? TypedResults.Json(monitor.Status(includeWindow), HeapDiagnosticsJsonContext.Default.MonitorStatus)
+                    : QueryFlag.Invalid("window", window))
             .WithName("HeapDiagnostics.Monitor")
             .WithSummary("The background monitor's state")
             .WithDescription("Metric, threshold (and whether it came from bytes or percent of limit), interval, last sample, growth over the window, automatic dumps taken, when the next is allowed, last error. window=true adds the samples.")
-            .Produces<MonitorStatus>(StatusCodes.Status200OK, "application/json");
+            .Produces<MonitorStatus>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
 
         var dumps = group.MapGroup("/heapdump");
         dumps.MapPost("/", HeapDumpEndpoints.CaptureAsync)

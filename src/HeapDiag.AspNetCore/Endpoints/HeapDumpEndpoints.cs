@@ -22,9 +22,9 @@ internal static class HeapDumpEndpoints
             return Problems.UnknownType(type);
         }
 
-        if (!TryParseFlag(download, out var streamIt))
+        if (!QueryFlag.TryParse(download, out var streamIt))
         {
-            return Problems.BadRequest("Invalid download flag", $"download='{download}' is not true or false.");
+            return QueryFlag.Invalid("download", download);
         }
 
         var result = await captures.CaptureAsync(new HeapDumpRequest(DiagnosticsTriggers.Manual, 0, dumpType), http.RequestAborted);
@@ -109,12 +109,6 @@ internal static class HeapDumpEndpoints
     };
 
     private static string FileName(string id) => $"heapdump-{id}.dmp";
-
-    private static bool TryParseFlag(string? text, out bool value)
-    {
-        value = text == "1" || (bool.TryParse(text, out var flag) && flag);
-        return text is null or "0" or "1" || bool.TryParse(text, out _);
-    }
 
     /// <summary>Every error as RFC 9457 ProblemDetails, with a detail a person can act on.</summary>
     private static class Problems
