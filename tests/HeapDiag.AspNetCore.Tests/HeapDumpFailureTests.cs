@@ -72,7 +72,7 @@ public sealed class HeapDumpFailureTests
     public async Task A_failing_writer_gives_500_with_the_raw_error_keeps_the_diagnostics_and_leaves_no_partial_dump()
     {
         using var factory = new SampleApiFactory(configureServices: services =>
-            services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, HalfWritingWriter>()));
+            services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, FailingHeapDumpWriter>()));
         using var client = factory.CreateAuthorizedClient();
 
         using var response = await client.PostAsync("/debug/heapdump", null);
@@ -191,15 +191,5 @@ public sealed class HeapDumpFailureTests
     {
         using var memory = await client.GetAsync("/debug/memory");
         Assert.Equal(HttpStatusCode.OK, memory.StatusCode);
-    }
-
-    /// <summary>Writes part of a file and fails the way the runtime does, to prove nothing partial is kept.</summary>
-    private sealed class HalfWritingWriter : IHeapDumpWriter
-    {
-        public async Task WriteAsync(string type, string path, CancellationToken cancellationToken)
-        {
-            await File.WriteAllBytesAsync(path, new byte[4096], cancellationToken);
-            throw new InvalidOperationException("Write dump failed - HRESULT 0x80004005");
-        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Runtime;
 using System.Runtime.InteropServices;
@@ -25,21 +24,23 @@ internal sealed class MemoryDiagnosticsCollector(
     private readonly string? appVersion = Assembly.GetEntryAssembly()?
         .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
 
+    // GC settings are fixed at start, so they are read once. An absent key means "not reported", hence null.
+    private readonly bool? concurrentGc = GC.GetConfigurationVariables().TryGetValue("ConcurrentGC", out var concurrent) && concurrent is bool isConcurrent ? isConcurrent : null;
+    private readonly long? heapHardLimit = GC.GetConfigurationVariables().TryGetValue("GCHeapHardLimit", out var limit) && limit is long hardLimit && hardLimit > 0 ? hardLimit : null;
+
     public MemoryDiagnostics Collect(string trigger, int dumpNumber)
     {
         var now = timeProvider.GetUtcNow();
         var uptimeSeconds = Math.Max(0, (now - instance.StartTime).TotalSeconds);
         var gcInfo = GC.GetGCMemoryInfo(GCKind.Any);
-        // The runtime's effective GC settings (.NET 7+); an absent key means "not reported", hence null.
-        var gcSettings = GC.GetConfigurationVariables();
 
-        using var process = Process.GetCurrentProcess();
-        var workingSet = process.WorkingSet64;
+        var process = ProcessMemory.Read();
+        var workingSet = process.WorkingSetBytes;
 
         var memory = new MemoryUsage(
             WorkingSetBytes: workingSet,
-            PrivateBytes: process.PrivateMemorySize64,
-            PeakWorkingSetBytes: process.PeakWorkingSet64,
+            PrivateBytes: process.PrivateBytes,
+            PeakWorkingSetBytes: process.PeakWorkingSetBytes,
             GcHeapSizeBytes: gcInfo.HeapSizeBytes,
             GcCommittedBytes: gcInfo.TotalCommittedBytes,
             FragmentedBytes: gcInfo.FragmentedBytes,
@@ -60,17 +61,17 @@ internal sealed class MemoryDiagnosticsCollector(
             TotalPauseMilliseconds: GC.GetTotalPauseDuration().TotalMilliseconds,
             PauseTimePercentage: gcInfo.PauseTimePercentage,
             IsServerGc: GCSettings.IsServerGC,
-            IsConcurrent: gcSettings.TryGetValue("ConcurrentGC", out var concurrent) && concurrent is bool isConcurrent ? isConcurrent : null,
+            IsConcurrent: concurrentGc,
             LatencyMode: GCSettings.LatencyMode.ToString(),
             MemoryLoadBytes: gcInfo.MemoryLoadBytes,
             HighMemoryLoadThresholdBytes: gcInfo.HighMemoryLoadThresholdBytes,
             TotalAvailableMemoryBytes: gcInfo.TotalAvailableMemoryBytes,
-            HeapHardLimitBytes: gcSettings.TryGetValue("GCHeapHardLimit", out var limit) && limit is long hardLimit && hardLimit > 0 ? hardLimit : null,
+            HeapHardLimitBytes: heapHardLimit,
             FinalizationPendingCount: gcInfo.FinalizationPendingCount,
             PinnedObjectsCount: gcInfo.PinnedObjectsCount);
 
         var runtime = new RuntimeCounters(
-            Threads: process.Threads.Count,
+            Threads: process.Threads,
             ThreadPoolThreads: ThreadPool.ThreadCount,
             ThreadPoolQueueLength: ThreadPool.PendingWorkItemCount,
             ActiveTimers: Timer.ActiveCount,
@@ -93,6 +94,7 @@ internal sealed class MemoryDiagnosticsCollector(
             growth = new MemoryGrowthRate(bytesPerSecond, bytesPerSecond * 3600 / (1024 * 1024), MemoryGrowthSources.RssOverUptime);
         }
 
+        var cpu = Environment.CpuUsage;
         return new MemoryDiagnostics(
             Timestamp: now,
             Instance: new InstanceInfo(instance.ProcessId, instance.SessionId, Environment.MachineName),
@@ -104,7 +106,7 @@ internal sealed class MemoryDiagnosticsCollector(
             Gc: gc,
             MemoryGrowthRate: growth,
             Runtime: runtime,
-            ResourceUsage: new ResourceUsage(process.UserProcessorTime.TotalSeconds, process.PrivilegedProcessorTime.TotalSeconds),
+            ResourceUsage: new ResourceUsage(cpu.UserTime.TotalSeconds, cpu.PrivilegedTime.TotalSeconds),
             Container: CgroupMemory.Read(),
             SmapsRollup: options.Value.IncludeSmapsRollup ? ReadSmapsRollup() : null,
             Analysis: LeakIndicators.Analyze(memory, gc, runtime, growth, uptimeSeconds, window, options.Value.Monitor.Metric),

@@ -82,7 +82,7 @@ public sealed class FaultTests(ReliabilityReport report)
     public async Task A_failing_dump_writer_answers_500_with_the_raw_error_and_keeps_nothing_partial()
     {
         using var factory = new SampleApiFactory(configureServices: services =>
-            services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, FailingWriter>()));
+            services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, FailingHeapDumpWriter>()));
         using var client = factory.CreateAuthorizedClient();
 
         using var response = await client.PostAsync("/debug/heapdump", null);
@@ -204,15 +204,6 @@ public sealed class FaultTests(ReliabilityReport report)
         using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardError = true, RedirectStandardOutput = true })!;
         await process.WaitForExitAsync();
         return process.ExitCode == 0;
-    }
-
-    private sealed class FailingWriter : IHeapDumpWriter
-    {
-        public async Task WriteAsync(string type, string path, CancellationToken cancellationToken)
-        {
-            await File.WriteAllBytesAsync(path, new byte[4096], cancellationToken);
-            throw new InvalidOperationException("Write dump failed - HRESULT 0x80004005");
-        }
     }
 
     private sealed class ThrowingSampler : IMemorySampler
