@@ -14,4 +14,7 @@ namespace HeapDiag.AspNetCore;
 [JsonSerializable(typeof(HeapDumpList))]
 [JsonSerializable(typeof(HeapDumpCapabilities))]
 [JsonSerializable(typeof(MonitorStatus))]
+[JsonSerializable(typeof(HeapDiag.Analysis.HeapSummary))]
+[JsonSerializable(typeof(HeapDiag.Analysis.HeapDiff))]
+[JsonSerializable(typeof(HeapDiag.Analysis.RetentionReport))]
 internal sealed partial class HeapDiagnosticsJsonContext : JsonSerializerContext;

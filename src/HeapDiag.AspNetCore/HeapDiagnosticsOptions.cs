@@ -36,6 +36,9 @@ public sealed class HeapDiagnosticsOptions
 
     /// <summary>The background monitor that samples memory and captures a dump past a threshold.</summary>
     public MemoryMonitorOptions Monitor { get; } = new();
+
+    /// <summary>Where finished dumps go: the local directory only (the default) or also an S3-compatible bucket.</summary>
+    public HeapDumpEgressOptions Egress { get; } = new();
 }
 
 /// <summary>Settings under <c>HeapDiagnostics:Storage</c>.</summary>

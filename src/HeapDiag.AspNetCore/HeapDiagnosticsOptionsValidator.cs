@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using HeapDiag.AspNetCore.Capture;
 
@@ -7,7 +8,7 @@ namespace HeapDiag.AspNetCore;
 /// Validates <see cref="HeapDiagnosticsOptions"/> at start-up. Each failure names the configuration key
 /// and says how to fix it, because the person reading it is usually editing an environment variable.
 /// </summary>
-internal sealed class HeapDiagnosticsOptionsValidator : IValidateOptions<HeapDiagnosticsOptions>
+internal sealed partial class HeapDiagnosticsOptionsValidator : IValidateOptions<HeapDiagnosticsOptions>
 {
     internal const int MinimumApiKeyLength = 32;
     private const string Section = HeapDiagnosticsOptions.SectionName;
@@ -72,8 +73,61 @@ internal sealed class HeapDiagnosticsOptionsValidator : IValidateOptions<HeapDia
         }
 
         ValidateMonitor(options.Monitor, failures);
+        ValidateEgress(options.Egress, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    private static void ValidateEgress(HeapDumpEgressOptions egress, List<string> failures)
+    {
+        if (!Enum.IsDefined(egress.Provider))
+        {
+            failures.Add($"{Section}:Egress:Provider is {egress.Provider}; it must be FileSystem (the default) or S3.");
+            return;
+        }
+
+        // The S3 settings matter only when they are used: a half-filled section left for later must not stop an app
+        // that keeps its dumps on disk.
+        if (egress.Provider != HeapDumpEgressProvider.S3)
+        {
+            return;
+        }
+
+        var s3 = egress.S3;
+        if (string.IsNullOrWhiteSpace(s3.Bucket))
+        {
+            failures.Add($"{Section}:Egress:S3:Bucket is empty; Egress:Provider is S3, so name an existing bucket (HeapDiagnostics__Egress__S3__Bucket=my-dumps), or set Egress:Provider to FileSystem.");
+        }
+        else if (!BucketName().IsMatch(s3.Bucket))
+        {
+            failures.Add($"{Section}:Egress:S3:Bucket is '{s3.Bucket}'; a bucket name is 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit, for example 'heapdumps'.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(s3.ServiceUrl)
+            && (!Uri.TryCreate(s3.ServiceUrl, UriKind.Absolute, out var serviceUrl) || (serviceUrl.Scheme != Uri.UriSchemeHttp && serviceUrl.Scheme != Uri.UriSchemeHttps)))
+        {
+            failures.Add($"{Section}:Egress:S3:ServiceUrl is '{s3.ServiceUrl}'; it must be an absolute http:// or https:// URL of an S3-compatible server, for example 'http://minio:9000', or empty for AWS S3.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(s3.Region) && !RegionName().IsMatch(s3.Region))
+        {
+            failures.Add($"{Section}:Egress:S3:Region is '{s3.Region}'; it must be a region name such as 'eu-west-1' (lower-case letters, digits and hyphens), or empty.");
+        }
+
+        if (s3.Prefix is { Length: > 512 })
+        {
+            failures.Add($"{Section}:Egress:S3:Prefix is {s3.Prefix.Length} characters long; keep it under 512 so object keys stay within S3's 1024-byte limit.");
+        }
+        else if (s3.Prefix is { } prefix && (prefix.Any(char.IsControl) || prefix.Split('/').Any(segment => segment is "." or "..")))
+        {
+            failures.Add($"{Section}:Egress:S3:Prefix is '{prefix}'; it must not contain control characters or '.'/'..' segments, for example 'heapdumps/prod'.");
+        }
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", RegexOptions.CultureInvariant)]
+    private static partial Regex BucketName();
+
+    [GeneratedRegex("^[a-z0-9-]{1,32}$", RegexOptions.CultureInvariant)]
+    private static partial Regex RegionName();
 
     private static void ValidateMonitor(MemoryMonitorOptions monitor, List<string> failures)
     {

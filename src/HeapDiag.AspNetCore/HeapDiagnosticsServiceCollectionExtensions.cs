@@ -1,6 +1,8 @@
 using HeapDiag.AspNetCore;
+using HeapDiag.AspNetCore.Analysis;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Endpoints;
 using HeapDiag.AspNetCore.Monitoring;
@@ -78,6 +80,14 @@ public static class HeapDiagnosticsServiceCollectionExtensions
         services.AddSingleton<CaptureCapabilities>();
         services.TryAddSingleton<IHeapDumpWriter, RuntimeHeapDumpWriter>();
         services.AddSingleton<IHeapDumpCapture, HeapDumpCaptureService>();
+        services.TryAddSingleton<S3ClientFactory>();
+        services.AddSingleton<IHeapDumpEgressProvider>(provider =>
+            provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.Provider == HeapDumpEgressProvider.S3
+                ? ActivatorUtilities.CreateInstance<S3HeapDumpEgress>(provider)
+                : ActivatorUtilities.CreateInstance<FileSystemHeapDumpEgress>(provider));
+        services.AddSingleton<HeapDumpEgressService>();
+        services.AddSingleton<HeapAnalysisService>();
+        services.AddSingleton<IAutoDumpReporter, AutoDumpLeakReporter>();
         services.AddSingleton<MemoryTrend>();
         services.TryAddSingleton<IMemorySampler, RuntimeMemorySampler>();
         services.AddMetrics();

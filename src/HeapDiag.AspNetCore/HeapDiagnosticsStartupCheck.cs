@@ -1,3 +1,4 @@
+using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Security;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Hosting;
@@ -14,10 +15,14 @@ namespace HeapDiag.AspNetCore;
 internal sealed partial class HeapDiagnosticsStartupCheck(
     ApiKeyHashes keys,
     HeapDumpStore store,
+    HeapDumpEgressService egress,
     IOptions<HeapDiagnosticsOptions> options,
     ILogger<HeapDiagnosticsStartupCheck> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>How long start-up may wait for the bucket: a hanging endpoint must not hold the app back.</summary>
+    private static readonly TimeSpan EgressCheckTimeout = TimeSpan.FromSeconds(10);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (keys.IsEmpty)
         {
@@ -34,10 +39,39 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
             LogLeftoversRemoved(logger, removed, store.DirectoryPath);
         }
 
-        return Task.CompletedTask;
+        if (egress.IsRemote)
+        {
+            await CheckEgressAsync(cancellationToken);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Wrong credentials or a missing bucket would otherwise show only when the first dump — perhaps the automatic
+    /// one at 3 a.m. — fails to upload. A warning, not a crash: dumps are still written locally.
+    /// </summary>
+    private async Task CheckEgressAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(EgressCheckTimeout);
+        try
+        {
+            var state = await egress.CheckAsync(timeout.Token);
+            if (state.Ok)
+            {
+                LogEgressReady(logger, state.Target);
+            }
+            else
+            {
+                LogEgressUnusable(logger, state.Target, state.Problem ?? "unknown problem", state.Fix ?? string.Empty);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogEgressUnusable(logger, egress.Target, $"no answer within {EgressCheckTimeout.TotalSeconds} s", "Check HeapDiagnostics:Egress:S3:ServiceUrl and that the endpoint is reachable from this instance.");
+        }
+    }
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Warning,
         Message = "HeapDiag: no API key is configured, so the endpoints under {RoutePrefix} answer 401/403 to everyone except users with the '{Role}' role. To enable access with curl, set HeapDiagnostics__ApiKeys__0 to a random key of at least 32 characters (openssl rand -hex 32).")]
@@ -48,4 +82,10 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "HeapDiag: removed {Count} unfinished dump file(s) left in {Directory} by an interrupted capture")]
     private static partial void LogLeftoversRemoved(ILogger logger, int count, string directory);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "HeapDiag: dumps cannot be shipped to {Target}: {Problem} {Fix} Dumps are still written to the local directory, and each failed upload is reported in the capture result and in /monitor.")]
+    private static partial void LogEgressUnusable(ILogger logger, string target, string problem, string fix);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "HeapDiag: dumps will be shipped to {Target}")]
+    private static partial void LogEgressReady(ILogger logger, string target);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +9,10 @@ namespace HeapDiag.AspNetCore.Capture;
 /// <summary>One reason a dump cannot be taken here, with what to do about it.</summary>
 internal sealed record CapabilityProblem(HeapDumpFailure Code, string Message, string Fix);
 
-/// <summary>The answer of <c>GET /heapdump/capabilities</c>.</summary>
+/// <summary>
+/// The answer of <c>GET /heapdump/capabilities</c>. <see cref="Egress"/> says whether finished dumps can be shipped
+/// (checked live); a problem there does not stop captures, whose dumps then stay local.
+/// </summary>
 internal sealed record HeapDumpCapabilities(
     bool CanCapture,
     IReadOnlyList<CapabilityProblem> Problems,
@@ -18,7 +22,8 @@ internal sealed record HeapDumpCapabilities(
     long ReserveBytes,
     string WriterPath,
     int? PtraceScope,
-    int? SeccompMode);
+    int? SeccompMode,
+    HeapDumpEgressState? Egress = null);
 
 /// <summary>
 /// Tells, before trying, whether this process can write a dump, and — after the runtime answers with nothing

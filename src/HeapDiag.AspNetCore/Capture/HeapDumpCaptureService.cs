@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ internal sealed partial class HeapDumpCaptureService(
     HeapDumpStore store,
     IHeapDumpWriter writer,
     CaptureCapabilities capabilities,
+    HeapDumpEgressService egress,
     MemoryDiagnosticsCollector collector,
     ProcessInstance instance,
     HeapDiagnosticsMetrics metrics,
@@ -137,7 +139,22 @@ internal sealed partial class HeapDumpCaptureService(
             LogCaptureSucceeded(logger, id.ToString(), stored.SizeBytes, elapsed.TotalMilliseconds, stored.DumpPath);
             metrics.DumpWritten(request.Trigger, elapsed);
             store.ApplyRetention();
-            return new HeapDumpResult(true, id.ToString(), stored.DumpPath, diagnosticsPath, stored.SizeBytes, elapsed.TotalMilliseconds, request.Type, request.Trigger, request.DumpNumber);
+
+            // Shipped after commit and retention, still inside the gate: the next capture waits rather than
+            // competing for the disk and the network. A failed upload keeps the local file and is reported in the
+            // result; the capture itself succeeded.
+            var shipped = await egress.UploadAsync(stored, new HeapDumpUploadMetadata(
+                request.Trigger, request.DumpNumber, request.Type, diagnostics.MemoryUsage.WorkingSetBytes, diagnostics.MemoryUsage.GcHeapSizeBytes));
+            return new HeapDumpResult(
+                true,
+                id.ToString(),
+                shipped.LocalDeleted ? null : stored.DumpPath,
+                shipped.LocalDeleted ? null : diagnosticsPath,
+                stored.SizeBytes,
+                elapsed.TotalMilliseconds,
+                request.Type,
+                request.Trigger,
+                request.DumpNumber) { Egress = shipped };
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

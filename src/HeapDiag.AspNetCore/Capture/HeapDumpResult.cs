@@ -1,3 +1,5 @@
+using HeapDiag.AspNetCore.Egress;
+
 namespace HeapDiag.AspNetCore.Capture;
 
 /// <summary>Why a capture did not produce a dump.</summary>
@@ -34,6 +36,8 @@ internal sealed record HeapDumpRequest(string Trigger, int DumpNumber, string Ty
 /// <summary>
 /// The outcome of one capture, the counterpart of the seed's HeapDumpResult. On failure <see cref="Error"/> says
 /// what happened and <see cref="Fix"/> what to do; <see cref="RawError"/> keeps the runtime's own words.
+/// <see cref="Egress"/> says where a successful dump went (null when no dump was written); when it was deleted
+/// locally after its upload, <see cref="HeapPath"/> and <see cref="DiagPath"/> are null.
 /// </summary>
 internal sealed record HeapDumpResult(
     bool Success,
@@ -49,4 +53,5 @@ internal sealed record HeapDumpResult(
     HeapDumpFailure? Failure = null,
     string? Fix = null,
     string? RawError = null,
-    double? RetryAfterSeconds = null);
+    double? RetryAfterSeconds = null,
+    HeapDumpEgressResult? Egress = null);

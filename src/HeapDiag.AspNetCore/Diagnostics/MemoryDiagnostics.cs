@@ -18,7 +18,27 @@ internal sealed record MemoryDiagnostics(
     ContainerInfo? Container,
     string? SmapsRollup,
     LeakAnalysis Analysis,
-    PlatformInfo Platform);
+    PlatformInfo Platform)
+{
+    /// <summary>
+    /// For automatic dumps: what the dump holds and what grew since the previous automatic dump, added once the
+    /// dump has been analysed. Null everywhere else.
+    /// </summary>
+    public AutoDumpLeakReport? LeakReport { get; init; }
+}
+
+/// <summary>The automatic leak report: the "what is it" answer beside the "how much" of the diagnostics.</summary>
+internal sealed record AutoDumpLeakReport(
+    string DumpId,
+    string? ComparedWithDumpId,
+    string Headline,
+    IReadOnlyList<LeakReportType> TopTypes,
+    IReadOnlyList<LeakReportType> Growth,
+    string? HeldBy,
+    string? Error);
+
+/// <summary>A type in the leak report: its live count and bytes, and for growth the change since the previous dump.</summary>
+internal sealed record LeakReportType(string Name, long Count, long Bytes, long? CountDelta, long? BytesDelta);
 
 /// <summary>Which process this is: its id, plus a random id that is new for every process (the seed's sessionId).</summary>
 internal sealed record InstanceInfo(int ProcessId, string SessionId, string MachineName);

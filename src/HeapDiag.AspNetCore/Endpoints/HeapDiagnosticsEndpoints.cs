@@ -1,5 +1,6 @@
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Monitoring;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -31,13 +32,13 @@ internal static class HeapDiagnosticsEndpoints
             .WithDescription("Working set, GC heap and generations, GC counters, runtime resource counts, cgroup limits and leak indicators of this process. Never forces a GC.")
             .Produces<MemoryDiagnostics>(StatusCodes.Status200OK, "application/json");
 
-        group.MapGet("/monitor", (string? window, MemoryMonitor monitor) =>
+        group.MapGet("/monitor", (string? window, MemoryMonitor monitor, HeapDumpEgressService egress) =>
                 QueryFlag.TryParse(window, out var includeWindow)
-                    ? TypedResults.Json(monitor.Status(includeWindow), HeapDiagnosticsJsonContext.Default.MonitorStatus)
+                    ? TypedResults.Json(monitor.Status(includeWindow) with { Egress = egress.Status() }, HeapDiagnosticsJsonContext.Default.MonitorStatus)
                     : QueryFlag.Invalid("window", window))
             .WithName("HeapDiagnostics.Monitor")
             .WithSummary("The background monitor's state")
-            .WithDescription("Metric, threshold (and whether it came from bytes or percent of limit), interval, last sample, growth over the window, automatic dumps taken, when the next is allowed, last error. window=true adds the samples.")
+            .WithDescription("Metric, threshold (and whether it came from bytes or percent of limit), interval, last sample, growth over the window, automatic dumps taken, when the next is allowed, last error, and egress (last upload, last upload error). window=true adds the samples.")
             .Produces<MonitorStatus>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
@@ -56,7 +57,8 @@ internal static class HeapDiagnosticsEndpoints
             .ProducesProblem(StatusCodes.Status507InsufficientStorage);
         dumps.MapGet("/", HeapDumpEndpoints.List)
             .WithName("HeapDiagnostics.List")
-            .WithSummary("List the heap dumps in the store, newest first")
+            .WithSummary("List the heap dumps, local and in the bucket, newest first")
+            .WithDescription("With Egress:Provider=S3 the local dumps and those in the bucket (every instance of this app) are merged; location says where each one is: local, s3 or both.")
             .Produces<HeapDumpList>(StatusCodes.Status200OK, "application/json");
         dumps.MapGet("/capabilities", HeapDumpEndpoints.Capabilities)
             .WithName("HeapDiagnostics.Capabilities")
@@ -66,21 +68,52 @@ internal static class HeapDiagnosticsEndpoints
         dumps.MapGet("/{id}", HeapDumpEndpoints.Download)
             .WithName("HeapDiagnostics.Download")
             .WithSummary("Download a heap dump (streamed, Range supported)")
+            .WithDescription("From the local disk, or streamed from the bucket when the dump is held only there.")
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .Produces(StatusCodes.Status206PartialContent, contentType: "application/octet-stream")
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status502BadGateway);
         dumps.MapGet("/{id}/diagnostics", HeapDumpEndpoints.Diagnostics)
             .WithName("HeapDiagnostics.DumpDiagnostics")
             .WithSummary("The memory diagnostics written just before that dump")
             .Produces<MemoryDiagnostics>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status502BadGateway);
         dumps.MapDelete("/{id}", HeapDumpEndpoints.Delete)
             .WithName("HeapDiagnostics.Delete")
-            .WithSummary("Delete a heap dump and its diagnostics")
+            .WithSummary("Delete a heap dump and its diagnostics, locally and in the bucket")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status502BadGateway);
+
+        dumps.MapGet("/{id}/summary", AnalysisEndpoints.SummaryAsync)
+            .WithName("HeapDiagnostics.Summary")
+            .WithSummary("What fills the heap: live objects by type, generations, duplicate strings")
+            .WithDescription("Counts only objects reachable from GC roots (a mark pass over the dump). Cached beside the dump. top=1..1000 (default 20).")
+            .Produces<HeapDiag.Analysis.HeapSummary>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status502BadGateway);
+        dumps.MapGet("/{id}/diff/{otherId}", AnalysisEndpoints.DiffAsync)
+            .WithName("HeapDiagnostics.Diff")
+            .WithSummary("What grew from dump otherId to dump id, by type")
+            .WithDescription("Deltas are id minus otherId, sorted by bytes grown; new and vanished types listed apart. top=1..1000 (default 20).")
+            .Produces<HeapDiag.Analysis.HeapDiff>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        dumps.MapGet("/{id}/retainers", AnalysisEndpoints.RetainersAsync)
+            .WithName("HeapDiagnostics.Retainers")
+            .WithSummary("Who keeps a type's instances alive: shortest paths from GC roots, grouped")
+            .WithDescription("type= a full type name or an unambiguous last part of it. Static fields are named as roots.")
+            .Produces<HeapDiag.Analysis.RetentionReport>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         return group;
     }

@@ -1,5 +1,6 @@
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,9 +14,11 @@ internal static class HeapDumpEndpoints
 {
     private const string DumpContentType = "application/octet-stream";
     private const string IdExample = "20261124T011500123Z-2477-manual-0-heap";
+    private const int CopyBufferBytes = 81920;
+    private static readonly TimeSpan EgressCheckTimeout = TimeSpan.FromSeconds(10);
 
     public static async Task<IResult> CaptureAsync(
-        HttpContext http, string? type, string? download, IHeapDumpCapture captures, IOptions<HeapDiagnosticsOptions> options)
+        HttpContext http, string? type, string? download, IHeapDumpCapture captures, HeapDumpEgressService egress, IOptions<HeapDiagnosticsOptions> options)
     {
         if (!HeapDumpTypes.TryParse(type ?? options.Value.Capture.DefaultType, out var dumpType))
         {
@@ -37,6 +40,12 @@ internal static class HeapDumpEndpoints
         if (streamIt)
         {
             http.Response.Headers.Location = location;
+            if (result.HeapPath is null && result.Egress?.Key is { } key)
+            {
+                // Deleted locally after its upload (Egress:S3:DeleteLocalAfterUpload): stream it back from the bucket.
+                return await StreamRemoteAsync(egress, key, null, DumpContentType, FileName(result.Id!), http.RequestAborted);
+            }
+
             return TypedResults.PhysicalFile(result.HeapPath!, DumpContentType, FileName(result.Id!), enableRangeProcessing: false);
         }
 
@@ -44,43 +53,77 @@ internal static class HeapDumpEndpoints
         return TypedResults.Json(result, HeapDiagnosticsJsonContext.Default.HeapDumpResult, statusCode: StatusCodes.Status201Created);
     }
 
-    public static IResult List(HttpContext http, HeapDumpStore store)
+    public static async Task<IResult> List(HttpContext http, HeapDumpStore store, HeapDumpEgressService egress)
     {
         var collection = CollectionUrl(http);
-        var dumps = store.List().Select(dump => new HeapDumpListItem(
+
+        // Local and remote merged: a dump written by an instance that is gone is listed from the bucket.
+        var catalog = await egress.ListAsync(http.RequestAborted);
+        var dumps = catalog.Dumps.Select(dump => new HeapDumpListItem(
             dump.Id.ToString(),
             dump.Id.CreatedUtc,
             dump.Id.Trigger,
             dump.Id.DumpNumber,
             dump.Id.Type,
             dump.SizeBytes,
-            new HeapDumpLinks($"{collection}/{dump.Id}", dump.DiagnosticsPath is null ? null : $"{collection}/{dump.Id}/diagnostics")));
-        return TypedResults.Json(new HeapDumpList(store.DirectoryPath, [.. dumps]), HeapDiagnosticsJsonContext.Default.HeapDumpList);
+            new HeapDumpLinks($"{collection}/{dump.Id}", dump.HasDiagnostics ? $"{collection}/{dump.Id}/diagnostics" : null),
+            dump.Location,
+            dump.Remote?.Key));
+        return TypedResults.Json(
+            new HeapDumpList(store.DirectoryPath, [.. dumps], egress.IsRemote ? egress.Target : null, catalog.RemoteError),
+            HeapDiagnosticsJsonContext.Default.HeapDumpList);
     }
 
-    public static IResult Capabilities(string? type, CaptureCapabilities capabilities, IOptions<HeapDiagnosticsOptions> options)
+    public static async Task<IResult> Capabilities(
+        HttpContext http, string? type, CaptureCapabilities capabilities, HeapDumpEgressService egress, TimeProvider time, IOptions<HeapDiagnosticsOptions> options)
     {
         if (!HeapDumpTypes.TryParse(type ?? options.Value.Capture.DefaultType, out var dumpType))
         {
             return Problems.UnknownType(type);
         }
 
-        return TypedResults.Json(capabilities.Probe(dumpType), HeapDiagnosticsJsonContext.Default.HeapDumpCapabilities);
+        // Checked live, with a bound: the person asking wants to know whether the bucket works now.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        timeout.CancelAfter(EgressCheckTimeout);
+        HeapDumpEgressState state;
+        try
+        {
+            state = await egress.CheckAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            state = new HeapDumpEgressState(egress.Provider, egress.Target, false, $"No answer within {EgressCheckTimeout.TotalSeconds} s.",
+                "Check HeapDiagnostics:Egress:S3:ServiceUrl and that the endpoint is reachable from this instance.", time.GetUtcNow());
+        }
+
+        return TypedResults.Json(capabilities.Probe(dumpType) with { Egress = state }, HeapDiagnosticsJsonContext.Default.HeapDumpCapabilities);
     }
 
-    public static IResult Download(string id, HeapDumpStore store)
+    public static async Task<IResult> Download(HttpContext http, string id, HeapDumpStore store, HeapDumpEgressService egress)
     {
         if (!HeapDumpId.TryParse(id, out var dumpId))
         {
             return Problems.InvalidId(id);
         }
 
-        return store.Find(dumpId) is { } dump
-            ? TypedResults.PhysicalFile(dump.DumpPath, DumpContentType, FileName(dump.Id.ToString()), lastModified: dump.Id.CreatedUtc, enableRangeProcessing: true)
-            : Problems.NotFound(dumpId);
+        if (store.Find(dumpId) is { } dump)
+        {
+            return TypedResults.PhysicalFile(dump.DumpPath, DumpContentType, FileName(dump.Id.ToString()), lastModified: dump.Id.CreatedUtc, enableRangeProcessing: true);
+        }
+
+        try
+        {
+            return await egress.FindRemoteAsync(dumpId, http.RequestAborted) is { } remote
+                ? await StreamRemoteAsync(egress, remote.Key, RequestedRange(http), DumpContentType, FileName(dumpId.ToString()), http.RequestAborted)
+                : Problems.NotFound(dumpId);
+        }
+        catch (HeapDumpEgressException ex)
+        {
+            return Problems.Upstream(ex);
+        }
     }
 
-    public static IResult Diagnostics(string id, HeapDumpStore store)
+    public static async Task<IResult> Diagnostics(HttpContext http, string id, HeapDumpStore store, HeapDumpEgressService egress)
     {
         if (!HeapDumpId.TryParse(id, out var dumpId))
         {
@@ -89,17 +132,69 @@ internal static class HeapDumpEndpoints
 
         // Diagnostics of a failed capture exist without a dump: they are what is left to look at.
         var path = store.DiagnosticsPath(dumpId);
-        return File.Exists(path) ? TypedResults.PhysicalFile(path, "application/json") : Problems.NotFound(dumpId);
+        if (File.Exists(path))
+        {
+            return TypedResults.PhysicalFile(path, "application/json");
+        }
+
+        try
+        {
+            return await egress.FindRemoteAsync(dumpId, http.RequestAborted) is { DiagnosticsKey: { } key }
+                ? await StreamRemoteAsync(egress, key, null, "application/json", null, http.RequestAborted)
+                : Problems.NotFound(dumpId);
+        }
+        catch (HeapDumpEgressException ex)
+        {
+            return Problems.Upstream(ex);
+        }
     }
 
-    public static IResult Delete(string id, HeapDumpStore store)
+    public static async Task<IResult> Delete(HttpContext http, string id, HeapDumpEgressService egress)
     {
         if (!HeapDumpId.TryParse(id, out var dumpId))
         {
             return Problems.InvalidId(id);
         }
 
-        return store.Delete(dumpId) ? TypedResults.NoContent() : Problems.NotFound(dumpId);
+        var deletion = await egress.DeleteAsync(dumpId, http.RequestAborted);
+        if (deletion.RemoteError is { } error)
+        {
+            return Problems.Upstream("The heap dump could not be deleted from the bucket", $"{error} Retry DELETE once the bucket is reachable.");
+        }
+
+        return deletion.Found ? TypedResults.NoContent() : Problems.NotFound(dumpId);
+    }
+
+    /// <summary>
+    /// Streams an object from the bucket to the client as it arrives, never buffered whole. A single byte range is
+    /// passed on to the bucket (206); several ranges in one request are answered with the whole object, as RFC 9110 allows.
+    /// </summary>
+    private static async Task<IResult> StreamRemoteAsync(
+        HeapDumpEgressService egress, string key, RemoteRange? range, string contentType, string? fileName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var remote = await egress.OpenRemoteAsync(key, range, cancellationToken);
+            return remote is null
+                ? TypedResults.Problem($"'{key}' is no longer in {egress.Target}. List the dumps with GET /heapdump.", statusCode: StatusCodes.Status404NotFound, title: "Heap dump not found")
+                : new RemoteObjectResult(remote, contentType, fileName);
+        }
+        catch (HeapDumpEgressException ex) when (ex.ErrorCode == "InvalidRange")
+        {
+            return TypedResults.Problem($"The requested range is outside '{key}'.", statusCode: StatusCodes.Status416RangeNotSatisfiable, title: "Range not satisfiable");
+        }
+        catch (HeapDumpEgressException ex)
+        {
+            return Problems.Upstream(ex);
+        }
+    }
+
+    private static RemoteRange? RequestedRange(HttpContext http)
+    {
+        var header = http.Request.GetTypedHeaders().Range;
+        return header is { Unit.Value: "bytes", Ranges.Count: 1 } && header.Ranges.Single() is var range && (range.From is not null || range.To is not null)
+            ? new RemoteRange(range.From, range.To)
+            : null;
     }
 
     private static string CollectionUrl(HttpContext http) => (http.Request.PathBase + http.Request.Path).Value!.TrimEnd('/') switch
@@ -111,7 +206,7 @@ internal static class HeapDumpEndpoints
     private static string FileName(string id) => $"heapdump-{id}.dmp";
 
     /// <summary>Every error as RFC 9457 ProblemDetails, with a detail a person can act on.</summary>
-    private static class Problems
+    internal static class Problems
     {
         public static IResult BadRequest(string title, string detail) =>
             TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: title);
@@ -130,6 +225,12 @@ internal static class HeapDumpEndpoints
                 $"There is no heap dump '{id}' here: it may have been deleted by retention (Storage:MaxDumps) or taken by another instance. List them with GET /heapdump.",
                 statusCode: StatusCodes.Status404NotFound,
                 title: "Heap dump not found");
+
+        public static IResult Upstream(HeapDumpEgressException exception) =>
+            Upstream("The bucket could not be reached", $"{exception.Message} {exception.Fix}");
+
+        public static IResult Upstream(string title, string detail) =>
+            TypedResults.Problem(detail, statusCode: StatusCodes.Status502BadGateway, title: title);
 
         public static IResult ForFailure(HeapDumpResult result)
         {
@@ -168,6 +269,42 @@ internal static class HeapDumpEndpoints
         private static string Shorten(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 80), "…");
     }
 
+    /// <summary>An object from the bucket, copied to the response as it arrives, then disposed with its connection.</summary>
+    private sealed class RemoteObjectResult(RemoteObject remote, string contentType, string? fileName) : IResult, IStatusCodeHttpResult
+    {
+        public int? StatusCode => remote.ContentRange is null ? StatusCodes.Status200OK : StatusCodes.Status206PartialContent;
+
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            using (remote)
+            {
+                var response = httpContext.Response;
+                response.StatusCode = StatusCode!.Value;
+                response.ContentType = contentType;
+                response.ContentLength = remote.Length;
+                response.Headers.AcceptRanges = "bytes";
+                if (remote.ContentRange is { } contentRange)
+                {
+                    response.Headers.ContentRange = contentRange;
+                }
+
+                if (remote.LastModified is { } lastModified)
+                {
+                    response.GetTypedHeaders().LastModified = lastModified;
+                }
+
+                if (fileName is not null)
+                {
+                    var disposition = new ContentDispositionHeaderValue("attachment");
+                    disposition.SetHttpFileName(fileName);
+                    response.Headers.ContentDisposition = disposition.ToString();
+                }
+
+                await remote.Content.CopyToAsync(response.Body, CopyBufferBytes, httpContext.RequestAborted);
+            }
+        }
+    }
+
     /// <summary>A problem response that also sets Retry-After, which ProblemHttpResult cannot.</summary>
     private sealed class ProblemWithHeaders(ProblemHttpResult problem, double? retryAfterSeconds) : IResult, IStatusCodeHttpResult
     {
@@ -185,11 +322,15 @@ internal static class HeapDumpEndpoints
     }
 }
 
-/// <summary>The answer of <c>GET /heapdump</c>.</summary>
-internal sealed record HeapDumpList(string Directory, IReadOnlyList<HeapDumpListItem> Dumps);
+/// <summary>
+/// The answer of <c>GET /heapdump</c>. <see cref="Remote"/> is the bucket listed too (null with the file system
+/// provider); <see cref="RemoteError"/> says why it could not be, in which case only local dumps are listed.
+/// </summary>
+internal sealed record HeapDumpList(string Directory, IReadOnlyList<HeapDumpListItem> Dumps, string? Remote = null, string? RemoteError = null);
 
-/// <summary>One dump in the list.</summary>
-internal sealed record HeapDumpListItem(string Id, DateTimeOffset Created, string Trigger, int DumpNumber, string Type, long SizeBytes, HeapDumpLinks Links);
+/// <summary>One dump in the list. <see cref="Location"/>: <c>local</c>, <c>s3</c> or <c>both</c>; <see cref="ObjectKey"/> its key in the bucket.</summary>
+internal sealed record HeapDumpListItem(
+    string Id, DateTimeOffset Created, string Trigger, int DumpNumber, string Type, long SizeBytes, HeapDumpLinks Links, string Location = "local", string? ObjectKey = null);
 
 /// <summary>Where to fetch a dump and its diagnostics.</summary>
 internal sealed record HeapDumpLinks(string Download, string? Diagnostics);

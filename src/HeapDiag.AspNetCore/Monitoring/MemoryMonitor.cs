@@ -1,3 +1,4 @@
+using HeapDiag.AspNetCore.Analysis;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -8,13 +9,14 @@ namespace HeapDiag.AspNetCore.Monitoring;
 /// <summary>
 /// One monitor tick: sample, add to the window, watch the trend, and — past the threshold, within the limits —
 /// capture a dump with trigger <c>auto</c> through the same capture service as manual dumps (same gate, disk guard
-/// and retention). Kept apart from the hosted loop so tests can drive ticks with a fake clock.
+/// and retention), then have it analysed into a leak report. Kept apart from the hosted loop so tests can drive ticks with a fake clock.
 /// </summary>
 internal sealed partial class MemoryMonitor
 {
     private readonly IMemorySampler sampler;
     private readonly MemoryTrend trend;
     private readonly IHeapDumpCapture capture;
+    private readonly IAutoDumpReporter reporter;
     private readonly TimeProvider timeProvider;
     private readonly MemoryMonitorOptions options;
     private readonly ILogger<MemoryMonitor> logger;
@@ -22,6 +24,7 @@ internal sealed partial class MemoryMonitor
     private readonly Lock stateLock = new();
     private readonly List<AutoDumpRecord> autoDumps = [];
     private bool inGrowthEpisode;
+    private string? lastReportedDumpId;
     private MonitorThreshold? threshold;
     private MonitorError? lastError;
 
@@ -29,6 +32,7 @@ internal sealed partial class MemoryMonitor
         IMemorySampler sampler,
         MemoryTrend trend,
         IHeapDumpCapture capture,
+        IAutoDumpReporter reporter,
         TimeProvider timeProvider,
         IOptions<HeapDiagnosticsOptions> options,
         ILogger<MemoryMonitor> logger)
@@ -36,6 +40,7 @@ internal sealed partial class MemoryMonitor
         this.sampler = sampler;
         this.trend = trend;
         this.capture = capture;
+        this.reporter = reporter;
         this.timeProvider = timeProvider;
         this.options = options.Value.Monitor;
         this.logger = logger;
@@ -135,7 +140,13 @@ internal sealed partial class MemoryMonitor
         if (!result.Success)
         {
             RecordError($"Automatic dump {dumpNumber} failed: {result.Error}");
+            return;
         }
+
+        // Part of the tick on purpose: the report runs one analysis at a time, after the dump and before the next
+        // sample, so it never competes with a second automatic dump.
+        await reporter.ReportAsync(result.Id!, lastReportedDumpId, cancellationToken);
+        lastReportedDumpId = result.Id;
     }
 
     private void RecordError(string message)

@@ -1,8 +1,9 @@
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Egress;
 
 namespace HeapDiag.AspNetCore.Monitoring;
 
-/// <summary>The answer of <c>GET /monitor</c>.</summary>
+/// <summary>The answer of <c>GET /monitor</c>. <see cref="Egress"/>: the last upload and the last egress error of any capture.</summary>
 internal sealed record MonitorStatus(
     bool Enabled,
     string Metric,
@@ -16,7 +17,8 @@ internal sealed record MonitorStatus(
     DateTimeOffset? NextAllowedAt,
     long? RearmAtBytes,
     MonitorError? LastError,
-    IReadOnlyList<WindowPoint>? Window);
+    IReadOnlyList<WindowPoint>? Window,
+    HeapDumpEgressStatus? Egress = null);
 
 /// <summary>The last sample: the monitored value and the three metrics.</summary>
 internal sealed record MonitorSample(DateTimeOffset Timestamp, long ValueBytes, long WorkingSetBytes, long GcHeapSizeBytes, long GcCommittedBytes);

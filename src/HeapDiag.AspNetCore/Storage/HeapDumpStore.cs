@@ -26,6 +26,9 @@ internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> opt
 
     public string TempDumpPath(HeapDumpId id) => DumpPath(id) + TempExtension;
 
+    /// <summary>Where an analysis result of a dump is cached, beside the dump: <c>heapdump-{id}.{name}.json</c>.</summary>
+    public string CachePath(HeapDumpId id, string name) => Path.Combine(DirectoryPath, $"{FilePrefix}{id}.{name}.json");
+
     /// <summary>Creates the directory (0700 on Unix) if needed and proves it writable. Returns the problem, or null.</summary>
     public string? EnsureWritable()
     {
@@ -68,9 +71,10 @@ internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> opt
     }
 
     /// <summary>Writes a small file completely or not at all: temp name, flush, rename.</summary>
-    public void WriteDiagnostics(HeapDumpId id, byte[] content)
+    public void WriteDiagnostics(HeapDumpId id, byte[] content) => WriteAtomically(DiagnosticsPath(id), content);
+
+    private void WriteAtomically(string target, byte[] content)
     {
-        var target = DiagnosticsPath(id);
         var temp = target + TempExtension;
         try
         {
@@ -88,6 +92,9 @@ internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> opt
             throw;
         }
     }
+
+    /// <summary>Writes an analysis result beside its dump, completely or not at all.</summary>
+    public void WriteCache(HeapDumpId id, string name, byte[] content) => WriteAtomically(CachePath(id, name), content);
 
     /// <summary>
     /// Creates the empty temp file the writer will fill. Creating it here, owner-only, means the dump is never
@@ -135,12 +142,21 @@ internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> opt
 
     public StoredHeapDump? Find(HeapDumpId id) => ToStored(id);
 
-    /// <summary>Deletes a dump and its diagnostics. Returns false when there was no such dump.</summary>
+    /// <summary>
+    /// Deletes a dump with everything written beside it (diagnostics, cached analyses). Returns false when there was
+    /// no such dump. The id was parsed by the strict pattern, so the file name pattern cannot reach other files.
+    /// </summary>
     public bool Delete(HeapDumpId id)
     {
         var existed = File.Exists(DumpPath(id)) || File.Exists(DiagnosticsPath(id));
-        TryDelete(DumpPath(id));
-        TryDelete(DiagnosticsPath(id));
+        if (Directory.Exists(DirectoryPath))
+        {
+            foreach (var path in Directory.EnumerateFiles(DirectoryPath, $"{FilePrefix}{id}.*"))
+            {
+                TryDelete(path);
+            }
+        }
+
         return existed;
     }
 
@@ -194,7 +210,7 @@ internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> opt
 
         foreach (var orphan in OrphanDiagnostics().Skip(storage.MaxDumps))
         {
-            TryDelete(DiagnosticsPath(orphan));
+            Delete(orphan);
         }
 
         return deleted;

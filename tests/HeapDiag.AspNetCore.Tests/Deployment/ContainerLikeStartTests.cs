@@ -125,7 +125,11 @@ public sealed partial class ContainerLikeStartTests
             }
 
             var value = entry.Groups[2].Value.Trim().Trim('"');
-            yield return new(entry.Groups[1].Value, value.StartsWith("${HEAPDIAG_API_KEY", StringComparison.Ordinal) ? SampleApiFactory.ApiKey : value);
+
+            // As compose does with the variable unset: ${NAME:-default} and ${NAME-default} become the default.
+            yield return new(
+                entry.Groups[1].Value,
+                value.StartsWith("${HEAPDIAG_API_KEY", StringComparison.Ordinal) ? SampleApiFactory.ApiKey : ComposeDefault().Replace(value, match => match.Groups[1].Value));
         }
     }
 
@@ -216,4 +220,7 @@ public sealed partial class ContainerLikeStartTests
 
     [GeneratedRegex(@"^\s{6}(\w+):\s*(.+)$")]
     private static partial Regex ComposeEntry();
+
+    [GeneratedRegex(@"\$\{\w+:?-([^}]*)\}")]
+    private static partial Regex ComposeDefault();
 }

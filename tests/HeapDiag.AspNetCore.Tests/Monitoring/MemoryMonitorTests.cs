@@ -235,6 +235,22 @@ public sealed class MemoryMonitorTests
         Assert.True(Assert.Single(harness.Monitor.Status(false).AutoDumps).Success);
     }
 
+    [Fact]
+    public async Task Each_successful_auto_dump_is_reported_against_the_previous_one()
+    {
+        var harness = new MonitorHarness(o => o.Cooldown = TimeSpan.Zero);
+
+        await harness.TickAsync(1100);
+        await harness.TickAsync(100);
+        harness.Capture.Answer = request => FakeCapture.Fails(request, HeapDumpFailure.WriterFailed);
+        await harness.TickAsync(1100);
+        await harness.TickAsync(100);
+        harness.Capture.Answer = null;
+        await harness.TickAsync(1100);
+
+        Assert.Equal([("id-1", null), ("id-3", "id-1")], harness.Reporter.Calls);
+    }
+
     private static List<string> GrowthWarnings(MonitorHarness harness) =>
         [.. harness.Logs.Entries.Where(e => e.EventId.Id == 3002).Select(e => e.Message)];
 }

@@ -1,3 +1,4 @@
+using HeapDiag.AspNetCore.Analysis;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Monitoring;
@@ -48,6 +49,18 @@ internal sealed class FakeCapture : IHeapDumpCapture
         new(false, null, null, null, 0, 0, request.Type, request.Trigger, request.DumpNumber, $"{failure} happened", failure, "fix it");
 }
 
+/// <summary>Records which dumps the monitor asked to have analysed.</summary>
+internal sealed class FakeReporter : IAutoDumpReporter
+{
+    public List<(string DumpId, string? PreviousDumpId)> Calls { get; } = [];
+
+    public Task<AutoDumpLeakReport?> ReportAsync(string dumpId, string? previousDumpId, CancellationToken cancellationToken)
+    {
+        Calls.Add((dumpId, previousDumpId));
+        return Task.FromResult<AutoDumpLeakReport?>(null);
+    }
+}
+
 /// <summary>A monitor wired to fakes, with the clock advanced one interval per tick.</summary>
 internal sealed class MonitorHarness
 {
@@ -60,7 +73,7 @@ internal sealed class MonitorHarness
         Options = options.Monitor;
         Sampler = new ScriptedSampler(Time);
         var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(Logs).SetMinimumLevel(LogLevel.Trace));
-        Monitor = new MemoryMonitor(Sampler, Trend, Capture, Time, Microsoft.Extensions.Options.Options.Create(options), loggerFactory.CreateLogger<MemoryMonitor>());
+        Monitor = new MemoryMonitor(Sampler, Trend, Capture, Reporter, Time, Microsoft.Extensions.Options.Options.Create(options), loggerFactory.CreateLogger<MemoryMonitor>());
     }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
@@ -68,6 +81,8 @@ internal sealed class MonitorHarness
     public ScriptedSampler Sampler { get; }
 
     public FakeCapture Capture { get; } = new();
+
+    public FakeReporter Reporter { get; } = new();
 
     public MemoryTrend Trend { get; } = new();
 

@@ -20,7 +20,7 @@ public sealed class MonitorServiceTests
         options.Monitor.ThresholdBytes = 1;
         var capture = new BlockingCapture();
         var time = TimeProvider.System;
-        var monitor = new MemoryMonitor(new ScriptedSampler(time) { Value = 10 }, new MemoryTrend(), capture, time, Options.Create(options), NullLogger<MemoryMonitor>.Instance);
+        var monitor = new MemoryMonitor(new ScriptedSampler(time) { Value = 10 }, new MemoryTrend(), capture, new FakeReporter(), time, Options.Create(options), NullLogger<MemoryMonitor>.Instance);
         using var service = new MemoryMonitorService(monitor, time, Options.Create(options));
 
         await service.StartAsync(CancellationToken.None);

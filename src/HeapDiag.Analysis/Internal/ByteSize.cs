@@ -1,0 +1,25 @@
+using System.Globalization;
+
+namespace HeapDiag.Analysis.Internal;
+
+/// <summary>Byte counts for people: 1.5 KiB, 960.0 MiB.</summary>
+internal static class ByteSize
+{
+    private static readonly string[] Units = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+    public static string Format(long bytes)
+    {
+        double value = Math.Abs((double)bytes);
+        int unit = 0;
+        while (value >= 1024 && unit < Units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        string sign = bytes < 0 ? "-" : string.Empty;
+        return unit == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{sign}{value:0} {Units[unit]}")
+            : string.Create(CultureInfo.InvariantCulture, $"{sign}{value:0.0} {Units[unit]}");
+    }
+}

@@ -1,0 +1,165 @@
+using System.Globalization;
+using Microsoft.Diagnostics.Runtime;
+
+namespace HeapDiag.Analysis.Internal;
+
+/// <summary>
+/// One open dump, in ClrMD's order: <see cref="DataTarget"/> → <see cref="ClrRuntime"/> → <see cref="ClrHeap"/>, plus
+/// the cached reader and object layout the passes share. Every way the file can fail to open becomes a
+/// <see cref="HeapDumpFormatException"/> with a one-line reason.
+/// </summary>
+internal sealed class DumpSession : IDisposable
+{
+    // 32 MiB of cached dump pages: enough that the mark pass over a 1 GB heap rarely reads a page twice, small next to
+    // the 150 MB the whole analysis should stay under.
+    private const int MemoryCacheBytes = 32 << 20;
+
+    private readonly DataTarget _dataTarget;
+    private readonly ClrRuntime _runtime;
+
+    private DumpSession(string dumpPath, DataTarget dataTarget, ClrRuntime runtime)
+    {
+        _dataTarget = dataTarget;
+        _runtime = runtime;
+        FileName = Path.GetFileName(dumpPath);
+        FileBytes = new FileInfo(dumpPath).Length;
+        ClrVersion = DescribeVersion(dataTarget, runtime.ClrInfo);
+        PointerSize = dataTarget.DataReader.PointerSize;
+        Memory = new HeapMemory(dataTarget.DataReader, PointerSize, MemoryCacheBytes);
+        Objects = new HeapObjects(runtime.Heap, Memory);
+        Segments = [.. runtime.Heap.Segments.Where(s => s.End > s.Start).OrderBy(s => s.Start)];
+    }
+
+    public string FileName { get; }
+
+    public long FileBytes { get; }
+
+    public string ClrVersion { get; }
+
+    public int PointerSize { get; }
+
+    /// <summary>Whether ClrMD's own reads (heap walk) may run on another thread while <see cref="Memory"/> reads.</summary>
+    public bool CanReadConcurrently => _runtime.IsThreadSafe && _dataTarget.DataReader.IsThreadSafe;
+
+    public ClrRuntime Runtime => _runtime;
+
+    public ClrHeap Heap => _runtime.Heap;
+
+    public HeapMemory Memory { get; }
+
+    public HeapObjects Objects { get; }
+
+    /// <summary>The GC heap's segments (regions) that hold objects, by start address.</summary>
+    public IReadOnlyList<ClrSegment> Segments { get; }
+
+    /// <summary>A bitmap with one bit per possible object of the heap, all clear.</summary>
+    public ObjectBitmap CreateObjectBitmap() => new(Segments.Select(s => (s.Start, s.End)));
+
+    public static DumpSession Open(string dumpPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dumpPath);
+        DumpFileCheck.ThrowIfUnusable(dumpPath);
+
+        DataTarget dataTarget;
+        try
+        {
+            dataTarget = DataTarget.LoadDump(dumpPath);
+        }
+        catch (Exception ex) when (IsReadFailure(ex))
+        {
+            throw new HeapDumpFormatException($"corrupt: {FirstLine(ex.Message)}", ex);
+        }
+
+        try
+        {
+            if (dataTarget.ClrVersions.IsDefaultOrEmpty)
+            {
+                throw new HeapDumpFormatException("not a .NET dump: no CLR runtime found");
+            }
+
+            ClrInfo clr = dataTarget.ClrVersions[0];
+            ClrRuntime runtime;
+            try
+            {
+                runtime = clr.CreateRuntime();
+            }
+            catch (Exception ex) when (IsReadFailure(ex) || ex is FileNotFoundException or DllNotFoundException or ClrDiagnosticsException)
+            {
+                throw new HeapDumpFormatException(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"cannot read the .NET {clr.Version} runtime in the dump (its data access library, libmscordaccore, must match that exact version): {FirstLine(ex.Message)}"), ex);
+            }
+
+            return new DumpSession(dumpPath, dataTarget, runtime);
+        }
+        catch
+        {
+            dataTarget.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The GC generation an object belongs to, named as in <see cref="GenerationStats.Generation"/>.</summary>
+    public static string GenerationOf(ClrSegment segment, ulong address) => segment.Kind switch
+    {
+        GCSegmentKind.Generation0 => "gen0",
+        GCSegmentKind.Generation1 => "gen1",
+        GCSegmentKind.Generation2 => "gen2",
+        GCSegmentKind.Large => "loh",
+        GCSegmentKind.Pinned => "poh",
+        GCSegmentKind.Frozen => "frozen",
+
+        // Without regions (segments mode, or a runtime before .NET 7) one ephemeral segment holds gen0, gen1 and part of gen2.
+        _ => segment.GetGeneration(address) switch
+        {
+            Generation.Generation0 => "gen0",
+            Generation.Generation1 => "gen1",
+            Generation.Large => "loh",
+            Generation.Pinned => "poh",
+            Generation.Frozen => "frozen",
+            _ => "gen2",
+        },
+    };
+
+    public void Dispose()
+    {
+        _runtime.Dispose();
+        _dataTarget.Dispose();
+    }
+
+    /// <summary>
+    /// The runtime's version. ClrMD cannot always read it from an ELF <c>libcoreclr.so</c> (it reports 0.0); the
+    /// shared-framework directory the runtime was loaded from is named after the version, and CoreLib's file version
+    /// is a last resort.
+    /// </summary>
+    private static string DescribeVersion(DataTarget dataTarget, ClrInfo clr)
+    {
+        if (clr.Version.Major > 0)
+        {
+            return clr.Version.ToString();
+        }
+
+        string? directory = Path.GetFileName(Path.GetDirectoryName(clr.ModuleInfo.FileName));
+        if (Version.TryParse(directory, out Version? fromPath) && fromPath.Major > 0)
+        {
+            return directory!;
+        }
+
+        Version? coreLib = dataTarget.EnumerateModules()
+            .Where(m => m.FileName.EndsWith("System.Private.CoreLib.dll", StringComparison.OrdinalIgnoreCase))
+            .Select(m => m.Version)
+            .FirstOrDefault(v => v.Major > 0);
+        return coreLib?.ToString() ?? "unknown";
+    }
+
+    private static bool IsReadFailure(Exception ex) =>
+        ex is InvalidDataException or IOException or NotSupportedException or InvalidOperationException
+            or ArgumentException or OverflowException or IndexOutOfRangeException or EndOfStreamException
+            or ClrDiagnosticsException;
+
+    private static string FirstLine(string message)
+    {
+        int end = message.IndexOfAny(['\r', '\n']);
+        return end < 0 ? message : message[..end];
+    }
+}

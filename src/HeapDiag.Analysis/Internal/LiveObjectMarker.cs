@@ -1,0 +1,99 @@
+namespace HeapDiag.Analysis.Internal;
+
+/// <summary>Is told about every live object once, as the mark pass reaches it.</summary>
+internal interface ILiveObjectObserver
+{
+    void OnLiveObject(ulong address, HeapType type, ulong size);
+}
+
+/// <summary>
+/// The mark pass: which objects are reachable from the GC roots, as the GC itself would decide if it ran now. A heap
+/// dump also holds dead objects no GC has swept yet; marking gives live numbers without forcing a blocking GC in the
+/// process that was dumped.
+/// </summary>
+/// <remarks>
+/// Depth-first with an explicit stack (object graphs are millions deep along linked lists, far past any thread's
+/// stack). An object is marked when it is pushed, so it is pushed once. Large reference arrays are scanned in slices,
+/// with the rest pushed back as a continuation, so one array of 24 M elements does not put 24 M entries on the stack
+/// at once.
+/// </remarks>
+internal static class LiveObjectMarker
+{
+    private const int ArraySliceElements = 8192;
+    private const int CancellationCheckInterval = 100_000;
+
+    /// <summary>Sets the bit of every object reachable from <paramref name="roots"/> in <paramref name="live"/> (a fresh bitmap of the dump).</summary>
+    public static void Mark(DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, CancellationToken cancellationToken)
+    {
+        HeapObjects objects = dump.Objects;
+        var pending = new Stack<PendingScan>();
+        var visitor = new MarkVisitor(live, pending);
+
+        foreach (HeapRoot root in roots.Roots)
+        {
+            visitor.Visit(root.Object, 0);
+        }
+
+        long visited = 0;
+        while (pending.TryPop(out PendingScan scan))
+        {
+            if (++visited % CancellationCheckInterval == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            ulong address = scan.Address;
+            HeapType? type = objects.GetType(address);
+            if (type is null)
+            {
+                continue;
+            }
+
+            if (scan.NextElement == 0)
+            {
+                ulong size = objects.GetSize(address, type);
+                observer?.OnLiveObject(address, type, size);
+                if (roots.Dependents.Count > 0 && roots.Dependents.TryGetValue(address, out ulong[]? secondaries))
+                {
+                    foreach (ulong secondary in secondaries)
+                    {
+                        visitor.Visit(secondary, 0);
+                    }
+                }
+
+                if (!type.IsReferenceArray)
+                {
+                    objects.VisitReferences(address, type, size, ref visitor);
+                    continue;
+                }
+
+                objects.VisitLoaderAllocator(type, ref visitor);
+            }
+
+            long length = objects.GetComponentCount(address);
+            long sliceEnd = Math.Min(length, scan.NextElement + ArraySliceElements);
+            if (sliceEnd < length)
+            {
+                pending.Push(new PendingScan(address, sliceEnd));
+            }
+
+            objects.VisitArrayElements(address, type, scan.NextElement, sliceEnd - scan.NextElement, ref visitor);
+        }
+    }
+
+    /// <summary>An object to scan; for a large reference array being scanned in slices, the first element still to scan.</summary>
+    private readonly record struct PendingScan(ulong Address, long NextElement);
+
+    private readonly struct MarkVisitor(ObjectBitmap live, Stack<PendingScan> pending) : IReferenceVisitor
+    {
+        public bool Visit(ulong reference, int offset)
+        {
+            if (live.TrySet(reference))
+            {
+                pending.Push(new PendingScan(reference, 0));
+            }
+
+            return true;
+        }
+    }
+}

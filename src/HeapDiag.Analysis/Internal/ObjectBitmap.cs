@@ -1,0 +1,208 @@
+using System.Numerics;
+
+namespace HeapDiag.Analysis.Internal;
+
+/// <summary>
+/// One bit per possible object address of the GC heap: bit <c>(address − segment start) / 8</c> of the segment's
+/// bitmap. Marks which objects a pass has reached, at 1/64 of the heap size (16 MB for a 1 GB heap) where a
+/// <c>HashSet&lt;ulong&gt;</c> would cost ~40 bytes per object.
+/// </summary>
+/// <remarks>
+/// After <see cref="BuildIndex"/> every set bit also gets a dense number (its rank, 0 … <see cref="Count"/> − 1) so
+/// per-object data (parents for retention paths, the dominator tree) can live in plain arrays indexed by object.
+/// </remarks>
+internal sealed class ObjectBitmap
+{
+    // Objects are at least pointer-aligned; 8 is the alignment on 64-bit, and on 32-bit objects at 4-byte boundaries
+    // never start closer than 12 bytes apart, so two objects never share a bit.
+    private const int BytesPerBit = 8;
+
+    private readonly ulong[] _starts;
+    private readonly ulong[] _ends;
+    private readonly ulong[][] _bits;
+    private int _lastRange;
+    private int[][]? _rankBeforeWord;
+    private long[]? _rankBeforeRange;
+
+    /// <param name="ranges">Address ranges objects can be in (the GC segments), not overlapping, in any order.</param>
+    public ObjectBitmap(IEnumerable<(ulong Start, ulong End)> ranges)
+    {
+        var sorted = ranges.Where(r => r.End > r.Start).OrderBy(r => r.Start).ToArray();
+        _starts = sorted.Select(r => r.Start).ToArray();
+        _ends = sorted.Select(r => r.End).ToArray();
+        _bits = sorted.Select(r => new ulong[(((r.End - r.Start) / BytesPerBit) + 64) / 64]).ToArray();
+    }
+
+    /// <summary>Number of set bits.</summary>
+    public long Count { get; private set; }
+
+    /// <summary>Number of address ranges (segments).</summary>
+    public int RangeCount => _starts.Length;
+
+    /// <summary>The range that holds <paramref name="address"/>, or −1.</summary>
+    public int FindRange(ulong address)
+    {
+        int last = _lastRange;
+        if (last < _starts.Length && address >= _starts[last] && address < _ends[last])
+        {
+            return last;
+        }
+
+        int index = Array.BinarySearch(_starts, address);
+        if (index < 0)
+        {
+            index = ~index - 1;
+        }
+
+        if (index < 0 || address >= _ends[index])
+        {
+            return -1;
+        }
+
+        _lastRange = index;
+        return index;
+    }
+
+    /// <summary>Start address of a range.</summary>
+    public ulong RangeStart(int range) => _starts[range];
+
+    /// <summary>Sets the bit for <paramref name="address"/>; false if it was set already or the address is in no range.</summary>
+    public bool TrySet(ulong address)
+    {
+        int range = FindRange(address);
+        if (range < 0)
+        {
+            return false;
+        }
+
+        ulong bit = (address - _starts[range]) / BytesPerBit;
+        ref ulong word = ref _bits[range][bit / 64];
+        ulong mask = 1UL << (int)(bit % 64);
+        if ((word & mask) != 0)
+        {
+            return false;
+        }
+
+        word |= mask;
+        Count++;
+        return true;
+    }
+
+    /// <summary>Whether the bit for <paramref name="address"/> is set.</summary>
+    public bool IsSet(ulong address)
+    {
+        int range = FindRange(address);
+        if (range < 0)
+        {
+            return false;
+        }
+
+        ulong bit = (address - _starts[range]) / BytesPerBit;
+        return (_bits[range][bit / 64] & (1UL << (int)(bit % 64))) != 0;
+    }
+
+    /// <summary>Set addresses in ascending order.</summary>
+    public IEnumerable<ulong> EnumerateSet()
+    {
+        for (int range = 0; range < _bits.Length; range++)
+        {
+            ulong[] words = _bits[range];
+            for (int w = 0; w < words.Length; w++)
+            {
+                ulong word = words[w];
+                while (word != 0)
+                {
+                    int bit = BitOperations.TrailingZeroCount(word);
+                    word &= word - 1;
+                    yield return _starts[range] + ((((ulong)w * 64) + (ulong)bit) * BytesPerBit);
+                }
+            }
+        }
+    }
+
+    /// <summary>Computes the dense numbering used by <see cref="IndexOf"/> and <see cref="AddressAt"/>. Call after the last <see cref="TrySet"/>.</summary>
+    public void BuildIndex()
+    {
+        _rankBeforeWord = new int[_bits.Length][];
+        _rankBeforeRange = new long[_bits.Length + 1];
+        long total = 0;
+        for (int range = 0; range < _bits.Length; range++)
+        {
+            _rankBeforeRange[range] = total;
+            ulong[] words = _bits[range];
+            int[] ranks = new int[words.Length];
+            int inRange = 0;
+            for (int w = 0; w < words.Length; w++)
+            {
+                ranks[w] = inRange;
+                inRange += BitOperations.PopCount(words[w]);
+            }
+
+            _rankBeforeWord[range] = ranks;
+            total += inRange;
+        }
+
+        _rankBeforeRange[_bits.Length] = total;
+    }
+
+    /// <summary>Dense number of a set address (0 … <see cref="Count"/> − 1), or −1 if its bit is not set.</summary>
+    public long IndexOf(ulong address)
+    {
+        int range = FindRange(address);
+        if (range < 0)
+        {
+            return -1;
+        }
+
+        ulong bit = (address - _starts[range]) / BytesPerBit;
+        int wordIndex = (int)(bit / 64);
+        ulong word = _bits[range][wordIndex];
+        ulong mask = 1UL << (int)(bit % 64);
+        if ((word & mask) == 0)
+        {
+            return -1;
+        }
+
+        return _rankBeforeRange![range] + _rankBeforeWord![range][wordIndex] + BitOperations.PopCount(word & (mask - 1));
+    }
+
+    /// <summary>The address with dense number <paramref name="index"/> (inverse of <see cref="IndexOf"/>).</summary>
+    public ulong AddressAt(long index)
+    {
+        // Range r holds ranks [rankBeforeRange[r], rankBeforeRange[r + 1]); empty ranges repeat the next rank,
+        // so the holder is the last range whose first rank is at or below index. The same goes for words.
+        int range = LastAtOrBelow(_rankBeforeRange.AsSpan(0, _bits.Length), index);
+        int inRange = (int)(index - _rankBeforeRange![range]);
+        int wordIndex = LastAtOrBelow(_rankBeforeWord![range].AsSpan(), inRange);
+
+        ulong word = _bits[range][wordIndex];
+        for (int skip = inRange - _rankBeforeWord[range][wordIndex]; skip > 0; skip--)
+        {
+            word &= word - 1;
+        }
+
+        int bit = BitOperations.TrailingZeroCount(word);
+        return _starts[range] + ((((ulong)wordIndex * 64) + (ulong)bit) * BytesPerBit);
+    }
+
+    private static int LastAtOrBelow<T>(ReadOnlySpan<T> ascending, T value)
+        where T : IComparable<T>
+    {
+        int low = 0;
+        int high = ascending.Length;
+        while (low < high)
+        {
+            int middle = low + ((high - low) / 2);
+            if (ascending[middle].CompareTo(value) <= 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low - 1;
+    }
+}

@@ -1,0 +1,167 @@
+using System.Globalization;
+using Microsoft.Diagnostics.Runtime;
+
+namespace HeapDiag.Analysis.Internal;
+
+/// <summary>One GC root: the object it references, what kind of root it is and, where known, its name.</summary>
+internal readonly record struct HeapRoot(ulong Object, string Kind, string Name);
+
+/// <summary>
+/// Every GC root of the dump, static fields first, plus the dependent-handle edges (<c>ConditionalWeakTable</c>)
+/// that keep an object alive while another one is.
+/// </summary>
+/// <remarks>
+/// On .NET 8 and later, static fields live in runtime-owned arrays reached through handles, so ClrMD reports the
+/// handle, not the field. To name the field, each static reference field's current value becomes a root of its own,
+/// named <c>Namespace.Type.Field</c>, and comes first: a breadth-first search from these roots reaches an object
+/// through its static field before it gets there through the anonymous handle and array.
+/// </remarks>
+internal sealed class RootSet
+{
+    private RootSet(IReadOnlyList<HeapRoot> roots, IReadOnlyDictionary<ulong, ulong[]> dependents)
+    {
+        Roots = roots;
+        Dependents = dependents;
+    }
+
+    /// <summary>The roots; static fields first, then handles, stacks, the finalizer queue and the rest.</summary>
+    public IReadOnlyList<HeapRoot> Roots { get; }
+
+    /// <summary>For a dependent handle's primary object, the secondaries it keeps alive.</summary>
+    public IReadOnlyDictionary<ulong, ulong[]> Dependents { get; }
+
+    public static RootSet Collect(DumpSession dump, CancellationToken cancellationToken)
+    {
+        var roots = new List<HeapRoot>();
+        AddStaticFields(dump.Runtime, roots, cancellationToken);
+
+        var dependents = new Dictionary<ulong, List<ulong>>();
+        foreach (ClrHandle handle in dump.Runtime.EnumerateHandles())
+        {
+            if (handle.HandleKind == ClrHandleKind.Dependent)
+            {
+                if (!handle.Object.IsNull && !handle.Dependent.IsNull)
+                {
+                    if (!dependents.TryGetValue(handle.Object.Address, out List<ulong>? secondaries))
+                    {
+                        dependents[handle.Object.Address] = secondaries = [];
+                    }
+
+                    secondaries.Add(handle.Dependent.Address);
+                }
+            }
+            else if (handle.IsStrong && !handle.Object.IsNull)
+            {
+                string kind = handle.HandleKind is ClrHandleKind.Pinned or ClrHandleKind.AsyncPinned ? RootKinds.PinnedHandle
+                    : handle.HandleKind == ClrHandleKind.Strong ? RootKinds.StrongHandle
+                    : RootKinds.Other;
+                roots.Add(new HeapRoot(handle.Object.Address, kind, $"{handle.HandleKind} handle"));
+            }
+        }
+
+        foreach (ClrThread thread in dump.Runtime.Threads)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string name = string.Create(CultureInfo.InvariantCulture, $"thread {thread.ManagedThreadId} (OS id {thread.OSThreadId})");
+            foreach (ClrRoot root in thread.EnumerateStackRoots())
+            {
+                if (ResolveObject(dump, root) is ulong address)
+                {
+                    roots.Add(new HeapRoot(address, RootKinds.Stack, name));
+                }
+            }
+        }
+
+        foreach (ClrRoot root in dump.Heap.EnumerateFinalizerRoots())
+        {
+            if (!root.Object.IsNull)
+            {
+                roots.Add(new HeapRoot(root.Object.Address, RootKinds.FinalizerQueue, "finalizer queue"));
+            }
+        }
+
+        foreach (ClrRoot root in dump.Heap.EnumerateAdditionalRoots())
+        {
+            if (ResolveObject(dump, root) is ulong address)
+            {
+                roots.Add(new HeapRoot(address, RootKindOf(root.RootKind), root.RootKind.ToString()));
+            }
+        }
+
+        return new RootSet(roots, dependents.ToDictionary(d => d.Key, d => d.Value.ToArray()));
+    }
+
+    private static void AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, CancellationToken cancellationToken)
+    {
+        var domains = runtime.AppDomains.ToList();
+        foreach (ClrAppDomain? extra in new[] { runtime.SystemDomain, runtime.SharedDomain })
+        {
+            if (extra is not null && !domains.Contains(extra))
+            {
+                domains.Add(extra);
+            }
+        }
+
+        foreach (ClrAppDomain domain in domains)
+        {
+            foreach (ClrModule module in domain.Modules)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                foreach (ClrType type in module.EnumerateTypesWithStaticFields())
+                {
+                    foreach (ClrStaticField field in type.StaticFields)
+                    {
+                        if (!field.IsObjectReference || !field.IsInitialized(domain))
+                        {
+                            continue;
+                        }
+
+                        ClrObject value = field.ReadObject(domain);
+                        if (!value.IsNull)
+                        {
+                            roots.Add(new HeapRoot(value.Address, RootKinds.StaticField, $"{type.Name}.{field.Name}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The object a root keeps alive. A stack slot can hold an interior pointer (a <c>ref</c> into an object's field
+    /// or an array element); the GC keeps the containing object alive, so find it.
+    /// </summary>
+    private static ulong? ResolveObject(DumpSession dump, ClrRoot root)
+    {
+        if (!root.Object.IsNull)
+        {
+            return root.Object.Address;
+        }
+
+        if (!root.IsInterior)
+        {
+            return null;
+        }
+
+        ulong pointer = dump.Memory.ReadPointer(root.Address);
+        if (dump.Heap.GetSegmentByAddress(pointer) is null)
+        {
+            return null;
+        }
+
+        ClrObject container = dump.Heap.FindPreviousObjectOnSegment(pointer + 1);
+        return container.IsValid && container.Address <= pointer && pointer < container.Address + container.Size
+            ? container.Address
+            : null;
+    }
+
+    private static string RootKindOf(ClrRootKind kind) => kind switch
+    {
+        ClrRootKind.StaticVar => RootKinds.StaticField,
+        ClrRootKind.Stack => RootKinds.Stack,
+        ClrRootKind.StrongHandle => RootKinds.StrongHandle,
+        ClrRootKind.PinnedHandle or ClrRootKind.AsyncPinnedHandle => RootKinds.PinnedHandle,
+        ClrRootKind.FinalizerQueue => RootKinds.FinalizerQueue,
+        _ => RootKinds.Other,
+    };
+}

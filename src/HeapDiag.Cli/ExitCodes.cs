@@ -1,0 +1,20 @@
+namespace HeapDiag.Cli;
+
+/// <summary>What <c>heapdiag</c> returns to the shell.</summary>
+internal static class ExitCodes
+{
+    /// <summary>The report was printed.</summary>
+    public const int Success = 0;
+
+    /// <summary>The command line was wrong: unknown command or option, missing argument, ambiguous type name.</summary>
+    public const int UsageError = 1;
+
+    /// <summary>A dump cannot be analysed: missing, empty, truncated, corrupt, or not a .NET dump.</summary>
+    public const int UnusableDump = 2;
+
+    /// <summary>Something went wrong inside heapdiag itself (a bug; the details go to standard error).</summary>
+    public const int InternalError = 3;
+
+    /// <summary>Interrupted (Ctrl+C), as shells report SIGINT.</summary>
+    public const int Cancelled = 130;
+}

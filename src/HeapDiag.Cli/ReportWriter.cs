@@ -1,0 +1,167 @@
+using System.Globalization;
+using HeapDiag.Analysis;
+
+namespace HeapDiag.Cli;
+
+/// <summary>The human-readable form of each report: aligned tables, bytes in binary units, counts exact.</summary>
+internal static class ReportWriter
+{
+    private static readonly string[] ByteUnits = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+    public static void WriteSummary(TextWriter output, HeapSummary summary)
+    {
+        output.WriteLine($"{summary.DumpFileName} ({Bytes(summary.DumpFileBytes)}), .NET {summary.ClrVersion}, {summary.PointerSize * 8}-bit, analysed in {Seconds(summary.AnalysisDurationMs)}");
+        output.WriteLine();
+        var totals = new TextTable(("", false), ("Objects", true), ("Bytes", true));
+        totals.AddRow("Live (reachable from GC roots)", Count(summary.Live.Objects), Bytes(summary.Live.Bytes));
+        totals.AddRow("Whole heap (incl. not yet collected)", Count(summary.InHeap.Objects), Bytes(summary.InHeap.Bytes));
+        totals.WriteTo(output);
+
+        output.WriteLine();
+        output.WriteLine("Live objects by generation");
+        var generations = new TextTable(("Generation", false), ("Objects", true), ("Bytes", true));
+        foreach (GenerationStats generation in summary.Generations)
+        {
+            generations.AddRow(generation.Generation, Count(generation.Objects), Bytes(generation.Bytes));
+        }
+
+        generations.WriteTo(output);
+
+        WriteTypes(output, $"Top {summary.TopByBytes.Count} types by live bytes", summary.TopByBytes);
+        WriteTypes(output, $"Top {summary.TopByCount.Count} types by live objects", summary.TopByCount);
+
+        if (summary.RetainedBytes is { } retained)
+        {
+            output.WriteLine();
+            output.WriteLine("Retained size (what would be freed without the type's instances)");
+            var table = new TextTable(("Objects", true), ("Shallow", true), ("Retained", true), ("Type", false));
+            foreach (TypeRetainedSize type in retained)
+            {
+                table.AddRow(Count(type.Count), Bytes(type.ShallowBytes), Bytes(type.RetainedBytes), type.Name);
+            }
+
+            table.WriteTo(output);
+        }
+
+        DuplicateStringStats duplicates = summary.DuplicateStrings;
+        output.WriteLine();
+        output.WriteLine($"Duplicate strings: {Count(duplicates.DuplicatedValues)} values occur more than once, wasting {Bytes(duplicates.WastedBytes)}");
+        if (duplicates.Top.Count > 0)
+        {
+            var table = new TextTable(("Copies", true), ("Each", true), ("Wasted", true), ("Value", false));
+            foreach (DuplicateString value in duplicates.Top)
+            {
+                table.AddRow(Count(value.Count), Bytes(value.BytesEach), Bytes(value.WastedBytes), Quote(value.Value));
+            }
+
+            table.WriteTo(output);
+        }
+
+        WriteNotes(output, summary.Notes);
+    }
+
+    public static void WriteDiff(TextWriter output, HeapDiff diff)
+    {
+        output.WriteLine($"{diff.BeforeDumpFileName} -> {diff.AfterDumpFileName} ({diff.Counting} objects, after - before)");
+        output.WriteLine();
+        var totals = new TextTable(("", false), ("Before", true), ("After", true), ("Change", true));
+        totals.AddRow("Objects", Count(diff.Before.Objects), Count(diff.After.Objects), SignedCount(diff.ObjectsDelta));
+        totals.AddRow("Bytes", Bytes(diff.Before.Bytes), Bytes(diff.After.Bytes), SignedBytes(diff.BytesDelta));
+        totals.WriteTo(output);
+
+        WriteDeltas(output, $"Largest growth by bytes ({diff.Types.Count} of {Count(diff.ChangedTypeCount)} changed types)", diff.Types);
+        WriteDeltas(output, "New types (only in the later dump)", diff.NewTypes);
+        WriteDeltas(output, "Vanished types (only in the earlier dump)", diff.VanishedTypes);
+    }
+
+    public static void WriteRetainers(TextWriter output, RetentionReport report)
+    {
+        output.WriteLine($"{report.TypeName} in {report.DumpFileName}: {Count(report.InstanceCount)} live instances, {Count(report.SampledCount)} traced, analysed in {Seconds(report.AnalysisDurationMs)}");
+        int number = 0;
+        foreach (RetentionPath path in report.Paths)
+        {
+            output.WriteLine();
+            output.WriteLine($"#{++number}  holds {Count(path.Count)} of {Count(report.SampledCount)} traced instances");
+            output.WriteLine($"  root: {path.RootKind} {path.Root}");
+            foreach (RetentionStep step in path.Steps)
+            {
+                output.WriteLine(step.FieldName is null ? $"    -> {step.TypeName}" : $"    -> .{step.FieldName}: {step.TypeName}");
+            }
+        }
+
+        WriteNotes(output, report.Notes);
+    }
+
+    private static void WriteTypes(TextWriter output, string title, IReadOnlyList<TypeStats> types)
+    {
+        output.WriteLine();
+        output.WriteLine(title);
+        var table = new TextTable(("Objects", true), ("Bytes", true), ("Type", false));
+        foreach (TypeStats type in types)
+        {
+            table.AddRow(Count(type.Count), Bytes(type.Bytes), type.Name);
+        }
+
+        table.WriteTo(output);
+    }
+
+    private static void WriteDeltas(TextWriter output, string title, IReadOnlyList<TypeDelta> deltas)
+    {
+        output.WriteLine();
+        output.WriteLine(title);
+        if (deltas.Count == 0)
+        {
+            output.WriteLine("  (none)");
+            return;
+        }
+
+        var table = new TextTable(("Objects", true), ("Change", true), ("Bytes", true), ("Change", true), ("Type", false));
+        foreach (TypeDelta delta in deltas)
+        {
+            table.AddRow(Count(delta.CountAfter), SignedCount(delta.CountDelta), Bytes(delta.BytesAfter), SignedBytes(delta.BytesDelta), delta.Name);
+        }
+
+        table.WriteTo(output);
+    }
+
+    private static void WriteNotes(TextWriter output, IReadOnlyList<string> notes)
+    {
+        if (notes.Count == 0)
+        {
+            return;
+        }
+
+        output.WriteLine();
+        output.WriteLine("Notes");
+        foreach (string note in notes)
+        {
+            output.WriteLine($"  - {note}");
+        }
+    }
+
+    private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string SignedCount(long value) => (value > 0 ? "+" : string.Empty) + Count(value);
+
+    private static string SignedBytes(long value) => (value > 0 ? "+" : string.Empty) + Bytes(value);
+
+    private static string Bytes(long bytes)
+    {
+        double value = Math.Abs((double)bytes);
+        int unit = 0;
+        while (value >= 1024 && unit < ByteUnits.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        string sign = bytes < 0 ? "-" : string.Empty;
+        return unit == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{sign}{value:0} {ByteUnits[unit]}")
+            : string.Create(CultureInfo.InvariantCulture, $"{sign}{value:0.0} {ByteUnits[unit]}");
+    }
+
+    private static string Seconds(long milliseconds) => string.Create(CultureInfo.InvariantCulture, $"{milliseconds / 1000.0:0.0} s");
+
+    private static string Quote(string value) => "\"" + value.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal).Replace("\t", "\\t", StringComparison.Ordinal) + "\"";
+}

@@ -1,0 +1,218 @@
+namespace HeapDiag.Analysis.Tests;
+
+/// <summary>The library against real dumps of a process whose heap is known (see the TestTarget project).</summary>
+[Collection(TargetDumpsCollection.Name)]
+public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
+{
+    [Fact]
+    public void Summary_counts_exactly_the_live_markers()
+    {
+        HeapSummary summary = dumps.Before;
+
+        TypeStats markers = Assert.Single(summary.Types, t => t.Name == TargetDumps.MarkerType);
+        Assert.Equal(TargetDumps.InitialMarkers, markers.Count);
+        Assert.Equal(CountingModes.Live, summary.Counting);
+        Assert.Equal(0, markers.Bytes % markers.Count);
+    }
+
+    [Fact]
+    public void Summary_describes_the_dump_and_its_totals()
+    {
+        HeapSummary summary = dumps.Before;
+
+        Assert.Equal("before.dmp", summary.DumpFileName);
+        Assert.Equal(new FileInfo(dumps.BeforePath).Length, summary.DumpFileBytes);
+        Assert.StartsWith($"{Environment.Version.Major}.", summary.ClrVersion, StringComparison.Ordinal);
+        Assert.Equal(IntPtr.Size, summary.PointerSize);
+
+        // Garbage markers were left in the heap right before the dump: the whole heap holds more than the live part.
+        Assert.True(summary.InHeap.Objects > summary.Live.Objects);
+        Assert.True(summary.InHeap.Bytes > summary.Live.Bytes);
+        Assert.Equal(summary.Live.Objects, summary.Types.Sum(t => t.Count));
+        Assert.Equal(summary.Live.Bytes, summary.Types.Sum(t => t.Bytes));
+        Assert.Equal(summary.Live.Objects, summary.Generations.Sum(g => g.Objects));
+        Assert.Equal(summary.Live.Bytes, summary.Generations.Sum(g => g.Bytes));
+        Assert.Equal(["gen0", "gen1", "gen2", "loh", "poh", "frozen"], summary.Generations.Select(g => g.Generation));
+        Assert.True(summary.AnalysisDurationMs >= 0);
+        Assert.Contains(summary.Notes, n => n.Contains("live objects", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Summary_lists_types_by_bytes_and_by_count()
+    {
+        HeapSummary summary = dumps.Before;
+
+        Assert.Equal(new SummaryOptions().Top, summary.TopByBytes.Count);
+        Assert.Equal(summary.Types.Take(summary.TopByBytes.Count), summary.TopByBytes);
+        Assert.Equal(summary.Types.OrderByDescending(t => t.Bytes), summary.Types);
+        Assert.Equal(summary.TopByCount.OrderByDescending(t => t.Count).Select(t => t.Count), summary.TopByCount.Select(t => t.Count));
+        Assert.Equal(summary.Types.Max(t => t.Count), summary.TopByCount[0].Count);
+        Assert.Equal(summary.Types.Count, summary.Types.Select(t => t.Name).Distinct().Count());
+    }
+
+    [Fact]
+    public void Top_option_cuts_the_lists()
+    {
+        HeapSummary summary = HeapDumpAnalyzer.Summarize(dumps.BeforePath, new SummaryOptions { Top = 3 });
+
+        Assert.Equal(3, summary.TopByBytes.Count);
+        Assert.Equal(3, summary.TopByCount.Count);
+        Assert.True(summary.DuplicateStrings.Top.Count <= 3);
+        Assert.Equal(dumps.Before.Types, summary.Types);
+    }
+
+    [Fact]
+    public void Retained_size_of_the_markers_is_the_markers_and_the_payloads_they_own()
+    {
+        HeapSummary summary = HeapDumpAnalyzer.Summarize(dumps.BeforePath, new SummaryOptions { Top = 1000 });
+
+        TypeStats markers = Assert.Single(summary.Types, t => t.Name == TargetDumps.MarkerType);
+        TypeRetainedSize retained = Assert.Single(summary.RetainedBytes!, r => r.Name == TargetDumps.MarkerType);
+
+        // Each marker alone references its byte[16] payload: header, method table and length word, then 16 bytes.
+        long payloadBytes = (3 * IntPtr.Size) + 16;
+        Assert.Equal(markers.Count, retained.Count);
+        Assert.Equal(markers.Bytes, retained.ShallowBytes);
+        Assert.Equal(markers.Bytes + (markers.Count * payloadBytes), retained.RetainedBytes);
+
+        // The list held by the static field keeps all of them (and its array) alive.
+        TypeRetainedSize list = Assert.Single(summary.RetainedBytes!, r => r.Name == $"System.Collections.Generic.List<{TargetDumps.MarkerType}>");
+        Assert.True(list.RetainedBytes > retained.RetainedBytes);
+        Assert.All(summary.RetainedBytes!, r => Assert.True(r.RetainedBytes >= r.ShallowBytes, r.Name));
+    }
+
+    [Fact]
+    public void Retained_sizes_are_skipped_above_the_object_limit_with_a_note()
+    {
+        HeapSummary summary = HeapDumpAnalyzer.Summarize(dumps.BeforePath, new SummaryOptions { MaxObjectsForRetainedSize = 10 });
+
+        Assert.Null(summary.RetainedBytes);
+        Assert.Contains(summary.Notes, n => n.StartsWith("Retained sizes were not computed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Duplicate_strings_find_the_repeated_value()
+    {
+        DuplicateStringStats duplicates = dumps.Before.DuplicateStrings;
+
+        DuplicateString repeated = Assert.Single(duplicates.Top, d => d.Value == "heapdiag-duplicate-value");
+        Assert.Equal(50, repeated.Count);
+        Assert.Equal("heapdiag-duplicate-value".Length, repeated.Length);
+        Assert.Equal(49 * repeated.BytesEach, repeated.WastedBytes);
+        Assert.True(duplicates.WastedBytes >= repeated.WastedBytes);
+        Assert.True(duplicates.DuplicatedValues >= 1);
+    }
+
+    [Fact]
+    public void Diff_shows_exactly_the_added_markers()
+    {
+        HeapSummary before = dumps.Before;
+        HeapSummary after = dumps.After;
+
+        HeapDiff diff = HeapDumpAnalyzer.Diff(before, after);
+
+        TypeStats markersBefore = Assert.Single(before.Types, t => t.Name == TargetDumps.MarkerType);
+        long bytesPerMarker = markersBefore.Bytes / markersBefore.Count;
+        TypeDelta markers = Assert.Single(diff.Types, t => t.Name == TargetDumps.MarkerType);
+        Assert.Equal(TargetDumps.AddedMarkers, markers.CountDelta);
+        Assert.Equal(TargetDumps.InitialMarkers, markers.CountBefore);
+        Assert.Equal(TargetDumps.InitialMarkers + TargetDumps.AddedMarkers, markers.CountAfter);
+        Assert.Equal(TargetDumps.AddedMarkers * bytesPerMarker, markers.BytesDelta);
+        Assert.Equal("before.dmp", diff.BeforeDumpFileName);
+        Assert.Equal("after.dmp", diff.AfterDumpFileName);
+        Assert.Equal(after.Live.Objects - before.Live.Objects, diff.ObjectsDelta);
+        Assert.Equal(diff.Types.OrderByDescending(t => t.BytesDelta).Select(t => t.BytesDelta), diff.Types.Select(t => t.BytesDelta));
+    }
+
+    [Fact]
+    public void Retainers_name_the_static_field_that_holds_the_markers()
+    {
+        RetentionReport report = HeapDumpAnalyzer.FindRetainers(dumps.BeforePath, "LeakMarker");
+
+        Assert.Equal(TargetDumps.MarkerType, report.TypeName);
+        Assert.Equal(TargetDumps.InitialMarkers, report.InstanceCount);
+        Assert.Equal(new RetainerOptions().SampleSize, report.SampledCount);
+
+        RetentionPath path = Assert.Single(report.Paths);
+        Assert.Equal(report.SampledCount, path.Count);
+        Assert.Equal(RootKinds.StaticField, path.RootKind);
+        Assert.Equal(TargetDumps.MarkersField, path.Root);
+        Assert.Equal(
+            [
+                new RetentionStep($"System.Collections.Generic.List<{TargetDumps.MarkerType}>", null),
+                new RetentionStep($"{TargetDumps.MarkerType}[]", "_items"),
+                new RetentionStep(TargetDumps.MarkerType, "[]"),
+            ],
+            path.Steps);
+    }
+
+    [Fact]
+    public void Retainers_accept_the_full_name_and_a_sample_size()
+    {
+        RetentionReport report = HeapDumpAnalyzer.FindRetainers(dumps.AfterPath, TargetDumps.MarkerType, new RetainerOptions { SampleSize = 7 });
+
+        Assert.Equal(TargetDumps.InitialMarkers + TargetDumps.AddedMarkers, report.InstanceCount);
+        Assert.Equal(7, report.SampledCount);
+        Assert.Equal(7, report.Paths.Sum(p => p.Count));
+    }
+
+    [Fact]
+    public void Retainers_reject_an_ambiguous_name_and_list_the_candidates()
+    {
+        var error = Assert.Throws<ArgumentException>(() => HeapDumpAnalyzer.FindRetainers(dumps.BeforePath, "Entry"));
+
+        Assert.Contains("HeapDiag.Analysis.TestTarget.AlphaCache+Entry", error.Message, StringComparison.Ordinal);
+        Assert.Contains("HeapDiag.Analysis.TestTarget.BetaCache+Entry", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Retainers_of_a_type_without_live_instances_say_so()
+    {
+        RetentionReport report = HeapDumpAnalyzer.FindRetainers(dumps.BeforePath, "No.Such.Type");
+
+        Assert.Equal(0, report.InstanceCount);
+        Assert.Empty(report.Paths);
+        Assert.Contains(report.Notes, n => n.Contains("No.Such.Type", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_truncated_dump_is_rejected_with_the_reason()
+    {
+        string truncated = dumps.TruncatedCopy(1 << 20);
+
+        var error = Assert.Throws<HeapDumpFormatException>(() => HeapDumpAnalyzer.Summarize(truncated));
+
+        Assert.StartsWith("truncated:", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Throws<HeapDumpFormatException>(() => HeapDumpAnalyzer.FindRetainers(truncated, "LeakMarker"));
+    }
+
+    [Fact]
+    public void A_text_file_is_rejected_as_not_a_dump()
+    {
+        string text = dumps.TextFile("this is not a heap dump\n");
+
+        var error = Assert.Throws<HeapDumpFormatException>(() => HeapDumpAnalyzer.Summarize(text));
+
+        Assert.StartsWith("not a dump:", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_or_empty_file_is_rejected()
+    {
+        string missing = Path.Combine(dumps.Directory, "missing.dmp");
+        string empty = dumps.TextFile(string.Empty);
+
+        Assert.StartsWith("file not found:", Assert.Throws<HeapDumpFormatException>(() => HeapDumpAnalyzer.Summarize(missing)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("empty file", Assert.Throws<HeapDumpFormatException>(() => HeapDumpAnalyzer.Summarize(empty)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cancellation_stops_the_analysis()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => HeapDumpAnalyzer.Summarize(dumps.BeforePath, cancellationToken: cancelled.Token));
+    }
+}

@@ -1,0 +1,70 @@
+using HeapDiag.Analysis.Internal;
+
+namespace HeapDiag.Analysis.Tests;
+
+public sealed class ObjectBitmapTests
+{
+    private static ObjectBitmap TwoSegmentsAndAnEmptyOne() =>
+        new([(0x2000_0000UL, 0x2000_1000UL), (0x1000_0000UL, 0x1000_0800UL), (0x3000_0000UL, 0x3000_0000UL)]);
+
+    [Fact]
+    public void Sets_each_address_once_and_ignores_addresses_outside_the_segments()
+    {
+        ObjectBitmap bitmap = TwoSegmentsAndAnEmptyOne();
+
+        Assert.True(bitmap.TrySet(0x1000_0010));
+        Assert.False(bitmap.TrySet(0x1000_0010));
+        Assert.True(bitmap.TrySet(0x2000_0FF8));
+        Assert.False(bitmap.TrySet(0x1000_0800));
+        Assert.False(bitmap.TrySet(0x0FFF_FFF8));
+        Assert.False(bitmap.TrySet(0x3000_0000));
+
+        Assert.Equal(2, bitmap.Count);
+        Assert.True(bitmap.IsSet(0x2000_0FF8));
+        Assert.False(bitmap.IsSet(0x2000_0FF0));
+        Assert.Equal(2, bitmap.RangeCount);
+    }
+
+    [Fact]
+    public void Dense_numbers_follow_address_order_and_map_back()
+    {
+        ObjectBitmap bitmap = TwoSegmentsAndAnEmptyOne();
+        ulong[] addresses = [0x2000_0FF8, 0x1000_0000, 0x1000_0018, 0x1000_07F8, 0x2000_0000, 0x2000_0200, 0x2000_0208];
+        foreach (ulong address in addresses)
+        {
+            bitmap.TrySet(address);
+        }
+
+        bitmap.BuildIndex();
+
+        ulong[] sorted = [.. addresses.Order()];
+        Assert.Equal(sorted, bitmap.EnumerateSet());
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            Assert.Equal(i, bitmap.IndexOf(sorted[i]));
+            Assert.Equal(sorted[i], bitmap.AddressAt(i));
+        }
+
+        Assert.Equal(-1, bitmap.IndexOf(0x1000_0008));
+        Assert.Equal(-1, bitmap.IndexOf(0x5000_0000));
+    }
+
+    [Fact]
+    public void Dense_numbers_hold_across_long_empty_stretches()
+    {
+        var bitmap = new ObjectBitmap([(0UL, 1UL << 24)]);
+        ulong[] addresses = [8, 1UL << 20, (1UL << 24) - 8];
+        foreach (ulong address in addresses)
+        {
+            bitmap.TrySet(address);
+        }
+
+        bitmap.BuildIndex();
+
+        for (int i = 0; i < addresses.Length; i++)
+        {
+            Assert.Equal(addresses[i], bitmap.AddressAt(i));
+            Assert.Equal(i, bitmap.IndexOf(addresses[i]));
+        }
+    }
+}

@@ -1,0 +1,276 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Egress;
+using HeapDiag.AspNetCore.Storage;
+using HeapDiag.AspNetCore.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace HeapDiag.AspNetCore.Tests.Egress;
+
+/// <summary>Real dumps of this process shipped to a real S3 server (s3rver), so these run one at a time with the other captures.</summary>
+[Collection(CaptureCollection.Name)]
+public sealed class S3EgressCaptureTests
+{
+    [RequiresS3rverFact]
+    public async Task A_real_dump_is_uploaded_in_parts_listed_downloaded_with_the_same_sha256_and_deleted_everywhere()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        var clients = new TestS3ClientFactory();
+        using var factory = EgressTestHost.Create(s3, clients);
+        using var client = factory.CreateAuthorizedClient();
+        var instance = factory.Services.GetRequiredService<ProcessInstance>();
+
+        using var created = await client.PostAsync("/debug/heapdump?type=mini", null);
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var result = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var id = result.GetProperty("id").GetString()!;
+        var dumpPath = result.GetProperty("heapPath").GetString()!;
+        var diagPath = result.GetProperty("diagPath").GetString()!;
+        var size = result.GetProperty("sizeBytes").GetInt64();
+        var egress = result.GetProperty("egress");
+        var key = $"team/dumps/SampleApi/{instance.ProcessId}-{instance.SessionId}/heapdump-{id}.dmp";
+        Assert.Equal("S3", egress.GetProperty("provider").GetString());
+        Assert.True(egress.GetProperty("success").GetBoolean(), egress.GetProperty("error").GetString());
+        Assert.Equal(key, egress.GetProperty("key").GetString());
+        Assert.Equal($"s3://{s3.Bucket}/{key}", egress.GetProperty("location").GetString());
+        Assert.Equal(0, egress.GetProperty("retries").GetInt32());
+        Assert.False(egress.GetProperty("localDeleted").GetBoolean());
+
+        // Multipart: the mini dump is several parts of 1 MiB, each read from the file.
+        var expectedParts = (int)((size + EgressTestHost.PartSizeBytes - 1) / EgressTestHost.PartSizeBytes);
+        Assert.True(expectedParts > 1, $"the dump ({size} bytes) should need several parts");
+        Assert.Equal(expectedParts, clients.UploadParts);
+
+        // The bucket holds the very bytes (not aws-chunked framing), the metadata and the diagnostics beside it.
+        var original = await EgressTestHost.Sha256OfFileAsync(dumpPath);
+        Assert.Equal(original, await s3.Sha256Async(key));
+        using (var s3Client = s3.CreateClient())
+        {
+            var metadata = await s3Client.GetObjectMetadataAsync(s3.Bucket, key);
+            Assert.Equal(size, metadata.ContentLength);
+            Assert.Equal("manual", metadata.Metadata["trigger"]);
+            Assert.Equal("0", metadata.Metadata["dump-number"]);
+            Assert.Equal("mini", metadata.Metadata["dump-type"]);
+            Assert.Equal($"{instance.ProcessId}-{instance.SessionId}", metadata.Metadata["instance"]);
+            Assert.True(long.Parse(metadata.Metadata["working-set-bytes"], System.Globalization.CultureInfo.InvariantCulture) > 0);
+            Assert.True(long.Parse(metadata.Metadata["gc-heap-size-bytes"], System.Globalization.CultureInfo.InvariantCulture) > 0);
+        }
+
+        var diagnosticsKey = key.Replace(".dmp", ".diagnostics.json", StringComparison.Ordinal);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(await File.ReadAllBytesAsync(diagPath))), await s3.Sha256Async(diagnosticsKey));
+
+        var listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
+        var item = Assert.Single(listed.GetProperty("dumps").EnumerateArray());
+        Assert.Equal("both", item.GetProperty("location").GetString());
+        Assert.Equal(key, item.GetProperty("objectKey").GetString());
+        Assert.Equal(JsonValueKind.Null, listed.GetProperty("remoteError").ValueKind);
+        Assert.Contains($"s3://{s3.Bucket}/team/dumps/SampleApi/", listed.GetProperty("remote").GetString());
+
+        // The instance that wrote it is gone (its disk with it): the bucket still serves the dump.
+        File.Delete(dumpPath);
+        File.Delete(diagPath);
+        listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
+        item = Assert.Single(listed.GetProperty("dumps").EnumerateArray());
+        Assert.Equal("s3", item.GetProperty("location").GetString());
+        Assert.Equal(size, item.GetProperty("sizeBytes").GetInt64());
+        Assert.Equal($"/debug/heapdump/{id}/diagnostics", item.GetProperty("links").GetProperty("diagnostics").GetString());
+
+        using (var download = await client.GetAsync($"/debug/heapdump/{id}", HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+            Assert.Equal(size, download.Content.Headers.ContentLength);
+            Assert.Equal($"heapdump-{id}.dmp", download.Content.Headers.ContentDisposition?.FileNameStar ?? download.Content.Headers.ContentDisposition?.FileName);
+            await using var body = await download.Content.ReadAsStreamAsync();
+            Assert.Equal(original, Convert.ToHexString(await SHA256.HashDataAsync(body)));
+        }
+
+        using (var rangeRequest = new HttpRequestMessage(HttpMethod.Get, $"/debug/heapdump/{id}"))
+        {
+            rangeRequest.Headers.Range = new RangeHeaderValue(100, 199);
+            using var range = await client.SendAsync(rangeRequest);
+            Assert.Equal(HttpStatusCode.PartialContent, range.StatusCode);
+            Assert.Equal($"bytes 100-199/{size}", range.Content.Headers.ContentRange?.ToString());
+            using var s3Client = s3.CreateClient();
+            using var expected = await s3Client.GetObjectAsync(new Amazon.S3.Model.GetObjectRequest { BucketName = s3.Bucket, Key = key, ByteRange = new Amazon.S3.Model.ByteRange(100, 199) });
+            using var expectedBytes = new MemoryStream();
+            await expected.ResponseStream.CopyToAsync(expectedBytes);
+            Assert.Equal(expectedBytes.ToArray(), await range.Content.ReadAsByteArrayAsync());
+        }
+
+        using (var diagnostics = await client.GetAsync($"/debug/heapdump/{id}/diagnostics"))
+        {
+            Assert.Equal(HttpStatusCode.OK, diagnostics.StatusCode);
+            Assert.Equal("manual", (await diagnostics.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("trigger").GetString());
+        }
+
+        // What analysis calls: a local copy, fetched once, then an ordinary local dump.
+        var egressService = factory.Services.GetRequiredService<HeapDumpEgressService>();
+        Assert.True(HeapDumpId.TryParse(id, out var dumpId));
+        var copy = await egressService.EnsureLocalCopyAsync(dumpId, CancellationToken.None);
+        Assert.Equal(dumpPath, copy);
+        Assert.Equal(original, await EgressTestHost.Sha256OfFileAsync(copy!));
+        Assert.True(File.Exists(diagPath));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(copy!));
+        }
+
+        Assert.Equal(copy, await egressService.EnsureLocalCopyAsync(dumpId, CancellationToken.None));
+        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "*.tmp"));
+        listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
+        Assert.Equal("both", Assert.Single(listed.GetProperty("dumps").EnumerateArray()).GetProperty("location").GetString());
+
+        var monitor = await client.GetFromJsonAsync<JsonElement>("/debug/monitor");
+        Assert.Equal(id, monitor.GetProperty("egress").GetProperty("lastUploadId").GetString());
+        Assert.Equal(JsonValueKind.Null, monitor.GetProperty("egress").GetProperty("lastError").ValueKind);
+        var capabilities = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump/capabilities");
+        Assert.Equal("S3", capabilities.GetProperty("egress").GetProperty("provider").GetString());
+        Assert.True(capabilities.GetProperty("egress").GetProperty("ok").GetBoolean(), capabilities.GetProperty("egress").ToString());
+
+        using var deleted = await client.DeleteAsync($"/debug/heapdump/{id}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Empty(await s3.ListAsync());
+        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "heapdump-*"));
+        using var gone = await client.GetAsync($"/debug/heapdump/{id}");
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        using var deletedAgain = await client.DeleteAsync($"/debug/heapdump/{id}");
+        Assert.Equal(HttpStatusCode.NotFound, deletedAgain.StatusCode);
+    }
+
+    [RequiresS3rverFact]
+    public async Task DeleteLocalAfterUpload_keeps_only_the_bucket_copy_and_download_true_streams_it_back()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        using var factory = EgressTestHost.Create(s3, new TestS3ClientFactory(), settings: new Dictionary<string, string?>
+        {
+            ["HeapDiagnostics:Egress:S3:DeleteLocalAfterUpload"] = "true",
+            ["HeapDiagnostics:Egress:S3:Prefix"] = null,
+        });
+        using var client = factory.CreateAuthorizedClient();
+
+        using var response = await client.PostAsync("/debug/heapdump?type=mini&download=true", null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "heapdump-*"));
+        var stored = await s3.ListAsync();
+        var dump = Assert.Single(stored, o => o.Key.EndsWith(".dmp", StringComparison.Ordinal));
+        Assert.StartsWith("SampleApi/", dump.Key);
+        Assert.Single(stored, o => o.Key.EndsWith(".diagnostics.json", StringComparison.Ordinal));
+        Assert.Equal(body.Length, dump.Size);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(body)), await s3.Sha256Async(dump.Key));
+        Assert.EndsWith(Path.GetFileNameWithoutExtension(dump.Key)["heapdump-".Length..], response.Headers.Location?.OriginalString);
+
+        var listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
+        Assert.Equal("s3", Assert.Single(listed.GetProperty("dumps").EnumerateArray()).GetProperty("location").GetString());
+    }
+
+    [RequiresS3rverFact]
+    public async Task A_server_stopped_mid_upload_is_retried_then_reported_with_the_endpoint_and_bucket_and_the_local_copy_is_kept()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+
+        // The real server is killed right after it accepted the first part, as a crash or a network cut would.
+        var clients = new TestS3ClientFactory { AfterUploadPart = parts => { if (parts == 1) { s3.Kill(); } } };
+        using var factory = EgressTestHost.Create(s3, clients);
+        using var client = factory.CreateAuthorizedClient();
+
+        using var created = await client.PostAsync("/debug/heapdump?type=mini", null);
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var result = await created.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(result.GetProperty("success").GetBoolean());
+        var id = result.GetProperty("id").GetString()!;
+        var egress = result.GetProperty("egress");
+        Assert.False(egress.GetProperty("success").GetBoolean());
+        var error = egress.GetProperty("error").GetString()!;
+        Assert.Contains(s3.ServiceUrl, error);
+        Assert.Contains($"s3://{s3.Bucket}/", error);
+        Assert.Contains("after 3 attempts", error);
+        Assert.Contains("The dump is kept at", error);
+        Assert.Equal(2, egress.GetProperty("retries").GetInt32());
+        Assert.Equal(1, clients.UploadParts);
+
+        var dumpPath = result.GetProperty("heapPath").GetString()!;
+        Assert.Equal(dumpPath, egress.GetProperty("location").GetString());
+        Assert.Equal(result.GetProperty("sizeBytes").GetInt64(), new FileInfo(dumpPath).Length);
+        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "*.tmp"));
+
+        Assert.Equal(2, factory.Logs.Entries.Count(e => e.EventId.Id == 2210 && e.Level == LogLevel.Warning));
+        var logged = Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 2202);
+        Assert.Equal(LogLevel.Error, logged.Level);
+        Assert.Contains(error, logged.Message);
+
+        var monitor = await client.GetFromJsonAsync<JsonElement>("/debug/monitor");
+        var lastError = monitor.GetProperty("egress").GetProperty("lastError");
+        Assert.Equal(id, lastError.GetProperty("dumpId").GetString());
+        Assert.Equal(error, lastError.GetProperty("message").GetString());
+
+        // With the bucket down the list still shows the local dump, and says why the bucket is missing from it.
+        var listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
+        Assert.Equal("local", Assert.Single(listed.GetProperty("dumps").EnumerateArray()).GetProperty("location").GetString());
+        Assert.Contains(s3.ServiceUrl, listed.GetProperty("remoteError").GetString());
+    }
+
+    [RequiresS3rverFact]
+    public async Task Wrong_credentials_warn_at_start_and_fail_the_upload_with_a_clear_error()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        using var factory = EgressTestHost.Create(s3, new TestS3ClientFactory("NOT-A-KNOWN-KEY", "wrong-secret"));
+        using var client = factory.CreateAuthorizedClient();
+
+        var warning = Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 1004);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains("InvalidAccessKeyId", warning.Message);
+        Assert.Contains("AWS_ACCESS_KEY_ID", warning.Message);
+        Assert.Contains(s3.ServiceUrl, warning.Message);
+
+        using var created = await client.PostAsync("/debug/heapdump?type=triage", null);
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var egress = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("egress");
+        Assert.False(egress.GetProperty("success").GetBoolean());
+        var error = egress.GetProperty("error").GetString()!;
+        Assert.Contains("InvalidAccessKeyId", error);
+        Assert.Contains($"bucket '{s3.Bucket}'", error);
+        Assert.Contains(s3.ServiceUrl, error);
+        Assert.DoesNotContain("wrong-secret", error);
+        Assert.Equal(0, egress.GetProperty("retries").GetInt32());
+        Assert.Single(Directory.GetFiles(factory.DumpDirectory, "*.dmp"));
+
+        var capabilities = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump/capabilities");
+        Assert.False(capabilities.GetProperty("egress").GetProperty("ok").GetBoolean());
+        Assert.Contains("InvalidAccessKeyId", capabilities.GetProperty("egress").GetProperty("problem").GetString());
+        Assert.True(capabilities.GetProperty("canCapture").GetBoolean());
+        Assert.DoesNotContain(factory.Logs.Entries, e => e.Message.Contains("wrong-secret", StringComparison.Ordinal));
+    }
+
+    [RequiresS3rverFact]
+    public async Task A_missing_bucket_warns_at_start_and_fails_the_upload_saying_to_create_it()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        using var factory = EgressTestHost.Create(s3, new TestS3ClientFactory(), bucket: "no-such-bucket");
+        using var client = factory.CreateAuthorizedClient();
+
+        var warning = Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 1004);
+        Assert.Contains("NoSuchBucket", warning.Message);
+        Assert.Contains("Create the bucket 'no-such-bucket'", warning.Message);
+
+        using var created = await client.PostAsync("/debug/heapdump?type=triage", null);
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var egress = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("egress");
+        Assert.False(egress.GetProperty("success").GetBoolean());
+        var error = egress.GetProperty("error").GetString()!;
+        Assert.Contains("NoSuchBucket", error);
+        Assert.Contains("s3://no-such-bucket/", error);
+        Assert.Contains("Create the bucket 'no-such-bucket'", error);
+        Assert.Single(Directory.GetFiles(factory.DumpDirectory, "*.dmp"));
+    }
+}

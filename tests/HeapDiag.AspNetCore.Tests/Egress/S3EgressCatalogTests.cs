@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Amazon.S3.Model;
+using HeapDiag.AspNetCore.Egress;
+using HeapDiag.AspNetCore.Storage;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HeapDiag.AspNetCore.Tests.Egress;
+
+/// <summary>
+/// Listing, local copies and deletes against a real S3 server, with a writer that writes a file instead of a dump
+/// (the dump's content does not matter here), so these need no capture collection.
+/// </summary>
+public sealed class S3EgressCatalogTests
+{
+    private const long DumpBytes = (3L << 20) + 12345;
+
+    [RequiresS3rverFact]
+    public async Task Dumps_of_other_instances_in_the_bucket_are_listed_downloaded_and_fetched_once_for_concurrent_callers()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        using var factory = EgressTestHost.Create(s3, new TestS3ClientFactory(), writer: new SizedDumpWriter(DumpBytes));
+        using var client = factory.CreateAuthorizedClient();
+
+        // Another instance of the app (another pod, long gone) left a dump in the bucket; a foreign object sits beside it.
+        var otherId = "20261101T101010123Z-999-auto-2-heap";
+        var otherKey = $"team/dumps/SampleApi/999-abcdef012345/heapdump-{otherId}.dmp";
+        var content = RandomNumberGenerator.GetBytes(200_000);
+        using (var s3Client = s3.CreateClient())
+        {
+            await s3Client.PutObjectAsync(new PutObjectRequest { BucketName = s3.Bucket, Key = otherKey, InputStream = new MemoryStream(content), UseChunkEncoding = false });
+            await s3Client.PutObjectAsync(new PutObjectRequest { BucketName = s3.Bucket, Key = "team/dumps/SampleApi/notes.txt", ContentBody = "not a dump", UseChunkEncoding = false });
+            await s3Client.PutObjectAsync(new PutObjectRequest { BucketName = s3.Bucket, Key = "team/dumps/OtherApp/1-aa/heapdump-20261101T101010123Z-1-auto-1-heap.dmp", ContentBody = "another app", UseChunkEncoding = false });
+        }
+
+        using var created = await client.PostAsync("/debug/heapdump?type=heap", null);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var ownId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        var listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
+        var dumps = listed.GetProperty("dumps").EnumerateArray().ToList();
+        Assert.Equal([ownId, otherId], dumps.Select(d => d.GetProperty("id").GetString()));
+        Assert.Equal(["both", "s3"], dumps.Select(d => d.GetProperty("location").GetString()));
+        Assert.Equal(content.Length, dumps[1].GetProperty("sizeBytes").GetInt64());
+        Assert.Equal("auto", dumps[1].GetProperty("trigger").GetString());
+        Assert.Equal(JsonValueKind.Null, dumps[1].GetProperty("links").GetProperty("diagnostics").ValueKind);
+
+        using (var download = await client.GetAsync($"/debug/heapdump/{otherId}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+            Assert.Equal(content, await download.Content.ReadAsByteArrayAsync());
+        }
+
+        using (var noDiagnostics = await client.GetAsync($"/debug/heapdump/{otherId}/diagnostics"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, noDiagnostics.StatusCode);
+        }
+
+        var egress = factory.Services.GetRequiredService<HeapDumpEgressService>();
+        Assert.True(HeapDumpId.TryParse(otherId, out var id));
+        var copies = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => egress.EnsureLocalCopyAsync(id, CancellationToken.None)));
+        Assert.All(copies, copy => Assert.Equal(Path.Combine(factory.DumpDirectory, $"heapdump-{otherId}.dmp"), copy));
+        Assert.Equal(content, await File.ReadAllBytesAsync(copies[0]!));
+        Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 2205);
+
+        Assert.True(HeapDumpId.TryParse("20200101T000000000Z-1-manual-0-heap", out var unknown));
+        Assert.Null(await egress.EnsureLocalCopyAsync(unknown, CancellationToken.None));
+    }
+
+    [RequiresS3rverFact]
+    public async Task With_the_bucket_down_a_delete_still_frees_the_disk_and_answers_502_naming_the_bucket()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        using var factory = EgressTestHost.Create(s3, new TestS3ClientFactory(), writer: new SizedDumpWriter(DumpBytes));
+        using var client = factory.CreateAuthorizedClient();
+        using var created = await client.PostAsync("/debug/heapdump?type=heap", null);
+        var result = await created.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(result.GetProperty("egress").GetProperty("success").GetBoolean());
+        var id = result.GetProperty("id").GetString()!;
+
+        s3.Kill();
+        using var deleted = await client.DeleteAsync($"/debug/heapdump/{id}");
+
+        Assert.Equal(HttpStatusCode.BadGateway, deleted.StatusCode);
+        var problem = await deleted.Content.ReadFromJsonAsync<ProblemDetails>();
+        Assert.Contains("The local copy was deleted", problem!.Detail);
+        Assert.Contains($"s3://{s3.Bucket}/", problem.Detail);
+        Assert.Contains(s3.ServiceUrl, problem.Detail);
+        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "heapdump-*"));
+
+        Assert.True(HeapDumpId.TryParse(id, out var dumpId));
+        var egress = factory.Services.GetRequiredService<HeapDumpEgressService>();
+        var error = await Assert.ThrowsAsync<HeapDumpEgressException>(() => egress.EnsureLocalCopyAsync(dumpId, CancellationToken.None));
+        Assert.Contains(s3.ServiceUrl, error.Message);
+        Assert.NotNull(error.Fix);
+
+        using var download = await client.GetAsync($"/debug/heapdump/{id}");
+        Assert.Equal(HttpStatusCode.BadGateway, download.StatusCode);
+        Assert.Contains(s3.ServiceUrl, (await download.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
+    }
+}

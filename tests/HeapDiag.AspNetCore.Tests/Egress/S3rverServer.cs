@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using HeapDiag.AspNetCore.Egress;
+using HeapDiag.AspNetCore.Tests.Infrastructure;
+
+namespace HeapDiag.AspNetCore.Tests.Egress;
+
+/// <summary>
+/// A real S3 server for the egress tests: s3rver (npm), started on 127.0.0.1 with a fresh temp directory and one
+/// bucket, stopped and deleted on dispose. Found at <c>$HEAPDIAG_S3RVER</c>, else at
+/// <c>.tools/node_modules/.bin/s3rver</c> in the repository (where .ci/run installs it).
+/// </summary>
+public sealed class S3rverServer : IAsyncDisposable
+{
+    public const string AccessKey = "S3RVER";
+    public const string SecretKey = "S3RVER";
+    public const string Install = "npm install --prefix .tools s3rver@3.7.1, or set HEAPDIAG_S3RVER to its path";
+
+    private readonly Process process;
+    private readonly StringBuilder output = new();
+
+    private S3rverServer(Process process, int port, string directory, string bucket)
+    {
+        this.process = process;
+        Port = port;
+        Directory = directory;
+        Bucket = bucket;
+    }
+
+    public int Port { get; }
+
+    public string Directory { get; }
+
+    public string Bucket { get; }
+
+    public string ServiceUrl => $"http://127.0.0.1:{Port}";
+
+    public string Output
+    {
+        get
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+    }
+
+    /// <summary>The s3rver executable, or null when it is not installed.</summary>
+    public static string? Find()
+    {
+        var configured = Environment.GetEnvironmentVariable("HEAPDIAG_S3RVER");
+        if (!string.IsNullOrEmpty(configured))
+        {
+            return File.Exists(configured) ? configured : null;
+        }
+
+        var local = Path.Combine(Repository.Root, ".tools", "node_modules", ".bin", "s3rver");
+        return File.Exists(local) && Programs.Find("node") is not null ? local : null;
+    }
+
+    public static async Task<S3rverServer> StartAsync(string bucket = "heapdumps")
+    {
+        var executable = Find() ?? throw new InvalidOperationException($"s3rver is not installed ({Install}).");
+        var directory = System.IO.Directory.CreateTempSubdirectory("heapdiag-s3rver-").FullName;
+        var port = FreePort();
+        var start = new ProcessStartInfo(executable)
+        {
+            ArgumentList = { "-d", directory, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--configure-bucket", bucket },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        var process = Process.Start(start) ?? throw new InvalidOperationException("s3rver did not start.");
+        var server = new S3rverServer(process, port, directory, bucket);
+        process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await server.WaitUntilListeningAsync();
+        return server;
+    }
+
+    /// <summary>A client of the server with its credentials, for checking what the app stored.</summary>
+    public IAmazonS3 CreateClient() => new AmazonS3Client(new BasicAWSCredentials(AccessKey, SecretKey), S3HeapDumpEgress.CreateConfig(new S3EgressOptions { ServiceUrl = ServiceUrl, ForcePathStyle = true }));
+
+    /// <summary>Settings that point the app at this server.</summary>
+    public Dictionary<string, string?> Settings(string? bucket = null, string prefix = "team/dumps") => new()
+    {
+        ["HeapDiagnostics:Egress:Provider"] = "S3",
+        ["HeapDiagnostics:Egress:S3:ServiceUrl"] = ServiceUrl,
+        ["HeapDiagnostics:Egress:S3:Region"] = "us-east-1",
+        ["HeapDiagnostics:Egress:S3:Bucket"] = bucket ?? Bucket,
+        ["HeapDiagnostics:Egress:S3:Prefix"] = prefix,
+        ["HeapDiagnostics:Egress:S3:ForcePathStyle"] = "true",
+    };
+
+    public async Task<List<S3Object>> ListAsync(string prefix = "")
+    {
+        using var client = CreateClient();
+        var response = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix });
+        return response.S3Objects ?? [];
+    }
+
+    public async Task<string> Sha256Async(string key)
+    {
+        using var client = CreateClient();
+        using var response = await client.GetObjectAsync(Bucket, key);
+        return Convert.ToHexString(await SHA256.HashDataAsync(response.ResponseStream));
+    }
+
+    /// <summary>Stops the server at once, as a crash or a network cut would.</summary>
+    public void Kill()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(10_000);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        process.Dispose();
+        await Task.Yield();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held by the dying server: the temp directory is cleaned by the OS eventually.
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private async Task WaitUntilListeningAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"s3rver exited with {process.ExitCode}: {Output}");
+            }
+
+            if (Output.Contains("listening", StringComparison.OrdinalIgnoreCase))
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Kill();
+        throw new TimeoutException($"s3rver did not listen on {ServiceUrl} within 30 s: {Output}");
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (output)
+        {
+            output.AppendLine(line);
+        }
+    }
+}
+
+/// <summary>A fact that needs s3rver; skipped with a message naming it where it is not installed.</summary>
+public sealed class RequiresS3rverFactAttribute : FactAttribute
+{
+    public RequiresS3rverFactAttribute()
+    {
+        if (S3rverServer.Find() is null)
+        {
+            Skip = $"s3rver is not installed ({S3rverServer.Install}; it needs node); .ci/run installs it.";
+        }
+    }
+}
+
+/// <summary>
+/// Hands the app's S3 client fixed credentials instead of the SDK's chain (whose last resort, the instance metadata
+/// service, is not on this machine), and lets a test watch the real requests go by.
+/// </summary>
+internal sealed class TestS3ClientFactory(string accessKey = S3rverServer.AccessKey, string secretKey = S3rverServer.SecretKey) : S3ClientFactory
+{
+    private int uploadParts;
+
+    public int UploadParts => Volatile.Read(ref uploadParts);
+
+    /// <summary>Called after each UploadPart response, with the count so far.</summary>
+    public Action<int>? AfterUploadPart { get; set; }
+
+    public override IAmazonS3 Create(AmazonS3Config config)
+    {
+        var client = new AmazonS3Client(new BasicAWSCredentials(accessKey, secretKey), config);
+        client.AfterResponseEvent += (_, e) =>
+        {
+            if (e is WebServiceResponseEventArgs { Request: UploadPartRequest })
+            {
+                var parts = Interlocked.Increment(ref uploadParts);
+                AfterUploadPart?.Invoke(parts);
+            }
+        };
+        return client;
+    }
+}
