@@ -1,3 +1,4 @@
+using System.IO.Enumeration;
 using System.Reflection;
 using System.Runtime;
 using System.Runtime.InteropServices;
@@ -18,6 +19,9 @@ internal sealed class MemoryDiagnosticsCollector(
 {
     private static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh"];
 
+    private readonly Lock sharedGate = new();
+    private Task<MemoryDiagnostics>? pending;
+
     private readonly string libraryVersion = typeof(MemoryDiagnosticsCollector).Assembly
         .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
@@ -27,6 +31,48 @@ internal sealed class MemoryDiagnosticsCollector(
     // GC settings are fixed at start, so they are read once. An absent key means "not reported", hence null.
     private readonly bool? concurrentGc = GC.GetConfigurationVariables().TryGetValue("ConcurrentGC", out var concurrent) && concurrent is bool isConcurrent ? isConcurrent : null;
     private readonly long? heapHardLimit = GC.GetConfigurationVariables().TryGetValue("GCHeapHardLimit", out var limit) && limit is long hardLimit && hardLimit > 0 ? hardLimit : null;
+
+    /// <summary>
+    /// Measures for a <c>GET /memory</c> request. Requests that arrive while a measurement is being taken share it
+    /// instead of each taking their own: under a burst of callers (a dashboard, a retrying script) the process is
+    /// measured once per round, not once per caller, and no answer is older than the request that waited for it.
+    /// </summary>
+    public Task<MemoryDiagnostics> CollectSharedAsync()
+    {
+        TaskCompletionSource<MemoryDiagnostics>? leader = null;
+        Task<MemoryDiagnostics> shared;
+        lock (sharedGate)
+        {
+            if (pending is null)
+            {
+                leader = new TaskCompletionSource<MemoryDiagnostics>(TaskCreationOptions.RunContinuationsAsynchronously);
+                pending = leader.Task;
+            }
+
+            shared = pending;
+        }
+
+        if (leader is not null)
+        {
+            try
+            {
+                leader.SetResult(Collect(DiagnosticsTriggers.Request, dumpNumber: 0));
+            }
+            catch (Exception ex)
+            {
+                leader.SetException(ex);
+            }
+            finally
+            {
+                lock (sharedGate)
+                {
+                    pending = null;
+                }
+            }
+        }
+
+        return shared;
+    }
 
     public MemoryDiagnostics Collect(string trigger, int dumpNumber)
     {
@@ -123,7 +169,8 @@ internal sealed class MemoryDiagnosticsCollector(
 
         try
         {
-            return Directory.EnumerateFileSystemEntries(directory).Count();
+            // Counts entries without building a path string for each of them.
+            return new FileSystemEnumerable<bool>(directory, static (ref FileSystemEntry _) => true).Count();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -25,8 +25,8 @@ internal static class HeapDiagnosticsEndpoints
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
 
-        group.MapGet("/memory", (MemoryDiagnosticsCollector collector) =>
-                TypedResults.Json(collector.Collect(DiagnosticsTriggers.Request, dumpNumber: 0), HeapDiagnosticsJsonContext.Default.MemoryDiagnostics))
+        group.MapGet("/memory", async (MemoryDiagnosticsCollector collector) =>
+                TypedResults.Json(await collector.CollectSharedAsync(), HeapDiagnosticsJsonContext.Default.MemoryDiagnostics))
             .WithName("HeapDiagnostics.Memory")
             .WithSummary("Memory diagnostics with leak indicators")
             .WithDescription("Working set, GC heap and generations, GC counters, runtime resource counts, cgroup limits and leak indicators of this process. Never forces a GC.")

@@ -55,7 +55,10 @@ internal sealed partial class MemoryMonitor
             var sample = sampler.Sample();
             var value = sample.Value(options.Metric);
             trend.Add(sample, value);
-            var currentThreshold = MonitorThreshold.Resolve(options, sample.TotalAvailableMemoryBytes);
+            // Resolved again only when the memory limit moves, so a steady-state tick allocates nothing here.
+            var currentThreshold = threshold is { } known && known.LimitBytes == sample.TotalAvailableMemoryBytes
+                ? known
+                : MonitorThreshold.Resolve(options, sample.TotalAvailableMemoryBytes);
             lock (stateLock)
             {
                 threshold = currentThreshold;

@@ -1,0 +1,47 @@
+// Times one monitor tick in steady state (no threshold crossed, no log written): the real sampler, the real
+// window and trend, the real policy. Prints one JSON line: nanoseconds and bytes allocated per tick.
+using System.Diagnostics;
+using HeapDiag.AspNetCore;
+using HeapDiag.AspNetCore.Analysis;
+using HeapDiag.AspNetCore.Capture;
+using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Monitoring;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+var ticks = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 20_000;
+var options = new HeapDiagnosticsOptions();
+options.Monitor.ThresholdBytes = long.MaxValue;
+using var sampler = new RuntimeMemorySampler(TimeProvider.System);
+var monitor = new MemoryMonitor(sampler, new MemoryTrend(), new NeverCapture(), new NeverReport(), TimeProvider.System, Options.Create(options), NullLogger<MemoryMonitor>.Instance);
+
+// Fill the 360-sample window first: the slope over a full window is the steady-state cost.
+for (var i = 0; i < 2_000; i++)
+{
+    await monitor.TickAsync(CancellationToken.None);
+}
+
+var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+var started = Stopwatch.GetTimestamp();
+for (var i = 0; i < ticks; i++)
+{
+    var tick = monitor.TickAsync(CancellationToken.None);
+    if (!tick.IsCompletedSuccessfully)
+    {
+        await tick;
+    }
+}
+
+var elapsed = Stopwatch.GetElapsedTime(started);
+var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+Console.WriteLine(FormattableString.Invariant($"{{\"ticks\":{ticks},\"nsPerTick\":{elapsed.TotalNanoseconds / ticks:F0},\"bytesPerTick\":{(double)allocated / ticks:F1}}}"));
+
+internal sealed class NeverCapture : IHeapDumpCapture
+{
+    public Task<HeapDumpResult> CaptureAsync(HeapDumpRequest request, CancellationToken cancellationToken) => throw new InvalidOperationException("The benchmark never crosses the threshold.");
+}
+
+internal sealed class NeverReport : IAutoDumpReporter
+{
+    public Task<AutoDumpLeakReport?> ReportAsync(string dumpId, string? previousDumpId, CancellationToken cancellationToken) => Task.FromResult<AutoDumpLeakReport?>(null);
+}
