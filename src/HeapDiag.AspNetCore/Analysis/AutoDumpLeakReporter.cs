@@ -91,11 +91,27 @@ internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis,
             return null;
         }
 
-        // The field nearest the instances says more than the root: "OrderCache._items" rather than a handle.
-        var holder = path.Steps.Count >= 2 ? path.Steps[^2] : null;
-        var nearest = holder?.FieldName is null ? null : $"{holder.TypeName}.{holder.FieldName}";
-        return nearest is null ? $"{path.Root} ({path.RootKind})" : $"{nearest} (root: {path.Root}, {path.RootKind})";
+        // The field of the application's own object nearest the instances says more than the root:
+        // "OrderCache._items" rather than a stack or a handle. A step names the field of the object before it
+        // through which it was reached; collections' insides (System.*) and array slots are passed over.
+        for (var i = path.Steps.Count - 1; i >= 1; i--)
+        {
+            var field = path.Steps[i].FieldName;
+            var owner = path.Steps[i - 1].TypeName;
+            if (field is null or "[]" || owner.StartsWith("System.", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            return $"{owner}.{PropertyName(field)} (root: {path.RootKind} {path.Root})";
+        }
+
+        return $"{path.RootKind} {path.Root}";
     }
+
+    // Auto-property backing fields read as their property: "<Payload>k__BackingField" is "Payload".
+    private static string PropertyName(string field) =>
+        field.StartsWith('<') && field.IndexOf(">k__BackingField", StringComparison.Ordinal) is > 1 and var end ? field[1..end] : field;
 
     private void AttachToDiagnostics(HeapDumpId id, AutoDumpLeakReport report)
     {

@@ -72,7 +72,9 @@ public sealed class AutoDumpEndToEndTests
             ["HeapDiagnostics__Monitor__Interval"] = "00:00:01",
             ["HeapDiagnostics__Monitor__ThresholdBytes"] = (400 * Mb).ToString(),
             ["HeapDiagnostics__Monitor__Cooldown"] = "00:00:00",
-            ["HeapDiagnostics__Monitor__RearmGrowthPercent"] = "20",
+            // Well above what the in-process analysis of the first dump adds to the working set, so only the
+            // second leak can re-arm the monitor.
+            ["HeapDiagnostics__Monitor__RearmGrowthPercent"] = "50",
         });
         using var client = app.CreateAuthorizedClient();
         try
@@ -84,20 +86,22 @@ public sealed class AutoDumpEndToEndTests
             Assert.Equal(JsonValueKind.Null, firstReport.GetProperty("comparedWithDumpId").ValueKind);
             Assert.NotEmpty(firstReport.GetProperty("topTypes").EnumerateArray());
 
-            (await client.PostAsync("/leak/cache?mb=300", null)).Dispose();
+            (await client.PostAsync("/leak/cache?mb=450", null)).Dispose();
             var second = await WaitForAsync(client, s => s.GetProperty("autoDumps").GetArrayLength() >= 2, TimeSpan.FromMinutes(2));
             var secondId = second.GetProperty("autoDumps")[1].GetProperty("id").GetString()!;
             var report = await WaitForLeakReportAsync(client, secondId);
 
             Assert.Equal(firstId, report.GetProperty("comparedWithDumpId").GetString());
-            var orders = report.GetProperty("growth").EnumerateArray().Single(t => t.GetProperty("name").GetString() == "SampleApi.Leaks.CachedOrder");
+            var orders = report.GetProperty("growth").EnumerateArray().SingleOrDefault(t => t.GetProperty("name").GetString() == "SampleApi.Leaks.CachedOrder");
+            Assert.True(orders.ValueKind == JsonValueKind.Object, $"CachedOrder is not among the growing types: {report}");
             // The monitor may fire while the leak route is still allocating, so the delta is whatever had been
             // added by then: more than nothing, at most what the route added, and consistent with the counts.
-            Assert.InRange(orders.GetProperty("countDelta").GetInt64(), 1, 300 * 1024);
+            Assert.InRange(orders.GetProperty("countDelta").GetInt64(), 1, 450 * 1024);
             var firstSummary = await client.GetFromJsonAsync<JsonElement>($"/debug/heapdump/{firstId}/summary?top=1000");
             Assert.Equal(orders.GetProperty("count").GetInt64() - orders.GetProperty("countDelta").GetInt64(), LiveCount(firstSummary, "SampleApi.Leaks.CachedOrder"));
             Assert.Contains("since the last dump", report.GetProperty("headline").GetString());
-            Assert.False(string.IsNullOrEmpty(report.GetProperty("heldBy").GetString()));
+            // The holder is the application's own field, not a runtime collection's insides.
+            Assert.StartsWith("SampleApi.Leaks.", report.GetProperty("heldBy").GetString());
         }
         finally
         {
