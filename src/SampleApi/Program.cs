@@ -7,8 +7,15 @@ var builder = WebApplication.CreateBuilder(args);
 
 // Serilog from appsettings ("Serilog" section). Serilog.AspNetCore does not restore from this project's
 // package source, so the plain Microsoft.Extensions.Logging provider is used with a request-log middleware.
+var serilog = new LoggerConfiguration().ReadFrom.Configuration(builder.Configuration);
+if (!builder.Configuration.GetSection("Serilog:WriteTo").Exists())
+{
+    // Started from another directory, appsettings.json is not found: log to the console rather than nowhere.
+    serilog.WriteTo.Console();
+}
+
 builder.Logging.ClearProviders();
-builder.Logging.AddSerilog(new LoggerConfiguration().ReadFrom.Configuration(builder.Configuration).CreateLogger(), dispose: true);
+builder.Logging.AddSerilog(serilog.CreateLogger(), dispose: true);
 
 // The one line a service needs: endpoints under /debug, the policy, the API key scheme.
 builder.Services.AddHeapDiagnostics();

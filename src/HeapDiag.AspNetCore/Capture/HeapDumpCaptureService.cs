@@ -123,7 +123,7 @@ internal sealed partial class HeapDumpCaptureService(
 
         try
         {
-            var temp = store.CreateTempDump(id);
+            var temp = store.PrepareTempDump(id);
 
             // The writer is not cancelled with the caller: createdump runs on once started, and a half-written
             // file is worse than a finished one nobody asked for any more.

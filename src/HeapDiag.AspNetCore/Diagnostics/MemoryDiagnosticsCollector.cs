@@ -19,7 +19,10 @@ internal sealed class MemoryDiagnosticsCollector(
 {
     private static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh"];
 
+    private static readonly TimeSpan SmapsRollupMaxAge = TimeSpan.FromSeconds(1);
+
     private readonly Lock sharedGate = new();
+    private TimedText? smapsRollup;
     private Task<MemoryDiagnostics>? pending;
 
     private readonly string libraryVersion = typeof(MemoryDiagnosticsCollector).Assembly
@@ -154,14 +157,15 @@ internal sealed class MemoryDiagnosticsCollector(
             Runtime: runtime,
             ResourceUsage: new ResourceUsage(cpu.UserTime.TotalSeconds, cpu.PrivilegedTime.TotalSeconds),
             Container: CgroupMemory.Read(),
-            SmapsRollup: options.Value.IncludeSmapsRollup ? ReadSmapsRollup() : null,
+            SmapsRollup: !options.Value.IncludeSmapsRollup ? null : trigger == DiagnosticsTriggers.Request ? RecentSmapsRollup() : ReadSmapsRollup(),
             Analysis: LeakIndicators.Analyze(memory, gc, runtime, growth, uptimeSeconds, window, options.Value.Monitor.Metric),
             Platform: new PlatformInfo(RuntimeInformation.OSDescription, RuntimeInformation.ProcessArchitecture.ToString(), RuntimeInformation.FrameworkDescription, appVersion, libraryVersion));
     }
 
     private static int? CountOpenFileDescriptors()
     {
-        var directory = OperatingSystem.IsLinux() ? "/proc/self/fd" : OperatingSystem.IsMacOS() ? "/dev/fd" : null;
+        // fdinfo has one regular file per descriptor; enumerating fd itself would stat every link's target.
+        var directory = OperatingSystem.IsLinux() ? "/proc/self/fdinfo" : OperatingSystem.IsMacOS() ? "/dev/fd" : null;
         if (directory is null || !Directory.Exists(directory))
         {
             return null;
@@ -178,6 +182,25 @@ internal sealed class MemoryDiagnosticsCollector(
         }
     }
 
+    /// <summary>
+    /// smaps_rollup costs the kernel a walk over every mapping (milliseconds for a large process), by far the most
+    /// expensive part of <c>GET /memory</c>; requests reuse a reading up to <see cref="SmapsRollupMaxAge"/> old.
+    /// Dump diagnostics always read it fresh.
+    /// </summary>
+    private string? RecentSmapsRollup()
+    {
+        var now = timeProvider.GetTimestamp();
+        var cached = smapsRollup;
+        if (cached is not null && timeProvider.GetElapsedTime(cached.ReadAt, now) < SmapsRollupMaxAge)
+        {
+            return cached.Text;
+        }
+
+        var text = ReadSmapsRollup();
+        smapsRollup = new TimedText(text, now);
+        return text;
+    }
+
     private static string? ReadSmapsRollup()
     {
         try
@@ -189,4 +212,6 @@ internal sealed class MemoryDiagnosticsCollector(
             return null;
         }
     }
+
+    private sealed record TimedText(string? Text, long ReadAt);
 }

@@ -291,11 +291,10 @@ internal sealed partial class HeapDumpEgressService(
         var started = Stopwatch.GetTimestamp();
         using var content = await provider.OpenAsync(remote.Key, null, cancellationToken)
             ?? throw new HeapDumpEgressException($"'{remote.Key}' vanished from {provider.Target} while it was being fetched.") { Fix = "List the dumps again with GET /heapdump." };
-        store.DiscardTemp(remote.Id);
-        var temp = store.CreateTempDump(remote.Id);
+        var temp = store.TempDumpPath(remote.Id);
         try
         {
-            await using (var file = new FileStream(temp, FileMode.Open, FileAccess.Write, FileShare.None, CopyBufferBytes, FileOptions.Asynchronous))
+            await using (var file = store.CreateTempDumpFile(remote.Id, CopyBufferBytes))
             {
                 await content.Content.CopyToAsync(file, CopyBufferBytes, cancellationToken);
                 await file.FlushAsync(cancellationToken);

@@ -50,6 +50,19 @@ internal sealed class AutoDumpPolicy(MemoryMonitorOptions options)
     }
 
     /// <summary>
+    /// Raises the value the next dump must grow past to what the metric reads after the dump and its report.
+    /// Writing a dump pages in memory (createdump reads every thread's stack) and the report's analysis allocates:
+    /// growth HeapDiag caused itself must not re-arm it.
+    /// </summary>
+    public void RaiseRearmBaseline(long valueAfterDump)
+    {
+        if (LastAttemptValue is { } value && valueAfterDump > value)
+        {
+            LastAttemptValue = valueAfterDump;
+        }
+    }
+
+    /// <summary>
     /// Records an attempt. Failed captures count too: a capture that fails every time must not be retried every
     /// tick, each time suspending the process and writing diagnostics.
     /// </summary>

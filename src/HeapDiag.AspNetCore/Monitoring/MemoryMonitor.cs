@@ -140,16 +140,19 @@ internal sealed partial class MemoryMonitor
             autoDumps.Add(new AutoDumpRecord(dumpNumber, now, value, result.Success, result.Id, result.Success ? null : result.Error));
         }
 
-        if (!result.Success)
+        if (result.Success)
+        {
+            // Part of the tick on purpose: the report runs one analysis at a time, after the dump and before the
+            // next sample, so it never competes with a second automatic dump.
+            await reporter.ReportAsync(result.Id!, lastReportedDumpId, cancellationToken);
+            lastReportedDumpId = result.Id;
+        }
+        else
         {
             RecordError($"Automatic dump {dumpNumber} failed: {result.Error}");
-            return;
         }
 
-        // Part of the tick on purpose: the report runs one analysis at a time, after the dump and before the next
-        // sample, so it never competes with a second automatic dump.
-        await reporter.ReportAsync(result.Id!, lastReportedDumpId, cancellationToken);
-        lastReportedDumpId = result.Id;
+        policy.RaiseRearmBaseline(sampler.Sample().Value(options.Metric));
     }
 
     private void RecordError(string message)

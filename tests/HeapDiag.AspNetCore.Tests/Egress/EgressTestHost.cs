@@ -58,7 +58,8 @@ internal sealed class SizedDumpWriter(long sizeBytes) : IHeapDumpWriter
     {
         var buffer = new byte[1 << 20];
         var random = new Random(42);
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        // The writer creates the file, as createdump does.
+        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
         for (long written = 0; written < sizeBytes; written += buffer.Length)
         {
             random.NextBytes(buffer);

@@ -77,7 +77,33 @@ public sealed class SampleApiProcess : IAsyncDisposable
         return client;
     }
 
-    public void Kill() => process.Kill(entireProcessTree: true);
+    /// <summary>
+    /// Kills the app and its children (the dump writer) at once, as a container's OOM kill ends every process of the
+    /// cgroup: all are stopped first, so neither can react to the other's death (createdump deletes its unfinished
+    /// file when its target dies, and the app deletes it when its writer dies), then killed.
+    /// </summary>
+    public void Kill()
+    {
+        var pids = string.Join(' ', Children(process.Id).Prepend(process.Id));
+        foreach (var signal in new[] { "-STOP", "-KILL" })
+        {
+            using var kill = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"kill {signal} {pids}"]))!;
+            kill.WaitForExit();
+        }
+    }
+
+    private static IEnumerable<int> Children(int pid)
+    {
+        var tasks = $"/proc/{pid}/task";
+        return Directory.Exists(tasks)
+            ? Directory.EnumerateDirectories(tasks)
+                .Select(task => Path.Combine(task, "children"))
+                .Where(File.Exists)
+                .SelectMany(file => File.ReadAllText(file).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Select(int.Parse)
+                .ToList()
+            : [];
+    }
 
     public async ValueTask DisposeAsync()
     {

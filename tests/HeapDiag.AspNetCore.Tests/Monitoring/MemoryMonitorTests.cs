@@ -73,6 +73,27 @@ public sealed class MemoryMonitorTests
     }
 
     [Fact]
+    public async Task Growth_caused_by_the_dump_itself_does_not_rearm()
+    {
+        var harness = new MonitorHarness(o => { o.Cooldown = TimeSpan.Zero; o.RearmGrowthPercent = 20; });
+
+        // Writing the dump and analysing it raise the working set from 1100 to 1300 (createdump pages in stacks).
+        harness.Capture.Answer = request =>
+        {
+            harness.Sampler.Value = 1300;
+            return new HeapDumpResult(true, $"id-{request.DumpNumber}", null, null, 1, 1, request.Type, request.Trigger, request.DumpNumber);
+        };
+        await harness.TickAsync(1100);
+        await harness.TickAsync(1320);          // 20 % above 1100, but not above 1300
+        Assert.Equal([1], harness.DumpNumbers);
+        Assert.Equal(1560, harness.Monitor.Status(false).RearmAtBytes);
+
+        await harness.TickAsync(1560);
+
+        Assert.Equal([1, 2], harness.DumpNumbers);
+    }
+
+    [Fact]
     public async Task Falling_below_the_threshold_and_crossing_again_rearms()
     {
         var harness = new MonitorHarness(o => o.Cooldown = TimeSpan.Zero);

@@ -127,7 +127,7 @@ public sealed class FaultTests(ReliabilityReport report)
             Assert.Equal(HttpStatusCode.OK, capabilities.StatusCode);
 
             report.Record("Faults", "process killed during a capture",
-                "SampleApi holding 400 MB; POST /heapdump?type=heap; SIGKILL to the process tree once the .tmp file appeared; restart on the same directory",
+                "SampleApi holding 400 MB; POST /heapdump?type=heap; once the .tmp file appeared, the app and createdump stopped and killed together (SIGSTOP, SIGKILL), as an OOM kill of the container ends both; restart on the same directory",
                 $"{Path.GetFileName(leftover)} left by the kill; removed at restart; GET /heapdump empty; app serving");
         }
         finally
