@@ -128,6 +128,8 @@ public sealed class HeapDumpCaptureTests
         var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.PostAsync("/debug/heapdump?type=mini", null)));
 
         var statuses = responses.Select(r => r.StatusCode).ToList();
+        var unexpected = responses.FirstOrDefault(r => r.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.Conflict or HttpStatusCode.TooManyRequests));
+        Assert.True(unexpected is null, $"{unexpected?.StatusCode}: {(unexpected is null ? null : await unexpected.Content.ReadAsStringAsync())}");
         Assert.Equal(1, statuses.Count(s => s == HttpStatusCode.Created));
         Assert.All(statuses.Where(s => s != HttpStatusCode.Created), s => Assert.True(s is HttpStatusCode.Conflict or HttpStatusCode.TooManyRequests, $"unexpected {s}"));
         foreach (var refused in responses.Where(r => r.StatusCode == HttpStatusCode.Conflict))

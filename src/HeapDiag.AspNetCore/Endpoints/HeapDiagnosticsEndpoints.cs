@@ -89,33 +89,29 @@ internal static class HeapDiagnosticsEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status502BadGateway);
 
-        dumps.MapGet("/{id}/summary", AnalysisEndpoints.SummaryAsync)
+        AnalysisProblems(dumps.MapGet("/{id}/summary", AnalysisEndpoints.SummaryAsync)
             .WithName("HeapDiagnostics.Summary")
             .WithSummary("What fills the heap: live objects by type, generations, duplicate strings")
             .WithDescription("Counts only objects reachable from GC roots (a mark pass over the dump). Cached beside the dump. top=1..1000 (default 20).")
-            .Produces<HeapDiag.Analysis.HeapSummary>(StatusCodes.Status200OK, "application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status502BadGateway);
-        dumps.MapGet("/{id}/diff/{otherId}", AnalysisEndpoints.DiffAsync)
+            .Produces<HeapDiag.Analysis.HeapSummary>(StatusCodes.Status200OK, "application/json"));
+        AnalysisProblems(dumps.MapGet("/{id}/diff/{otherId}", AnalysisEndpoints.DiffAsync)
             .WithName("HeapDiagnostics.Diff")
             .WithSummary("What grew from dump otherId to dump id, by type")
             .WithDescription("Deltas are id minus otherId, sorted by bytes grown; new and vanished types listed apart. top=1..1000 (default 20).")
-            .Produces<HeapDiag.Analysis.HeapDiff>(StatusCodes.Status200OK, "application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
-        dumps.MapGet("/{id}/retainers", AnalysisEndpoints.RetainersAsync)
+            .Produces<HeapDiag.Analysis.HeapDiff>(StatusCodes.Status200OK, "application/json"));
+        AnalysisProblems(dumps.MapGet("/{id}/retainers", AnalysisEndpoints.RetainersAsync)
             .WithName("HeapDiagnostics.Retainers")
             .WithSummary("Who keeps a type's instances alive: shortest paths from GC roots, grouped")
             .WithDescription("type= a full type name or an unambiguous last part of it. Static fields are named as roots.")
-            .Produces<HeapDiag.Analysis.RetentionReport>(StatusCodes.Status200OK, "application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .Produces<HeapDiag.Analysis.RetentionReport>(StatusCodes.Status200OK, "application/json"));
 
         return group;
     }
-}
 
+    /// <summary>The problems every analysis route can answer: bad input, no such dump, unreadable file, bucket down.</summary>
+    private static RouteHandlerBuilder AnalysisProblems(RouteHandlerBuilder route) => route
+        .ProducesProblem(StatusCodes.Status400BadRequest)
+        .ProducesProblem(StatusCodes.Status404NotFound)
+        .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+        .ProducesProblem(StatusCodes.Status502BadGateway);
+}

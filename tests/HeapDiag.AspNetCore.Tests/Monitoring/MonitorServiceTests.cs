@@ -59,6 +59,10 @@ public sealed class MonitorServiceTests
             ["HeapDiagnostics:Monitor:Enabled"] = "true",
             ["HeapDiagnostics:Monitor:Interval"] = "00:00:00.2",
             ["HeapDiagnostics:Monitor:ThresholdPercentOfLimit"] = "90",
+
+            // Far above this test process, so the monitor never dumps it (a dump here would collide with the
+            // tests that dump this process on purpose).
+            ["HeapDiagnostics:Monitor:ThresholdBytes"] = (100L << 30).ToString(),
         });
         using var client = factory.CreateAuthorizedClient();
 
@@ -81,7 +85,8 @@ public sealed class MonitorServiceTests
         Assert.True(status.GetProperty("enabled").GetBoolean());
         Assert.Equal("WorkingSet", status.GetProperty("metric").GetString());
         Assert.Equal(0.2, status.GetProperty("intervalSeconds").GetDouble());
-        Assert.Equal(1610612736, status.GetProperty("threshold").GetProperty("thresholdBytesSetting").GetInt64());
+        Assert.Equal(100L << 30, status.GetProperty("threshold").GetProperty("thresholdBytesSetting").GetInt64());
+        Assert.Equal("percentOfLimit", status.GetProperty("threshold").GetProperty("source").GetString());
         Assert.Equal(90, status.GetProperty("threshold").GetProperty("percentOfLimit").GetDouble());
         Assert.True(status.GetProperty("lastSample").GetProperty("workingSetBytes").GetInt64() > 0);
         Assert.True(status.GetProperty("window").GetArrayLength() >= 3);
