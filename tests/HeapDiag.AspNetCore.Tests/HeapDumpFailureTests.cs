@@ -71,8 +71,7 @@ public sealed class HeapDumpFailureTests
     [Fact]
     public async Task A_failing_writer_gives_500_with_the_raw_error_keeps_the_diagnostics_and_leaves_no_partial_dump()
     {
-        using var factory = new SampleApiFactory(configureServices: services =>
-            services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, FailingHeapDumpWriter>()));
+        using var factory = new SampleApiFactory(configureServices: TestWriters.Use<FailingHeapDumpWriter>);
         using var client = factory.CreateAuthorizedClient();
 
         using var response = await client.PostAsync("/debug/heapdump", null);

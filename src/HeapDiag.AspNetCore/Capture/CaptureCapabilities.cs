@@ -45,8 +45,7 @@ internal sealed class CaptureCapabilities(HeapDumpStore store, IOptions<HeapDiag
 
         if (store.EnsureWritable() is { } notWritable)
         {
-            problems.Add(new CapabilityProblem(HeapDumpFailure.DirectoryNotWritable, notWritable,
-                "Point HeapDiagnostics:Storage:Directory at a writable directory (in a container: a mounted volume owned by the app's user)."));
+            problems.Add(DirectoryProblem(notWritable));
         }
 
         var free = store.FreeBytes();
@@ -104,6 +103,10 @@ internal sealed class CaptureCapabilities(HeapDumpStore store, IOptions<HeapDiag
                 "Grant SYS_PTRACE (docker: cap_add: [SYS_PTRACE]; Kubernetes: securityContext.capabilities.add: [SYS_PTRACE]) or lower ptrace_scope to 1.");
         }
     }
+
+    public static CapabilityProblem DirectoryProblem(string message) =>
+        new(HeapDumpFailure.DirectoryNotWritable, message,
+            "Point HeapDiagnostics:Storage:Directory at a writable directory (in a container: a mounted volume owned by the app's user).");
 
     public static CapabilityProblem DiskProblem(long freeBytes, long expectedBytes, long reserveBytes) =>
         new(HeapDumpFailure.InsufficientStorage,

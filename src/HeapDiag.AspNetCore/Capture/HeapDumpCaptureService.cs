@@ -81,8 +81,8 @@ internal sealed partial class HeapDumpCaptureService(
 
         if (store.EnsureWritable() is { } notWritable)
         {
-            return Failed(request, started, HeapDumpFailure.DirectoryNotWritable, notWritable,
-                "Point HeapDiagnostics:Storage:Directory at a writable directory (in a container: a mounted volume owned by the app's user).");
+            var directory = CaptureCapabilities.DirectoryProblem(notWritable);
+            return Failed(request, started, directory.Code, directory.Message, directory.Fix);
         }
 
         var expected = CaptureCapabilities.ExpectedBytes(request.Type);

@@ -16,8 +16,7 @@ public sealed class EgressConfigurationTests
     [Fact]
     public async Task By_default_dumps_stay_local_and_every_answer_says_so()
     {
-        using var factory = new SampleApiFactory(configureServices: services =>
-            services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, FakeHeapDumpWriter>()));
+        using var factory = new SampleApiFactory(configureServices: TestWriters.Use<FakeHeapDumpWriter>);
         using var client = factory.CreateAuthorizedClient();
 
         using var created = await client.PostAsync("/debug/heapdump?type=mini", null);

@@ -1,4 +1,6 @@
 using HeapDiag.AspNetCore.Capture;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace HeapDiag.AspNetCore.Tests.Infrastructure;
 
@@ -19,4 +21,12 @@ internal sealed class FailingHeapDumpWriter : IHeapDumpWriter
         await File.WriteAllBytesAsync(path, new byte[4096], cancellationToken);
         throw new InvalidOperationException(RuntimeError);
     }
+}
+
+/// <summary>Puts a stand-in writer in place of the runtime's.</summary>
+internal static class TestWriters
+{
+    public static void Use<TWriter>(IServiceCollection services)
+        where TWriter : class, IHeapDumpWriter =>
+        services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, TWriter>());
 }

@@ -35,7 +35,7 @@ public sealed class AuthorizationMatrixTests(ReliabilityReport report)
             services =>
             {
                 TestAuthHandler.Register(services);
-                services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, FakeHeapDumpWriter>());
+                TestWriters.Use<FakeHeapDumpWriter>(services);
             });
         using var client = factory.CreateClient();
 

@@ -17,8 +17,7 @@ public sealed class BadInputTests(ReliabilityReport report)
     [Fact]
     public async Task Generated_ids_types_and_query_values_get_only_400_404_or_422()
     {
-        using var factory = new SampleApiFactory(configureServices: services =>
-            services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, FakeHeapDumpWriter>()));
+        using var factory = new SampleApiFactory(configureServices: TestWriters.Use<FakeHeapDumpWriter>);
         using var client = factory.CreateAuthorizedClient();
         var neighbour = Directory.CreateTempSubdirectory("heapdiag-neighbour-").FullName;
         var sentinel = Path.Combine(neighbour, "secret.txt");

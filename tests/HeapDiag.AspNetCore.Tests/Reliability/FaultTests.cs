@@ -57,7 +57,7 @@ public sealed class FaultTests(ReliabilityReport report)
     [Fact]
     public async Task The_dump_directory_deleted_while_the_app_runs_is_recreated_by_the_next_capture()
     {
-        using var factory = new SampleApiFactory(configureServices: UseFakeWriter);
+        using var factory = new SampleApiFactory(configureServices: TestWriters.Use<FakeHeapDumpWriter>);
         using var client = factory.CreateAuthorizedClient();
         (await client.PostAsync("/debug/heapdump", null)).Dispose();
 
@@ -81,8 +81,7 @@ public sealed class FaultTests(ReliabilityReport report)
     [Fact]
     public async Task A_failing_dump_writer_answers_500_with_the_raw_error_and_keeps_nothing_partial()
     {
-        using var factory = new SampleApiFactory(configureServices: services =>
-            services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, FailingHeapDumpWriter>()));
+        using var factory = new SampleApiFactory(configureServices: TestWriters.Use<FailingHeapDumpWriter>);
         using var client = factory.CreateAuthorizedClient();
 
         using var response = await client.PostAsync("/debug/heapdump", null);
@@ -169,8 +168,6 @@ public sealed class FaultTests(ReliabilityReport report)
             "a sampler that throws on every tick, monitor at 100 ms",
             $"each tick logged and the next one ran ({errors} failures logged); /debug/monitor lastError: \"{status.GetProperty("lastError").GetProperty("message").GetString()}\"; /debug/memory and /hello 200");
     }
-
-    private static void UseFakeWriter(IServiceCollection services) => services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, FakeHeapDumpWriter>());
 
     private static async Task AssertServingAsync(HttpClient client)
     {

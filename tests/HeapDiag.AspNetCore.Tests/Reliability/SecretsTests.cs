@@ -23,7 +23,7 @@ public sealed class SecretsTests(ReliabilityReport report)
         {
             using var factory = new SampleApiFactory(
                 new Dictionary<string, string?> { ["ConnectionStrings:Orders"] = $"Server=db;Password={ConnectionSecret}" },
-                services => services.Replace(ServiceDescriptor.Singleton<IHeapDumpWriter, FakeHeapDumpWriter>()));
+                TestWriters.Use<FakeHeapDumpWriter>);
             using var client = factory.CreateAuthorizedClient();
 
             var memory = await client.GetStringAsync("/debug/memory");
