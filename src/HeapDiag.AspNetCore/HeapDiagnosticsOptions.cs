@@ -39,6 +39,9 @@ public sealed class HeapDiagnosticsOptions
 
     /// <summary>Where finished dumps go: the local directory only (the default) or also an S3-compatible bucket.</summary>
     public HeapDumpEgressOptions Egress { get; } = new();
+
+    /// <summary>How dumps are analysed: in a child process within a memory budget, or not at all.</summary>
+    public HeapAnalysisOptions Analysis { get; } = new();
 }
 
 /// <summary>Settings under <c>HeapDiagnostics:Storage</c>.</summary>
@@ -125,4 +128,37 @@ public sealed class MemoryMonitorOptions
 
     /// <summary>The health check reports Degraded above this fraction of the threshold. Default 0.9.</summary>
     public double HealthDegradedFraction { get; set; } = 0.9;
+}
+
+/// <summary>Where heap analysis runs.</summary>
+public enum AnalysisMode
+{
+    /// <summary>In a child process of the app (the analyzer), with its own heap and memory budget. Never on the app's heap.</summary>
+    ChildProcess,
+
+    /// <summary>No analysis here: the analysis routes answer 503 and automatic dumps get no leak report. Analyse the dumps elsewhere with <c>heapdiag</c>.</summary>
+    Off,
+}
+
+/// <summary>
+/// Settings under <c>HeapDiagnostics:Analysis</c>. The analysis never runs on the app's heap: a dump is taken when the
+/// app is close to its memory limit, and an analysis inside the app would take exactly the memory the app is short of.
+/// </summary>
+public sealed class HeapAnalysisOptions
+{
+    /// <summary>Where analysis runs. Default <see cref="AnalysisMode.ChildProcess"/>.</summary>
+    public AnalysisMode Mode { get; set; } = AnalysisMode.ChildProcess;
+
+    /// <summary>
+    /// Memory budget of the analyzer process in bytes; it runs with this as its GC hard limit. Default (null): what is
+    /// left below the container's memory limit (or the GC's limit) when the analysis starts, minus a safety margin,
+    /// at most 1 GiB.
+    /// </summary>
+    public long? MaxMemoryBytes { get; set; }
+
+    /// <summary>Longest an analysis may run before the analyzer is stopped. Default 10 minutes.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A leak suspect retains at least this percent of the live bytes. Default 10.</summary>
+    public double SuspectThresholdPercent { get; set; } = 10;
 }

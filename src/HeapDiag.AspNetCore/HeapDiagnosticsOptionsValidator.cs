@@ -11,6 +11,7 @@ namespace HeapDiag.AspNetCore;
 internal sealed partial class HeapDiagnosticsOptionsValidator : IValidateOptions<HeapDiagnosticsOptions>
 {
     internal const int MinimumApiKeyLength = 32;
+    internal const long MinimumAnalysisBudgetBytes = 64L << 20;
     private const string Section = HeapDiagnosticsOptions.SectionName;
 
     public ValidateOptionsResult Validate(string? name, HeapDiagnosticsOptions options)
@@ -74,7 +75,31 @@ internal sealed partial class HeapDiagnosticsOptionsValidator : IValidateOptions
 
         ValidateMonitor(options.Monitor, failures);
         ValidateEgress(options.Egress, failures);
+        ValidateAnalysis(options.Analysis, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateAnalysis(HeapAnalysisOptions analysis, List<string> failures)
+    {
+        if (!Enum.IsDefined(analysis.Mode))
+        {
+            failures.Add($"{Section}:Analysis:Mode is '{analysis.Mode}'; it must be ChildProcess or Off.");
+        }
+
+        if (analysis.MaxMemoryBytes is < MinimumAnalysisBudgetBytes)
+        {
+            failures.Add($"{Section}:Analysis:MaxMemoryBytes is {analysis.MaxMemoryBytes}; it must be at least {MinimumAnalysisBudgetBytes} (64 MiB), or left unset for what is left below the memory limit.");
+        }
+
+        if (analysis.Timeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{Section}:Analysis:Timeout is {analysis.Timeout}; it must be positive, for example '00:10:00'.");
+        }
+
+        if (analysis.SuspectThresholdPercent is <= 0 or > 100 || double.IsNaN(analysis.SuspectThresholdPercent))
+        {
+            failures.Add($"{Section}:Analysis:SuspectThresholdPercent is {analysis.SuspectThresholdPercent}; it must be more than 0 and at most 100, for example 10.");
+        }
     }
 
     private static void ValidateEgress(HeapDumpEgressOptions egress, List<string> failures)

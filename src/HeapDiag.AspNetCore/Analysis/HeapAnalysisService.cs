@@ -90,7 +90,7 @@ internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpE
             return AnalysisOutcome<T>.Failed(AnalysisFailure.DumpNotFound, $"There is no heap dump '{id}' here. List them with GET /heapdump.");
         }
 
-        var cachePath = store.CachePath(id, cacheName);
+        var cachePath = store.AnalysisResultPath(id, cacheName);
         if (TryReadCache(cachePath, typeInfo) is { } cached)
         {
             return new AnalysisOutcome<T>(cached);
@@ -107,7 +107,7 @@ internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpE
 
             LogAnalysisStarted(logger, cacheName, id.ToString(), dump.SizeBytes);
             var result = await Task.Run(() => analyze(dump.DumpPath), cancellationToken);
-            store.WriteCache(id, cacheName, JsonSerializer.SerializeToUtf8Bytes(result, typeInfo));
+            store.WriteAnalysisResult(id, cacheName, JsonSerializer.SerializeToUtf8Bytes(result, typeInfo));
             return new AnalysisOutcome<T>(result);
         }
         catch (HeapDumpFormatException ex)

@@ -10,10 +10,14 @@ namespace HeapDiag.AspNetCore.Storage;
 /// </summary>
 internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> options, ILogger<HeapDumpStore> logger)
 {
+    // Dumps an analysis is reading, with how many analyses read each: retention passes over them.
+    private readonly Dictionary<HeapDumpId, int> inAnalysis = [];
+
     private const string FilePrefix = "heapdump-";
     private const string DumpExtension = ".dmp";
     private const string DiagnosticsExtension = ".diagnostics.json";
     private const string TempExtension = ".tmp";
+    private const string WorkspaceMarker = ".analysis-";
 
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
@@ -26,8 +30,67 @@ internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> opt
 
     public string TempDumpPath(HeapDumpId id) => DumpPath(id) + TempExtension;
 
-    /// <summary>Where an analysis result of a dump is cached, beside the dump: <c>heapdump-{id}.{name}.json</c>.</summary>
-    public string CachePath(HeapDumpId id, string name) => Path.Combine(DirectoryPath, $"{FilePrefix}{id}.{name}.json");
+    /// <summary>Where an analysis result of a dump is kept, beside the dump: <c>heapdump-{id}.{name}.json</c>.</summary>
+    public string AnalysisResultPath(HeapDumpId id, string name) => Path.Combine(DirectoryPath, $"{FilePrefix}{id}.{name}.json");
+
+    /// <summary>
+    /// A new, empty, owner-only directory inside the dump directory where the analyzer process writes its results and
+    /// its scratch files (same file system as the dump, so results are committed by a rename). Deleted with everything
+    /// in it when disposed; one left by a crash is removed at start.
+    /// </summary>
+    public AnalysisWorkspace CreateAnalysisWorkspace(HeapDumpId id)
+    {
+        var path = Path.Combine(DirectoryPath, $"{FilePrefix}{id}{WorkspaceMarker}{Guid.NewGuid():N}");
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, OwnerOnlyDirectory);
+        }
+
+        return new AnalysisWorkspace(path, this);
+    }
+
+    /// <summary>Writes an analysis result beside its dump, completely or not at all.</summary>
+    public void WriteAnalysisResult(HeapDumpId id, string name, byte[] content) => WriteAtomically(AnalysisResultPath(id, name), content);
+
+    /// <summary>Publishes a result file the analyzer wrote in a workspace as the dump's result <paramref name="name"/>.</summary>
+    public void CommitAnalysisResult(HeapDumpId id, string name, string producedFile)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(producedFile, OwnerOnlyFile);
+        }
+
+        File.Move(producedFile, AnalysisResultPath(id, name), overwrite: true);
+    }
+
+    /// <summary>Keeps retention away from the dump until the returned lease is disposed: an analysis is reading it.</summary>
+    public IDisposable LeaseForAnalysis(HeapDumpId id)
+    {
+        lock (inAnalysis)
+        {
+            inAnalysis[id] = inAnalysis.GetValueOrDefault(id) + 1;
+        }
+
+        return new AnalysisLease(this, id);
+    }
+
+    /// <summary>The diagnostics written with a dump, or null when there are none (or they cannot be read).</summary>
+    public byte[]? TryReadDiagnostics(HeapDumpId id)
+    {
+        try
+        {
+            return File.Exists(DiagnosticsPath(id)) ? File.ReadAllBytes(DiagnosticsPath(id)) : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogReadFailed(logger, DiagnosticsPath(id), ex);
+            return null;
+        }
+    }
 
     /// <summary>Creates the directory (0700 on Unix) if needed and proves it writable. Returns the problem, or null.</summary>
     public string? EnsureWritable()
@@ -93,9 +156,6 @@ internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> opt
             throw;
         }
     }
-
-    /// <summary>Writes an analysis result beside its dump, completely or not at all.</summary>
-    public void WriteCache(HeapDumpId id, string name, byte[] content) => WriteAtomically(CachePath(id, name), content);
 
     /// <summary>
     /// The temp path the writer creates the dump at, cleared of any stale file. The file is not created here: on
@@ -191,6 +251,14 @@ internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> opt
             }
         }
 
+        foreach (var workspace in Directory.EnumerateDirectories(DirectoryPath, $"{FilePrefix}*{WorkspaceMarker}*"))
+        {
+            if (TryDeleteDirectory(workspace))
+            {
+                removed++;
+            }
+        }
+
         return removed;
     }
 
@@ -207,6 +275,14 @@ internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> opt
         long keptBytes = 0;
         foreach (var dump in List())
         {
+            if (IsInAnalysis(dump.Id))
+            {
+                // Counted as kept: deleting a file an analysis is reading would fail it halfway.
+                kept++;
+                keptBytes += dump.SizeBytes;
+                continue;
+            }
+
             var overCount = kept >= storage.MaxDumps;
             var overBytes = kept > 0 && storage.MaxTotalBytes is { } maxBytes && keptBytes + dump.SizeBytes > maxBytes;
             if (overCount || overBytes)
@@ -243,6 +319,48 @@ internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> opt
         }
 
         return ids.OrderByDescending(id => id.CreatedUtc);
+    }
+
+    private bool IsInAnalysis(HeapDumpId id)
+    {
+        lock (inAnalysis)
+        {
+            return inAnalysis.ContainsKey(id);
+        }
+    }
+
+    private void EndAnalysis(HeapDumpId id)
+    {
+        lock (inAnalysis)
+        {
+            if (inAnalysis.GetValueOrDefault(id) <= 1)
+            {
+                inAnalysis.Remove(id);
+            }
+            else
+            {
+                inAnalysis[id]--;
+            }
+        }
+    }
+
+    internal bool TryDeleteDirectory(string path)
+    {
+        try
+        {
+            if (!Directory.Exists(path))
+            {
+                return false;
+            }
+
+            Directory.Delete(path, recursive: true);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogDeleteFailed(logger, path, ex);
+            return false;
+        }
     }
 
     private StoredHeapDump? ToStored(HeapDumpId id)
@@ -292,4 +410,21 @@ internal sealed partial class HeapDumpStore(IOptions<HeapDiagnosticsOptions> opt
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Could not delete {Path}")]
     private static partial void LogDeleteFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Could not read {Path}")]
+    private static partial void LogReadFailed(ILogger logger, string path, Exception exception);
+
+    /// <summary>Ends an analysis's hold on a dump.</summary>
+    private sealed class AnalysisLease(HeapDumpStore store, HeapDumpId id) : IDisposable
+    {
+        private int disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 0)
+            {
+                store.EndAnalysis(id);
+            }
+        }
+    }
 }
