@@ -1,35 +1,15 @@
+using System.Globalization;
 using HeapDiag.Analysis.Internal;
 
 namespace HeapDiag.Analysis;
 
 /// <summary>
-/// Reads .NET heap dumps (ELF core dumps written by <c>createdump</c> / <c>DiagnosticsClient.WriteDump</c>, or Windows
-/// minidumps) and answers the questions of a leak hunt: what fills the heap, what grew between two dumps, and what
-/// keeps a type's instances alive.
+/// Comparisons of two analyses of the same process: pure and instant, so the cached results of each dump are all
+/// they need. The analyses themselves come from <see cref="HeapDump"/>.
 /// </summary>
-/// <remarks>
-/// Numbers are of live objects: those reachable from GC roots, found by a mark pass over the dump, so garbage the
-/// process had not collected yet does not count. Every method is synchronous, CPU-bound and single-threaded; run it
-/// off a request thread. The analysis holds a 32 MiB cache of dump pages plus 1/64 of the heap size for the mark
-/// bitmap, and reads the dump file without modifying it.
-/// </remarks>
 public static class HeapDumpAnalyzer
 {
-    /// <summary>Opens the dump and computes its summary.</summary>
-    /// <param name="dumpPath">Path of the dump file.</param>
-    /// <param name="options">Sizes of the top lists and limits; defaults when null.</param>
-    /// <param name="cancellationToken">Checked about every 100,000 objects.</param>
-    /// <exception cref="HeapDumpFormatException">The file is missing, truncated, corrupt or not a .NET dump.</exception>
-    public static HeapSummary Summarize(string dumpPath, SummaryOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        using DumpSession dump = DumpSession.Open(dumpPath);
-        return HeapSummarizer.Summarize(dump, options ?? new SummaryOptions(), cancellationToken);
-    }
-
-    /// <summary>
-    /// Compares two summaries (after − before) by type name. Pure and instant, so a cached summary of each dump is
-    /// all a diff needs.
-    /// </summary>
+    /// <summary>Compares two summaries (after − before) by type name.</summary>
     /// <param name="before">Summary of the earlier dump.</param>
     /// <param name="after">Summary of the later dump.</param>
     /// <param name="top">Maximum entries in each list of the result.</param>
@@ -41,21 +21,33 @@ public static class HeapDumpAnalyzer
     }
 
     /// <summary>
-    /// Shortest reference chains from GC roots to a sample of the live instances of a type, grouped by identical chain.
-    /// Static fields appear as roots named <c>Namespace.Type.Field</c>.
+    /// The suspects of <paramref name="current"/> with their growth since <paramref name="baseline"/>: matched by
+    /// fingerprint (the same leak has the same fingerprint in every dump), new ones flagged, the one that grew most first.
     /// </summary>
-    /// <param name="dumpPath">Path of the dump file.</param>
-    /// <param name="typeName">
-    /// Full type name (<c>MyApp.Order</c>), or an unambiguous last part of it (<c>Order</c>, or <c>Outer+Inner</c>).
-    /// </param>
-    /// <param name="options">Sample size and number of chains; defaults when null.</param>
-    /// <param name="cancellationToken">Checked about every 100,000 objects.</param>
-    /// <exception cref="HeapDumpFormatException">The file is missing, truncated, corrupt or not a .NET dump.</exception>
-    /// <exception cref="ArgumentException">The name matches several types; the message lists them.</exception>
-    public static RetentionReport FindRetainers(string dumpPath, string typeName, RetainerOptions? options = null, CancellationToken cancellationToken = default)
+    /// <param name="baseline">Suspects of the earlier dump.</param>
+    /// <param name="current">Suspects of the later dump.</param>
+    public static LeakSuspectReport CompareSuspects(LeakSuspectReport baseline, LeakSuspectReport current)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
-        using DumpSession dump = DumpSession.Open(dumpPath);
-        return RetainerSearch.Find(dump, typeName.Trim(), options ?? new RetainerOptions(), cancellationToken);
+        ArgumentNullException.ThrowIfNull(baseline);
+        ArgumentNullException.ThrowIfNull(current);
+        var before = baseline.Suspects
+            .GroupBy(s => s.Fingerprint, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().AccumulationPoint.RetainedBytes, StringComparer.Ordinal);
+        var compared = current.Suspects.Select(suspect =>
+        {
+            long now = suspect.AccumulationPoint.RetainedBytes;
+            SuspectGrowth growth = before.TryGetValue(suspect.Fingerprint, out long then)
+                ? new SuspectGrowth(false, then, now - then)
+                : new SuspectGrowth(true, null, now);
+            string change = growth.IsNew
+                ? "new since the baseline"
+                : string.Create(CultureInfo.InvariantCulture, $"{growth.RetainedBytesDelta / (1024 * 1024):+#,0;-#,0;+0} MB since the baseline");
+            return suspect with { Growth = growth, Headline = $"{suspect.Headline}, {change}" };
+        });
+        return current with
+        {
+            BaselineDumpFileName = baseline.DumpFileName,
+            Suspects = [.. compared.OrderByDescending(s => s.Growth!.RetainedBytesDelta)],
+        };
     }
 }

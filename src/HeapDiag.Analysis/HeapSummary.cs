@@ -19,8 +19,8 @@ namespace HeapDiag.Analysis;
 /// <param name="Generations">Live objects per GC generation: gen0, gen1, gen2, loh, poh, frozen.</param>
 /// <param name="RetainedBytes">
 /// Retained size (bytes that would become unreachable if every instance of the type disappeared), computed over the
-/// dominator tree for the types in <paramref name="TopByBytes"/>; <see langword="null"/> when the heap has more live
-/// objects than <see cref="SummaryOptions.MaxObjectsForRetainedSize"/> (<paramref name="Notes"/> says so).
+/// dominator tree for the types in <paramref name="TopByBytes"/>; <see langword="null"/> when retained sizes were
+/// turned off or did not fit the memory budget (<paramref name="Notes"/> says so).
 /// </param>
 /// <param name="DuplicateStrings">Live strings whose value occurs more than once.</param>
 /// <param name="Notes">Sentences a person should read next to the numbers (what was counted, what was skipped and why).</param>

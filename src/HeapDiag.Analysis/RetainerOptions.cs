@@ -1,6 +1,6 @@
 namespace HeapDiag.Analysis;
 
-/// <summary>Options for <see cref="HeapDumpAnalyzer.FindRetainers"/>.</summary>
+/// <summary>Options for <see cref="HeapDump.FindRetainers"/>.</summary>
 public sealed record RetainerOptions
 {
     /// <summary>How many instances to trace back to a root, spread evenly over the heap. Default 100.</summary>

@@ -8,4 +8,5 @@ namespace HeapDiag.Cli;
 [JsonSerializable(typeof(HeapSummary))]
 [JsonSerializable(typeof(HeapDiff))]
 [JsonSerializable(typeof(RetentionReport))]
+[JsonSerializable(typeof(LeakSuspectReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

@@ -15,6 +15,9 @@ internal static class ExitCodes
     /// <summary>Something went wrong inside heapdiag itself (a bug; the details go to standard error).</summary>
     public const int InternalError = 3;
 
+    /// <summary>The analysis would need more memory than <c>--max-memory</c> allows; the message says how much.</summary>
+    public const int NotEnoughMemory = 4;
+
     /// <summary>Interrupted (Ctrl+C), as shells report SIGINT.</summary>
     public const int Cancelled = 130;
 }

@@ -1,84 +1,215 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.ExceptionServices;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using HeapDiag.Analysis;
 
 namespace HeapDiag.Cli;
 
 /// <summary>
-/// The <c>heapdiag</c> command line: <c>summary</c>, <c>diff</c> and <c>retainers</c> over <see cref="HeapDumpAnalyzer"/>.
-/// Output goes to the writers passed in, so tests can run the tool in-process.
+/// The <c>heapdiag</c> command line: <c>summary</c>, <c>suspects</c>, <c>diff</c> and <c>retainers</c> over
+/// <see cref="HeapDump"/>. Output goes to the writers passed in, so tests can run the tool in-process.
 /// </summary>
 internal static class HeapDiagCommand
 {
     /// <summary>Parses <paramref name="args"/>, runs the command and returns the exit code (see <see cref="ExitCodes"/>).</summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        RootCommand root = Build(output, error);
-        ParseResult parseResult = root.Parse(args);
-        return parseResult.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        var json = new Option<bool>("--json") { Description = "Print JSON (camelCase, indented) instead of tables." };
+        var maxMemory = new Option<string?>("--max-memory")
+        {
+            Description = "Most memory the analysis may use, in bytes or with a K, M or G suffix (1024-based); it stops with exit code 4 rather than go past it. Default: no limit.",
+        };
+        maxMemory.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 1 && !MemorySize.TryParse(result.Tokens[0].Value, out _))
+            {
+                result.AddError($"--max-memory '{result.Tokens[0].Value}' is not a size such as 600M or 1G.");
+            }
+        });
+
+        var root = new RootCommand(
+            "heapdiag: analyse .NET heap dumps. Counts are of live objects (reachable from GC roots). " +
+            "Exit codes: 0 success, 1 usage error, 2 a dump cannot be analysed, 3 internal error, 4 not enough memory allowed.")
+        {
+            Summary(output, error, json, maxMemory),
+            Suspects(output, error, json, maxMemory),
+            Diff(output, error, json),
+            Retainers(output, error, json),
+        };
+        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
 
-    private static RootCommand Build(TextWriter output, TextWriter error)
+    private static Command Summary(TextWriter output, TextWriter error, Option<bool> json, Option<string?> maxMemory)
     {
-        var json = new Option<bool>("--json") { Description = "Print JSON (camelCase, indented) instead of tables." };
-
-        var summaryDump = new Argument<string>("dump") { Description = "Heap dump file (ELF core dump or Windows minidump)." };
-        var summaryTop = TopOption(20, "How many types and duplicate strings to list.");
-        var summary = new Command("summary", "What fills the heap: live objects by type and generation, retained sizes, duplicate strings.")
+        var dump = new Argument<string>("dump") { Description = "Heap dump file (ELF core dump or Windows minidump)." };
+        var top = TopOption(20, "How many types and duplicate strings to list.");
+        var noRetained = new Option<bool>("--no-retained") { Description = "Skip the retained sizes (the dominator tree): about half the time and 16 bytes per object less memory." };
+        var command = new Command("summary", "What fills the heap: live objects by type and generation, retained sizes, duplicate strings.")
         {
-            summaryDump, summaryTop, json,
+            dump, top, noRetained, json, maxMemory,
         };
-        summary.SetAction((parseResult, cancellationToken) => Execute(error, cancellationToken, () =>
+        command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
         {
-            HeapSummary result = HeapDumpAnalyzer.Summarize(
-                parseResult.GetRequiredValue(summaryDump),
-                new SummaryOptions { Top = parseResult.GetValue(summaryTop) },
-                cancellationToken);
-            Write(output, parseResult.GetValue(json), result, CliJsonContext.Default.HeapSummary, ReportWriter.WriteSummary);
+            using HeapDump heap = Open(parse.GetRequiredValue(dump), parse.GetValue(maxMemory));
+            HeapSummary result = heap.Summarize(new SummaryOptions { Top = parse.GetValue(top), RetainedSizes = !parse.GetValue(noRetained) }, cancellationToken);
+            Write(output, parse.GetValue(json), result, CliJsonContext.Default.HeapSummary, ReportWriter.WriteSummary);
         }));
+        return command;
+    }
 
+    private static Command Suspects(TextWriter output, TextWriter error, Option<bool> json, Option<string?> maxMemory)
+    {
+        var dump = new Argument<string>("dump") { Description = "Heap dump file." };
+        var baseline = new Option<string?>("--baseline") { Description = "An earlier dump of the same process (or app): suspects are matched by fingerprint and their growth shown." };
+        var threshold = new Option<double>("--threshold")
+        {
+            Description = "A suspect retains at least this percent of the live bytes. Default 10.",
+            DefaultValueFactory = _ => 10,
+        };
+        threshold.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is <= 0 or > 100)
+            {
+                result.AddError("--threshold must be more than 0 and at most 100.");
+            }
+        });
+        var command = new Command("suspects", "Where the memory accumulates: leak suspects from the dominator tree, their accumulation points and root paths.")
+        {
+            dump, baseline, threshold, json, maxMemory,
+        };
+        command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
+        {
+            var options = new SuspectOptions { ThresholdPercent = parse.GetValue(threshold) };
+            string? budget = parse.GetValue(maxMemory);
+            LeakSuspectReport report = FindSuspects(parse.GetRequiredValue(dump), budget, options, cancellationToken);
+            if (parse.GetValue(baseline) is { } earlier)
+            {
+                // One dump at a time: two dominator trees in memory at once would double the peak.
+                report = HeapDumpAnalyzer.CompareSuspects(FindSuspects(earlier, budget, options, cancellationToken), report);
+            }
+
+            Write(output, parse.GetValue(json), report, CliJsonContext.Default.LeakSuspectReport, ReportWriter.WriteSuspects);
+        }));
+        return command;
+    }
+
+    private static Command Diff(TextWriter output, TextWriter error, Option<bool> json)
+    {
         var before = new Argument<string>("before") { Description = "The earlier heap dump." };
         var after = new Argument<string>("after") { Description = "The later heap dump." };
-        var diffTop = TopOption(50, "How many types to list in each section.");
-        var diff = new Command("diff", "What grew between two dumps of the same process: live objects and bytes by type (after − before).")
+        var top = TopOption(50, "How many types to list in each section.");
+        var command = new Command("diff", "What grew between two dumps of the same process: live objects and bytes by type (after − before).")
         {
-            before, after, diffTop, json,
+            before, after, top, json,
         };
-        diff.SetAction((parseResult, cancellationToken) => Execute(error, cancellationToken, () =>
+        command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
         {
-            HeapDiff result = DiffDumps(
-                parseResult.GetRequiredValue(before),
-                parseResult.GetRequiredValue(after),
-                parseResult.GetValue(diffTop),
-                cancellationToken);
-            Write(output, parseResult.GetValue(json), result, CliJsonContext.Default.HeapDiff, ReportWriter.WriteDiff);
+            // Retained sizes are skipped (a diff does not show them), so both summaries fit in memory side by side.
+            var options = new SummaryOptions { Top = parse.GetValue(top), RetainedSizes = false };
+            HeapDiff diff = DiffDumps(parse.GetRequiredValue(before), parse.GetRequiredValue(after), options, cancellationToken);
+            Write(output, parse.GetValue(json), diff, CliJsonContext.Default.HeapDiff, ReportWriter.WriteDiff);
         }));
+        return command;
+    }
 
-        var retainersDump = new Argument<string>("dump") { Description = "Heap dump file." };
+    private static Command Retainers(TextWriter output, TextWriter error, Option<bool> json)
+    {
+        var dump = new Argument<string>("dump") { Description = "Heap dump file." };
         var typeName = new Argument<string>("type") { Description = "Full type name (MyApp.Order) or an unambiguous last part of it (Order)." };
-        var retainersTop = TopOption(10, "How many distinct reference chains to list.");
-        var retainers = new Command("retainers", "Why instances of a type stay alive: the shortest reference chains from GC roots (static fields by name).")
+        var top = TopOption(10, "How many distinct reference chains to list.");
+        var command = new Command("retainers", "Why instances of a type stay alive: the shortest reference chains from GC roots (static fields by name).")
         {
-            retainersDump, typeName, retainersTop, json,
+            dump, typeName, top, json,
         };
-        retainers.SetAction((parseResult, cancellationToken) => Execute(error, cancellationToken, () =>
+        command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
         {
-            RetentionReport result = HeapDumpAnalyzer.FindRetainers(
-                parseResult.GetRequiredValue(retainersDump),
-                parseResult.GetRequiredValue(typeName),
-                new RetainerOptions { Top = parseResult.GetValue(retainersTop) },
-                cancellationToken);
-            Write(output, parseResult.GetValue(json), result, CliJsonContext.Default.RetentionReport, ReportWriter.WriteRetainers);
+            using HeapDump heap = Open(parse.GetRequiredValue(dump), budget: null);
+            RetentionReport result = heap.FindRetainers(parse.GetRequiredValue(typeName), new RetainerOptions { Top = parse.GetValue(top) }, cancellationToken);
+            Write(output, parse.GetValue(json), result, CliJsonContext.Default.RetentionReport, ReportWriter.WriteRetainers);
         }));
+        return command;
+    }
 
-        return new RootCommand(
-            "heapdiag: analyse .NET heap dumps. Counts are of live objects (reachable from GC roots). " +
-            "Exit codes: 0 success, 1 usage error, 2 a dump cannot be analysed, 3 internal error.")
+    /// <summary>Opens a dump with its scratch files beside it (dumps live where there is room), else in the temp directory.</summary>
+    private static HeapDump Open(string dumpPath, string? budget)
+    {
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(dumpPath));
+        bool writable = directory is not null && Directory.Exists(directory) && IsWritable(directory);
+        return HeapDump.Open(dumpPath, new HeapDumpOptions
         {
-            summary, diff, retainers,
-        };
+            MemoryBudgetBytes = budget is null ? null : MemorySize.Parse(budget),
+            ScratchDirectory = writable ? directory : null,
+        });
+    }
+
+    private static LeakSuspectReport FindSuspects(string dumpPath, string? budget, SuspectOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using HeapDump heap = Open(dumpPath, budget);
+            return heap.FindLeakSuspects(options, cancellationToken);
+        }
+        catch (HeapDumpFormatException ex)
+        {
+            throw new HeapDumpFormatException($"{Path.GetFileName(dumpPath)}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Both summaries at once: they are independent, and on a machine with two cores the diff then takes about as long
+    /// as one summary. The earlier dump's problem, if it has one, is reported first.
+    /// </summary>
+    private static HeapDiff DiffDumps(string beforePath, string afterPath, SummaryOptions options, CancellationToken cancellationToken)
+    {
+        Task<HeapSummary> earlier = Task.Run(() => SummarizeNamed(beforePath, options, cancellationToken), cancellationToken);
+        HeapSummary? later = null;
+        Exception? laterFailure = null;
+        try
+        {
+            later = SummarizeNamed(afterPath, options, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            laterFailure = ex;
+        }
+
+        HeapSummary first = earlier.GetAwaiter().GetResult();
+        if (laterFailure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(laterFailure);
+        }
+
+        return HeapDumpAnalyzer.Diff(first, later!, options.Top);
+    }
+
+    /// <summary>A summary whose format errors name the file, since a diff reads two.</summary>
+    private static HeapSummary SummarizeNamed(string dumpPath, SummaryOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using HeapDump heap = Open(dumpPath, budget: null);
+            return heap.Summarize(options, cancellationToken);
+        }
+        catch (HeapDumpFormatException ex)
+        {
+            throw new HeapDumpFormatException($"{Path.GetFileName(dumpPath)}: {ex.Message}", ex);
+        }
+    }
+
+    private static bool IsWritable(string directory)
+    {
+        try
+        {
+            string probe = Path.Combine(directory, $".heapdiag-probe-{Guid.NewGuid():N}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static Option<int> TopOption(int defaultValue, string description)
@@ -101,45 +232,7 @@ internal static class HeapDiagCommand
         return top;
     }
 
-    /// <summary>
-    /// Both summaries at once: they are independent, and on a machine with two cores the diff then takes about as long
-    /// as one summary. Retained sizes are skipped because a diff does not show them.
-    /// </summary>
-    private static HeapDiff DiffDumps(string beforePath, string afterPath, int top, CancellationToken cancellationToken)
-    {
-        var options = new SummaryOptions { Top = top, MaxObjectsForRetainedSize = 0 };
-        Task<HeapSummary> beforeTask = Task.Run(() => SummarizeNamed(beforePath, options, cancellationToken), cancellationToken);
-        ExceptionDispatchInfo? afterFailure = null;
-        HeapSummary? afterSummary = null;
-        try
-        {
-            afterSummary = SummarizeNamed(afterPath, options, cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            afterFailure = ExceptionDispatchInfo.Capture(ex);
-        }
-
-        // The earlier dump's problem, if it has one, is reported first.
-        HeapSummary beforeSummary = beforeTask.GetAwaiter().GetResult();
-        afterFailure?.Throw();
-        return HeapDumpAnalyzer.Diff(beforeSummary, afterSummary!, top);
-    }
-
-    /// <summary>A summary whose format errors name the file, since a diff reads two.</summary>
-    private static HeapSummary SummarizeNamed(string dumpPath, SummaryOptions options, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return HeapDumpAnalyzer.Summarize(dumpPath, options, cancellationToken);
-        }
-        catch (HeapDumpFormatException ex)
-        {
-            throw new HeapDumpFormatException($"{Path.GetFileName(dumpPath)}: {ex.Message}", ex);
-        }
-    }
-
-    private static void Write<T>(TextWriter output, bool asJson, T report, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> jsonType, Action<TextWriter, T> writeTables)
+    private static void Write<T>(TextWriter output, bool asJson, T report, JsonTypeInfo<T> jsonType, Action<TextWriter, T> writeTables)
     {
         if (asJson)
         {
@@ -164,9 +257,14 @@ internal static class HeapDiagCommand
             error.WriteLine($"heapdiag: {ex.Message}");
             return Task.FromResult(ExitCodes.UnusableDump);
         }
-        catch (ArgumentException ex)
+        catch (HeapAnalysisBudgetException ex)
         {
-            error.WriteLine($"heapdiag: {OneLine(ex.Message)}");
+            error.WriteLine($"heapdiag: {ex.Message}; allow more with --max-memory, or run it on a machine with more memory.");
+            return Task.FromResult(ExitCodes.NotEnoughMemory);
+        }
+        catch (HeapTypeNotFoundException ex)
+        {
+            error.WriteLine($"heapdiag: {ex.Message}");
             return Task.FromResult(ExitCodes.UsageError);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -182,12 +280,9 @@ internal static class HeapDiagCommand
         }
     }
 
-    /// <summary>ArgumentException appends " (Parameter 'x')" to its message; a person needs only the first part.</summary>
     private static string OneLine(string message)
     {
-        int parameter = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
-        string text = parameter >= 0 ? message[..parameter] : message;
-        int newline = text.IndexOfAny(['\r', '\n']);
-        return newline >= 0 ? text[..newline] : text;
+        int newline = message.IndexOfAny(['\r', '\n']);
+        return newline >= 0 ? message[..newline] : message;
     }
 }

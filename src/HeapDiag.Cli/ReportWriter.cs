@@ -92,6 +92,44 @@ internal static class ReportWriter
         WriteNotes(output, report.Notes);
     }
 
+    public static void WriteSuspects(TextWriter output, LeakSuspectReport report)
+    {
+        string baseline = report.BaselineDumpFileName is { } earlier ? $", compared with {earlier}" : string.Empty;
+        output.WriteLine($"Leak suspects in {report.DumpFileName}{baseline}: {report.Suspects.Count} retaining at least {report.ThresholdPercent:0.#} % of {Bytes(report.Live.Bytes)} live, analysed in {Seconds(report.AnalysisDurationMs)}");
+        int number = 0;
+        foreach (LeakSuspect suspect in report.Suspects)
+        {
+            output.WriteLine();
+            output.WriteLine($"#{++number}  {suspect.Headline}");
+            output.WriteLine($"  path:         {suspect.RootPath.Text}");
+            if (suspect.Kind == SuspectKinds.Instances || suspect.Suspect.Address != suspect.AccumulationPoint.Address)
+            {
+                output.WriteLine($"  suspect:      {Describe(suspect.Suspect)}");
+            }
+
+            output.WriteLine($"  accumulates:  {Describe(suspect.AccumulationPoint)}");
+            if (suspect.Holds is { } holds)
+            {
+                output.WriteLine($"  holds:        {Count(holds.Count)} x {holds.ElementType ?? "?"} ({holds.Kind})");
+            }
+
+            if (suspect.Growth is { } growth)
+            {
+                output.WriteLine(growth.IsNew ? "  growth:       new since the baseline" : $"  growth:       {SignedBytes(growth.RetainedBytesDelta)} (was {Bytes(growth.BaselineRetainedBytes ?? 0)})");
+            }
+
+            output.WriteLine($"  fingerprint:  {suspect.Fingerprint}");
+        }
+
+        WriteNotes(output, report.Notes);
+    }
+
+    private static string Describe(SuspectObject item)
+    {
+        string instances = item.InstanceCount == 1 ? item.TypeName : $"{Count(item.InstanceCount)} x {item.TypeName}";
+        return string.Create(CultureInfo.InvariantCulture, $"{instances} at {item.Address} retains {Bytes(item.RetainedBytes)} ({item.RetainedPercent:0.#} %)");
+    }
+
     private static void WriteTypes(TextWriter output, string title, IReadOnlyList<TypeStats> types)
     {
         output.WriteLine();

@@ -10,6 +10,7 @@ namespace HeapDiag.Analysis.TestTarget;
 /// standard input and answers each with <c>ok</c> (or <c>error: …</c>):
 /// <list type="bullet">
 /// <item><c>add K</c>: keep K more markers.</item>
+/// <item><c>leak PATTERN K</c>: grow one of the leaks of <see cref="Leaks"/> (or <c>all</c>) by K items.</item>
 /// <item><c>dump PATH</c>: leave some garbage markers behind, then write a heap dump of this process to PATH.</item>
 /// <item><c>exit</c>: end.</item>
 /// </list>
@@ -41,6 +42,10 @@ internal static class Program
                 {
                     case "add":
                         AddMarkers(int.Parse(words[1], CultureInfo.InvariantCulture));
+                        break;
+                    case "leak":
+                        string[] leak = words[1].Split(' ');
+                        Leaks.Grow(leak[0], int.Parse(leak[1], CultureInfo.InvariantCulture));
                         break;
                     case "dump":
                         LeaveGarbage();

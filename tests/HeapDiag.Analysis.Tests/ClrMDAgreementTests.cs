@@ -43,7 +43,7 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
         using DumpSession dump = DumpSession.Open(dumps.BeforePath);
         RootSet roots = RootSet.Collect(dump, CancellationToken.None);
         ObjectBitmap live = dump.CreateObjectBitmap();
-        LiveObjectMarker.Mark(dump, roots, live, observer: null, CancellationToken.None);
+        long edges = LiveObjectMarker.Mark(dump, roots, live, observer: null, CancellationToken.None);
 
         // The straightforward way: ClrMD's roots, a HashSet and ClrMD's reference enumeration with dependent handles.
         var reached = new HashSet<ulong>();
@@ -68,6 +68,7 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
         }
 
         Assert.Equal(reached.Order(), live.EnumerateSet());
+        Assert.True(edges >= live.Count, $"{edges} references for {live.Count} live objects");
     }
 
     private readonly struct Collector(List<ulong> references) : IReferenceVisitor

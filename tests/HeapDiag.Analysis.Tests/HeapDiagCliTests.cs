@@ -134,20 +134,20 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
         Assert.StartsWith("heapdiag: type name 'Entry' is ambiguous", line, StringComparison.Ordinal);
         Assert.Contains("AlphaCache+Entry", line, StringComparison.Ordinal);
     }
+}
 
-    /// <summary>One in-process run of the tool.</summary>
-    private sealed record CliRun(int ExitCode, string Output, string Error)
+/// <summary>One in-process run of the tool.</summary>
+internal sealed record CliRun(int ExitCode, string Output, string Error)
+{
+    public IReadOnlyList<string> OutputLines => Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public IReadOnlyList<string> ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public static CliRun Of(params string[] args)
     {
-        public IReadOnlyList<string> OutputLines => Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-        public IReadOnlyList<string> ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-        public static CliRun Of(params string[] args)
-        {
-            using var output = new StringWriter();
-            using var error = new StringWriter();
-            int exitCode = HeapDiagCommand.Run(args, output, error);
-            return new CliRun(exitCode, output.ToString(), error.ToString());
-        }
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int exitCode = HeapDiagCommand.Run(args, output, error);
+        return new CliRun(exitCode, output.ToString(), error.ToString());
     }
 }

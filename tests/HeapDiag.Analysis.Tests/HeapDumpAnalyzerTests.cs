@@ -53,7 +53,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Top_option_cuts_the_lists()
     {
-        HeapSummary summary = HeapDumpAnalyzer.Summarize(dumps.BeforePath, new SummaryOptions { Top = 3 });
+        HeapSummary summary = Analyze.Summary(dumps.BeforePath, new SummaryOptions { Top = 3 });
 
         Assert.Equal(3, summary.TopByBytes.Count);
         Assert.Equal(3, summary.TopByCount.Count);
@@ -64,7 +64,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Retained_size_of_the_markers_is_the_markers_and_the_payloads_they_own()
     {
-        HeapSummary summary = HeapDumpAnalyzer.Summarize(dumps.BeforePath, new SummaryOptions { Top = 1000 });
+        HeapSummary summary = Analyze.Summary(dumps.BeforePath, new SummaryOptions { Top = 1000 });
 
         TypeStats markers = Assert.Single(summary.Types, t => t.Name == TargetDumps.MarkerType);
         TypeRetainedSize retained = Assert.Single(summary.RetainedBytes!, r => r.Name == TargetDumps.MarkerType);
@@ -82,12 +82,28 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     }
 
     [Fact]
-    public void Retained_sizes_are_skipped_above_the_object_limit_with_a_note()
+    public void Retained_sizes_beyond_the_memory_budget_are_left_out_with_a_note_saying_how_much_is_needed()
     {
-        HeapSummary summary = HeapDumpAnalyzer.Summarize(dumps.BeforePath, new SummaryOptions { MaxObjectsForRetainedSize = 10 });
+        using HeapDump dump = HeapDump.Open(dumps.BeforePath, new HeapDumpOptions { MemoryBudgetBytes = 1 << 20 });
+
+        HeapSummary summary = dump.Summarize();
 
         Assert.Null(summary.RetainedBytes);
-        Assert.Contains(summary.Notes, n => n.StartsWith("Retained sizes were not computed", StringComparison.Ordinal));
+        Assert.Equal(TargetDumps.InitialMarkers, Assert.Single(summary.Types, t => t.Name == TargetDumps.MarkerType).Count);
+        string note = Assert.Single(summary.Notes, n => n.StartsWith("Retained sizes were not computed", StringComparison.Ordinal));
+        Assert.Contains("more than the budget of 1.0 MiB", note, StringComparison.Ordinal);
+        var error = Assert.Throws<HeapAnalysisBudgetException>(() => dump.FindLeakSuspects());
+        Assert.Equal(1 << 20, error.BudgetBytes);
+        Assert.True(error.NeededBytes > error.BudgetBytes);
+    }
+
+    [Fact]
+    public void Retained_sizes_can_be_turned_off()
+    {
+        HeapSummary summary = Analyze.Summary(dumps.BeforePath, new SummaryOptions { RetainedSizes = false });
+
+        Assert.Null(summary.RetainedBytes);
+        Assert.Contains(summary.Notes, n => n.StartsWith("Retained sizes were not computed: they were turned off", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -127,7 +143,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Retainers_name_the_static_field_that_holds_the_markers()
     {
-        RetentionReport report = HeapDumpAnalyzer.FindRetainers(dumps.BeforePath, "LeakMarker");
+        RetentionReport report = Analyze.Retainers(dumps.BeforePath, "LeakMarker");
 
         Assert.Equal(TargetDumps.MarkerType, report.TypeName);
         Assert.Equal(TargetDumps.InitialMarkers, report.InstanceCount);
@@ -149,7 +165,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Retainers_accept_the_full_name_and_a_sample_size()
     {
-        RetentionReport report = HeapDumpAnalyzer.FindRetainers(dumps.AfterPath, TargetDumps.MarkerType, new RetainerOptions { SampleSize = 7 });
+        RetentionReport report = Analyze.Retainers(dumps.AfterPath, TargetDumps.MarkerType, new RetainerOptions { SampleSize = 7 });
 
         Assert.Equal(TargetDumps.InitialMarkers + TargetDumps.AddedMarkers, report.InstanceCount);
         Assert.Equal(7, report.SampledCount);
@@ -159,8 +175,10 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Retainers_reject_an_ambiguous_name_and_list_the_candidates()
     {
-        var error = Assert.Throws<ArgumentException>(() => HeapDumpAnalyzer.FindRetainers(dumps.BeforePath, "Entry"));
+        var error = Assert.Throws<HeapTypeNotFoundException>(() => Analyze.Retainers(dumps.BeforePath, "Entry"));
 
+        Assert.True(error.IsAmbiguous);
+        Assert.Equal(["HeapDiag.Analysis.TestTarget.AlphaCache+Entry", "HeapDiag.Analysis.TestTarget.BetaCache+Entry"], error.Candidates);
         Assert.Contains("HeapDiag.Analysis.TestTarget.AlphaCache+Entry", error.Message, StringComparison.Ordinal);
         Assert.Contains("HeapDiag.Analysis.TestTarget.BetaCache+Entry", error.Message, StringComparison.Ordinal);
     }
@@ -168,11 +186,11 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Retainers_of_a_type_without_live_instances_say_so()
     {
-        RetentionReport report = HeapDumpAnalyzer.FindRetainers(dumps.BeforePath, "No.Such.Type");
+        var error = Assert.Throws<HeapTypeNotFoundException>(() => Analyze.Retainers(dumps.BeforePath, "No.Such.Type"));
 
-        Assert.Equal(0, report.InstanceCount);
-        Assert.Empty(report.Paths);
-        Assert.Contains(report.Notes, n => n.Contains("No.Such.Type", StringComparison.Ordinal));
+        Assert.False(error.IsAmbiguous);
+        Assert.Empty(error.Candidates);
+        Assert.Contains("No.Such.Type", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -180,11 +198,11 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     {
         string truncated = dumps.TruncatedCopy(1 << 20);
 
-        var error = Assert.Throws<HeapDumpFormatException>(() => HeapDumpAnalyzer.Summarize(truncated));
+        var error = Assert.Throws<HeapDumpFormatException>(() => HeapDump.Open(truncated));
 
         Assert.StartsWith("truncated:", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.Message);
-        Assert.Throws<HeapDumpFormatException>(() => HeapDumpAnalyzer.FindRetainers(truncated, "LeakMarker"));
+        Assert.Throws<HeapDumpFormatException>(() => HeapDump.Open(truncated));
     }
 
     [Fact]
@@ -192,7 +210,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     {
         string text = dumps.TextFile("this is not a heap dump\n");
 
-        var error = Assert.Throws<HeapDumpFormatException>(() => HeapDumpAnalyzer.Summarize(text));
+        var error = Assert.Throws<HeapDumpFormatException>(() => HeapDump.Open(text));
 
         Assert.StartsWith("not a dump:", error.Message, StringComparison.Ordinal);
     }
@@ -203,8 +221,8 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
         string missing = Path.Combine(dumps.Directory, "missing.dmp");
         string empty = dumps.TextFile(string.Empty);
 
-        Assert.StartsWith("file not found:", Assert.Throws<HeapDumpFormatException>(() => HeapDumpAnalyzer.Summarize(missing)).Message, StringComparison.Ordinal);
-        Assert.StartsWith("empty file", Assert.Throws<HeapDumpFormatException>(() => HeapDumpAnalyzer.Summarize(empty)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("file not found:", Assert.Throws<HeapDumpFormatException>(() => HeapDump.Open(missing)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("empty file", Assert.Throws<HeapDumpFormatException>(() => HeapDump.Open(empty)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -213,6 +231,8 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
 
-        Assert.ThrowsAny<OperationCanceledException>(() => HeapDumpAnalyzer.Summarize(dumps.BeforePath, cancellationToken: cancelled.Token));
+        using HeapDump dump = HeapDump.Open(dumps.BeforePath);
+        Assert.ThrowsAny<OperationCanceledException>(() => dump.Summarize(cancellationToken: cancelled.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => dump.FindLeakSuspects(cancellationToken: cancelled.Token));
     }
 }

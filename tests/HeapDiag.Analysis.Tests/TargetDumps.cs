@@ -35,8 +35,8 @@ public sealed class TargetDumps : IDisposable
             throw;
         }
 
-        _beforeSummary = new Lazy<HeapSummary>(() => HeapDumpAnalyzer.Summarize(BeforePath));
-        _afterSummary = new Lazy<HeapSummary>(() => HeapDumpAnalyzer.Summarize(AfterPath));
+        _beforeSummary = new Lazy<HeapSummary>(() => Analyze.Summary(BeforePath));
+        _afterSummary = new Lazy<HeapSummary>(() => Analyze.Summary(AfterPath));
     }
 
     /// <summary>The temporary directory holding the dumps (and anything else a test writes).</summary>

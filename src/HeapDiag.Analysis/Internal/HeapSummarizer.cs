@@ -1,27 +1,30 @@
-using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Diagnostics.Runtime;
+using HeapDiag.Analysis.Internal.Dominators;
 
 namespace HeapDiag.Analysis.Internal;
 
-/// <summary>Builds a <see cref="HeapSummary"/>: roots → mark pass (with the census) → whole-heap totals → retained sizes.</summary>
+/// <summary>Builds a <see cref="HeapSummary"/> from the mark pass's census and, when there is one, the dominator tree.</summary>
 internal static class HeapSummarizer
 {
-    private const int CancellationCheckInterval = 100_000;
     private const int MaxStringPreviewChars = 100;
 
-    public static HeapSummary Summarize(DumpSession dump, SummaryOptions options, CancellationToken cancellationToken)
+    /// <param name="heap">The marked heap.</param>
+    /// <param name="options">Top list sizes.</param>
+    /// <param name="dominators">Gives the dominator tree, or throws <see cref="HeapAnalysisBudgetException"/>; null when retained sizes are off.</param>
+    /// <param name="durationMs">Time the analysis took so far.</param>
+    /// <param name="cancellationToken">Passed on to the passes.</param>
+    public static HeapSummary Summarize(LiveHeap heap, SummaryOptions options, Func<DominatorTree>? dominators, Func<long> durationMs, CancellationToken cancellationToken)
     {
-        var stopwatch = Stopwatch.StartNew();
-        var notes = new List<string>();
         int top = Math.Max(1, options.Top);
-
-        RootSet roots = RootSet.Collect(dump, cancellationToken);
-        ObjectBitmap live = dump.CreateObjectBitmap();
-        var census = new LiveCensus(dump, live, Math.Max(1, options.MaxDistinctStrings));
-
-        HeapTotals inHeap = MarkWhileCountingAllObjects(dump, roots, live, census, notes, cancellationToken);
-        var liveTotals = new HeapTotals(census.Objects, census.Bytes);
+        DumpSession dump = heap.Dump;
+        HeapTotals live = heap.LiveTotals;
+        var notes = new List<string>
+        {
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"Counts are of live objects: reachable from GC roots (static fields, stacks, handles, the finalizer queue), found by a mark pass over the dump. The heap also held {Math.Max(0, heap.InHeap.Objects - live.Objects):N0} unreachable objects ({ByteSize.Format(Math.Max(0, heap.InHeap.Bytes - live.Bytes))}) that no GC had collected yet."),
+        };
+        notes.AddRange(heap.Notes);
 
         // Types are reported by name: the same name can have several method tables (one per load context).
         var types = dump.Objects.KnownTypes
@@ -34,36 +37,30 @@ internal static class HeapSummarizer
         var topByBytes = types.Take(top).ToList();
         var topByCount = types.OrderByDescending(t => t.Count).ThenBy(t => t.Name, StringComparer.Ordinal).Take(top).ToList();
 
-        notes.Add(string.Create(
-            CultureInfo.InvariantCulture,
-            $"Counts are of live objects: reachable from GC roots (static fields, stacks, handles, the finalizer queue), found by a mark pass over the dump. The heap also held {Math.Max(0, inHeap.Objects - liveTotals.Objects):N0} unreachable objects ({ByteSize.Format(Math.Max(0, inHeap.Bytes - liveTotals.Bytes))}) that no GC had collected yet."));
-        if (!dump.Heap.CanWalkHeap)
-        {
-            notes.Add("The dump was written while a garbage collection was running; some objects may have been unreadable and the counts may be incomplete.");
-        }
-
         IReadOnlyList<TypeRetainedSize>? retained = null;
-        if (options.MaxObjectsForRetainedSize <= 0)
+        if (dominators is null)
         {
-            notes.Add("Retained sizes were not computed: they are turned off (MaxObjectsForRetainedSize is 0).");
-        }
-        else if (liveTotals.Objects > options.MaxObjectsForRetainedSize)
-        {
-            notes.Add(string.Create(
-                CultureInfo.InvariantCulture,
-                $"Retained sizes were not computed: the heap has {liveTotals.Objects:N0} live objects, more than the limit of {options.MaxObjectsForRetainedSize:N0} (MaxObjectsForRetainedSize), and the dominator tree would need about {ByteSize.Format(liveTotals.Objects * 60)} of memory."));
+            notes.Add("Retained sizes were not computed: they were turned off.");
         }
         else
         {
-            retained = RetainedSizeCalculator.ForTypes(dump, roots, live, topByBytes, cancellationToken);
+            try
+            {
+                retained = TypeRetention.Compute(dominators(), topByBytes, cancellationToken);
+            }
+            catch (HeapAnalysisBudgetException ex)
+            {
+                notes.Add($"Retained sizes were not computed: {ex.Message}");
+            }
         }
 
-        DuplicateStringStats duplicates = DescribeDuplicates(dump, census.Strings, top);
-        if (census.Strings.Uncounted > 0)
+        DuplicateStringCounter strings = heap.Census.Strings;
+        DuplicateStringStats duplicates = DescribeDuplicates(dump, strings, top);
+        if (strings.Uncounted > 0)
         {
             notes.Add(string.Create(
                 CultureInfo.InvariantCulture,
-                $"Duplicate strings: {census.Strings.Uncounted:N0} strings were not compared because more than {options.MaxDistinctStrings:N0} distinct values (MaxDistinctStrings) were seen first; the duplicate numbers are a lower bound."));
+                $"Duplicate strings: {strings.Uncounted:N0} strings were not compared because more distinct values than the limit (MaxDistinctStrings) were seen first; the duplicate numbers are a lower bound."));
         }
 
         return new HeapSummary(
@@ -72,90 +69,16 @@ internal static class HeapSummarizer
             dump.ClrVersion,
             dump.PointerSize,
             CountingModes.Live,
-            liveTotals,
-            inHeap,
+            live,
+            heap.InHeap,
             types,
             topByBytes,
             topByCount,
-            census.Generations(),
+            heap.Census.Generations(),
             retained,
             duplicates,
             notes,
-            stopwatch.ElapsedMilliseconds);
-    }
-
-    /// <summary>
-    /// Runs the mark pass and returns the whole-heap totals. The whole-heap walk (ClrMD's, sequential reads) and the
-    /// mark pass (ours, reference order) read the dump independently; with a thread-safe reader they run side by side,
-    /// so the summary takes about as long as the longer of the two.
-    /// </summary>
-    private static HeapTotals MarkWhileCountingAllObjects(
-        DumpSession dump, RootSet roots, ObjectBitmap live, LiveCensus census, List<string> notes, CancellationToken cancellationToken)
-    {
-        if (!dump.CanReadConcurrently)
-        {
-            LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken);
-            return CountAllObjects(dump, notes, cancellationToken);
-        }
-
-        var walkNotes = new List<string>();
-        using var walkCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task<HeapTotals> wholeHeap = Task.Run(() => CountAllObjects(dump, walkNotes, walkCancellation.Token), CancellationToken.None);
-        try
-        {
-            LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken);
-        }
-        catch
-        {
-            // The walk must not outlive the dump it reads, which the caller disposes.
-            walkCancellation.Cancel();
-            ((IAsyncResult)wholeHeap).AsyncWaitHandle.WaitOne();
-            throw;
-        }
-
-        HeapTotals totals = wholeHeap.GetAwaiter().GetResult();
-        notes.AddRange(walkNotes);
-        return totals;
-    }
-
-    /// <summary>Every object in the heap, live or not yet collected: ClrMD's sequential heap walk.</summary>
-    private static HeapTotals CountAllObjects(DumpSession dump, List<string> notes, CancellationToken cancellationToken)
-    {
-        long objects = 0;
-        long bytes = 0;
-        long unreadable = 0;
-        ulong alignment = (ulong)dump.PointerSize - 1;
-        foreach (ClrObject obj in dump.Heap.EnumerateObjects())
-        {
-            if (++objects % CancellationCheckInterval == 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            if (obj.Type is not { } type)
-            {
-                unreadable++;
-                objects--;
-                continue;
-            }
-
-            if (type.IsFree)
-            {
-                objects--;
-                continue;
-            }
-
-            bytes += (long)((obj.Size + alignment) & ~alignment);
-        }
-
-        if (unreadable > 0)
-        {
-            notes.Add(string.Create(
-                CultureInfo.InvariantCulture,
-                $"{unreadable:N0} places in the heap did not hold a readable object (unknown method table) and were skipped."));
-        }
-
-        return new HeapTotals(objects, bytes);
+            durationMs());
     }
 
     private static DuplicateStringStats DescribeDuplicates(DumpSession dump, DuplicateStringCounter strings, int top)

@@ -22,8 +22,12 @@ internal static class LiveObjectMarker
     private const int ArraySliceElements = 8192;
     private const int CancellationCheckInterval = 100_000;
 
-    /// <summary>Sets the bit of every object reachable from <paramref name="roots"/> in <paramref name="live"/> (a fresh bitmap of the dump).</summary>
-    public static void Mark(DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sets the bit of every object reachable from <paramref name="roots"/> in <paramref name="live"/> (a fresh bitmap
+    /// of the dump). Returns the number of references between live objects, roots' included: the size of the object
+    /// graph a later pass builds, so it can be allocated exactly once.
+    /// </summary>
+    public static long Mark(DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, CancellationToken cancellationToken)
     {
         HeapObjects objects = dump.Objects;
         var pending = new Stack<PendingScan>();
@@ -79,18 +83,28 @@ internal static class LiveObjectMarker
 
             objects.VisitArrayElements(address, type, scan.NextElement, sliceEnd - scan.NextElement, ref visitor);
         }
+
+        return visitor.Edges;
     }
 
     /// <summary>An object to scan; for a large reference array being scanned in slices, the first element still to scan.</summary>
     private readonly record struct PendingScan(ulong Address, long NextElement);
 
-    private readonly struct MarkVisitor(ObjectBitmap live, Stack<PendingScan> pending) : IReferenceVisitor
+    private struct MarkVisitor(ObjectBitmap live, Stack<PendingScan> pending) : IReferenceVisitor
     {
+        /// <summary>References that land in the heap: the edges of the live object graph.</summary>
+        public long Edges { get; private set; }
+
         public bool Visit(ulong reference, int offset)
         {
-            if (live.TrySet(reference))
+            if (live.TrySet(reference, out bool inRange))
             {
                 pending.Push(new PendingScan(reference, 0));
+            }
+
+            if (inRange)
+            {
+                Edges++;
             }
 
             return true;

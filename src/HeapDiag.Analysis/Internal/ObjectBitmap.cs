@@ -67,9 +67,16 @@ internal sealed class ObjectBitmap
     public ulong RangeStart(int range) => _starts[range];
 
     /// <summary>Sets the bit for <paramref name="address"/>; false if it was set already or the address is in no range.</summary>
-    public bool TrySet(ulong address)
+    public bool TrySet(ulong address) => TrySet(address, out _);
+
+    /// <summary>
+    /// Sets the bit for <paramref name="address"/>; false if it was set already or the address is in no range.
+    /// <paramref name="inRange"/> tells the two apart.
+    /// </summary>
+    public bool TrySet(ulong address, out bool inRange)
     {
         int range = FindRange(address);
+        inRange = range >= 0;
         if (range < 0)
         {
             return false;
@@ -120,7 +127,7 @@ internal sealed class ObjectBitmap
         }
     }
 
-    /// <summary>Computes the dense numbering used by <see cref="IndexOf"/> and <see cref="AddressAt"/>. Call after the last <see cref="TrySet"/>.</summary>
+    /// <summary>Computes the dense numbering used by <see cref="IndexOf"/> and <see cref="AddressAt"/>. Call after the last <c>TrySet</c>.</summary>
     public void BuildIndex()
     {
         _rankBeforeWord = new int[_bits.Length][];

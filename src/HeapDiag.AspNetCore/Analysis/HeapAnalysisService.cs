@@ -46,7 +46,7 @@ internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpE
 
     public Task<AnalysisOutcome<HeapSummary>> SummaryAsync(HeapDumpId id, CancellationToken cancellationToken) =>
         CachedAsync(id, SummaryCache, HeapDiagnosticsJsonContext.Default.HeapSummary,
-            path => HeapDumpAnalyzer.Summarize(path, cancellationToken: cancellationToken), cancellationToken);
+            path => { using var dump = HeapDump.Open(path); return dump.Summarize(cancellationToken: cancellationToken); }, cancellationToken);
 
     /// <summary>What changed from <paramref name="baseline"/> to <paramref name="id"/> (id − baseline).</summary>
     public async Task<AnalysisOutcome<HeapDiff>> DiffAsync(HeapDumpId id, HeapDumpId baseline, int top, CancellationToken cancellationToken)
@@ -68,7 +68,7 @@ internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpE
         // One cache file per type name; the hash keeps arbitrary type names out of file names.
         var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(typeName)), 0, 8);
         return CachedAsync(id, $"retainers-{key}", HeapDiagnosticsJsonContext.Default.RetentionReport,
-            path => HeapDumpAnalyzer.FindRetainers(path, typeName, cancellationToken: cancellationToken), cancellationToken);
+            path => { using var dump = HeapDump.Open(path); return dump.FindRetainers(typeName, cancellationToken: cancellationToken); }, cancellationToken);
     }
 
     private async Task<AnalysisOutcome<T>> CachedAsync<T>(

@@ -1,0 +1,25 @@
+namespace HeapDiag.Analysis;
+
+/// <summary>Options for <see cref="HeapDump.Open"/>: how much memory and disk the analysis of this dump may use.</summary>
+public sealed record HeapDumpOptions
+{
+    /// <summary>
+    /// Most memory the process may use during the analysis, in bytes; null for no limit. Before it builds the
+    /// dominator tree (retained sizes, leak suspects) the analysis computes what it will need — about 16 bytes per
+    /// live object on top of what the process already uses — and throws <see cref="HeapAnalysisBudgetException"/>
+    /// instead of allocating past this. Default null.
+    /// </summary>
+    public long? MemoryBudgetBytes { get; init; }
+
+    /// <summary>
+    /// Directory for scratch files (about 24 bytes per live object and 8 per reference, deleted when the
+    /// <see cref="HeapDump"/> is disposed). Default: the system temp directory.
+    /// </summary>
+    public string? ScratchDirectory { get; init; }
+
+    /// <summary>
+    /// At most this many distinct string values are tracked for duplicate detection (about 40 bytes each); past it,
+    /// values not seen yet are no longer counted and the summary says so. Default 500,000.
+    /// </summary>
+    public int MaxDistinctStrings { get; init; } = 500_000;
+}

@@ -1,0 +1,53 @@
+namespace HeapDiag.Analysis.Internal.Dominators;
+
+/// <summary>
+/// Retained bytes per vertex in 4 bytes each instead of 8: object sizes are multiples of the pointer size, so a
+/// 32-bit count of pointer-sized units holds up to 32 GiB (on 64-bit); the few vertices above that (near the root of
+/// a larger heap) keep their exact size in a small table beside.
+/// </summary>
+internal sealed class RetainedSizes
+{
+    private readonly uint[] _units;
+    private readonly Dictionary<int, long> _large = [];
+    private readonly int _unitShift;
+
+    public RetainedSizes(int length, int pointerSize)
+    {
+        _units = new uint[length];
+        _unitShift = pointerSize == 8 ? 3 : 2;
+    }
+
+    public int Length => _units.Length;
+
+    public long this[int vertex] => _units[vertex] == uint.MaxValue ? _large[vertex] : (long)_units[vertex] << _unitShift;
+
+    /// <summary>Sets a vertex's own size (a multiple of the pointer size).</summary>
+    public void Set(int vertex, long bytes)
+    {
+        long units = bytes >> _unitShift;
+        if (units < uint.MaxValue)
+        {
+            _units[vertex] = (uint)units;
+        }
+        else
+        {
+            _units[vertex] = uint.MaxValue;
+            _large[vertex] = bytes;
+        }
+    }
+
+    /// <summary>Adds a dominated vertex's retained bytes to its dominator's.</summary>
+    public void Add(int vertex, long bytes)
+    {
+        uint current = _units[vertex];
+        long units = bytes >> _unitShift;
+        if (current != uint.MaxValue && units < uint.MaxValue - current)
+        {
+            _units[vertex] = current + (uint)units;
+        }
+        else
+        {
+            Set(vertex, this[vertex] + bytes);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using System.Runtime.InteropServices;
+
+namespace HeapDiag.Analysis.Internal.Dominators;
+
+/// <summary>
+/// A private directory for the dominator pass's intermediate arrays: what it writes once and reads back once in
+/// order (DFS parents, sizes and types in preorder, predecessor lists) goes to disk instead of memory, so the pass
+/// needs only a few int arrays in memory at a time. Deleted with everything in it on dispose.
+/// </summary>
+internal sealed class ScratchSpace : IDisposable
+{
+    private ScratchSpace(string path) => DirectoryPath = path;
+
+    public string DirectoryPath { get; }
+
+    /// <summary>Creates <c>heapdiag-scratch-*</c> under <paramref name="parent"/>, or under the temp directory when null.</summary>
+    public static ScratchSpace Create(string? parent)
+    {
+        string root = parent ?? Path.GetTempPath();
+        string path = Path.Combine(root, $"heapdiag-scratch-{Guid.NewGuid():N}");
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return new ScratchSpace(path);
+    }
+
+    /// <summary>Free bytes on the scratch directory's file system, or null when it cannot be told.</summary>
+    public long? FreeBytes()
+    {
+        try
+        {
+            return new DriveInfo(DirectoryPath).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    public string PathOf(string name) => Path.Combine(DirectoryPath, name);
+
+    public IntFileWriter CreateWriter(string name) => new(PathOf(name));
+
+    /// <summary>Reads the whole file of ints <paramref name="name"/> into <paramref name="destination"/> from its start.</summary>
+    public void ReadAll(string name, Span<int> destination)
+    {
+        using var handle = File.OpenHandle(PathOf(name));
+        Span<byte> bytes = MemoryMarshal.AsBytes(destination);
+        long offset = 0;
+        while (offset < bytes.Length)
+        {
+            int read = RandomAccess.Read(handle, bytes[(int)Math.Min(offset, int.MaxValue)..], offset);
+            if (read <= 0)
+            {
+                throw new EndOfStreamException($"scratch file {name} is shorter than expected");
+            }
+
+            offset += read;
+        }
+    }
+
+    /// <summary>The int at position <paramref name="index"/> of the file <paramref name="name"/>.</summary>
+    public int ReadAt(string name, long index)
+    {
+        using var handle = File.OpenHandle(PathOf(name));
+        Span<byte> bytes = stackalloc byte[sizeof(int)];
+        if (RandomAccess.Read(handle, bytes, index * sizeof(int)) != sizeof(int))
+        {
+            throw new EndOfStreamException($"scratch file {name} has no entry {index}");
+        }
+
+        return MemoryMarshal.Read<int>(bytes);
+    }
+
+    public IntFileReader OpenReader(string name) => new(PathOf(name));
+
+    public void Delete(string name) => File.Delete(PathOf(name));
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(DirectoryPath, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+}
+
+/// <summary>Appends ints to a file through a buffer.</summary>
+internal sealed class IntFileWriter : IDisposable
+{
+    private readonly FileStream _stream;
+    private readonly int[] _buffer;
+    private int _count;
+
+    public IntFileWriter(string path, int bufferInts = 64 * 1024)
+    {
+        _buffer = new int[bufferInts];
+        _stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
+    }
+
+    public long Written { get; private set; }
+
+    public void Write(int value)
+    {
+        if (_count == _buffer.Length)
+        {
+            Flush();
+        }
+
+        _buffer[_count++] = value;
+        Written++;
+    }
+
+    public void Dispose()
+    {
+        Flush();
+        _stream.Dispose();
+    }
+
+    private void Flush()
+    {
+        _stream.Write(MemoryMarshal.AsBytes(_buffer.AsSpan(0, _count)));
+        _count = 0;
+    }
+}
+
+/// <summary>Reads ints from the start of a file through a buffer.</summary>
+internal sealed class IntFileReader : IDisposable
+{
+    private const int BufferInts = 64 * 1024;
+
+    private readonly FileStream _stream;
+    private readonly int[] _buffer = new int[BufferInts];
+    private int _position;
+    private int _count;
+
+    public IntFileReader(string path)
+    {
+        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+    }
+
+    public int Read() => TryRead(out int value) ? value : throw new EndOfStreamException("scratch file ended early");
+
+    public bool TryRead(out int value)
+    {
+        if (_position == _count && !Fill())
+        {
+            value = 0;
+            return false;
+        }
+
+        value = _buffer[_position++];
+        return true;
+    }
+
+    public void Dispose() => _stream.Dispose();
+
+    private bool Fill()
+    {
+        Span<byte> bytes = MemoryMarshal.AsBytes(_buffer.AsSpan());
+        int read = _stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        _count = read / sizeof(int);
+        _position = 0;
+        return _count > 0;
+    }
+}

@@ -1,0 +1,136 @@
+using System.Globalization;
+using Microsoft.Diagnostics.Runtime;
+
+namespace HeapDiag.Analysis.Internal;
+
+/// <summary>
+/// The result of the mark pass, shared by every question asked of one dump: the roots, which objects are live (a
+/// bitmap with dense numbers), how many references join them, the census by type and generation, and the whole-heap
+/// totals (live or not) from ClrMD's walk, which runs beside the mark pass when the reader allows.
+/// </summary>
+internal sealed class LiveHeap
+{
+    private const int CancellationCheckInterval = 100_000;
+
+    private LiveHeap(DumpSession dump, RootSet roots, ObjectBitmap live, long edgeCount, LiveCensus census, HeapTotals inHeap, IReadOnlyList<string> notes)
+    {
+        Dump = dump;
+        Roots = roots;
+        Live = live;
+        EdgeCount = edgeCount;
+        Census = census;
+        InHeap = inHeap;
+        Notes = notes;
+    }
+
+    public DumpSession Dump { get; }
+
+    public RootSet Roots { get; }
+
+    /// <summary>The live objects; <see cref="ObjectBitmap.BuildIndex"/> has been called.</summary>
+    public ObjectBitmap Live { get; }
+
+    /// <summary>References between live objects, from the roots included.</summary>
+    public long EdgeCount { get; }
+
+    public LiveCensus Census { get; }
+
+    public HeapTotals LiveTotals => new(Census.Objects, Census.Bytes);
+
+    /// <summary>Every object in the heap, live or not yet collected.</summary>
+    public HeapTotals InHeap { get; }
+
+    /// <summary>What the passes had to say about the dump (unreadable objects, a GC in progress).</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, CancellationToken cancellationToken)
+    {
+        RootSet roots = RootSet.Collect(dump, cancellationToken);
+        ObjectBitmap live = dump.CreateObjectBitmap();
+        var census = new LiveCensus(dump, live, maxDistinctStrings);
+        var notes = new List<string>();
+        (long edges, HeapTotals inHeap) = MarkWhileCountingAllObjects(dump, roots, live, census, notes, cancellationToken);
+        live.BuildIndex();
+        if (!dump.Heap.CanWalkHeap)
+        {
+            notes.Add("The dump was written while a garbage collection was running; some objects may have been unreadable and the counts may be incomplete.");
+        }
+
+        return new LiveHeap(dump, roots, live, edges, census, inHeap, notes);
+    }
+
+    /// <summary>
+    /// Runs the mark pass and returns the edge count and the whole-heap totals. The whole-heap walk (ClrMD's,
+    /// sequential reads) and the mark pass (ours, reference order) read the dump independently; with a thread-safe
+    /// reader they run side by side, so this takes about as long as the longer of the two.
+    /// </summary>
+    private static (long Edges, HeapTotals InHeap) MarkWhileCountingAllObjects(
+        DumpSession dump, RootSet roots, ObjectBitmap live, LiveCensus census, List<string> notes, CancellationToken cancellationToken)
+    {
+        if (!dump.CanReadConcurrently)
+        {
+            long markedEdges = LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken);
+            return (markedEdges, CountAllObjects(dump, notes, cancellationToken));
+        }
+
+        var walkNotes = new List<string>();
+        using var walkCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<HeapTotals> wholeHeap = Task.Run(() => CountAllObjects(dump, walkNotes, walkCancellation.Token), CancellationToken.None);
+        long edges;
+        try
+        {
+            edges = LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken);
+        }
+        catch
+        {
+            // The walk must not outlive the dump it reads, which the caller disposes.
+            walkCancellation.Cancel();
+            ((IAsyncResult)wholeHeap).AsyncWaitHandle.WaitOne();
+            throw;
+        }
+
+        HeapTotals totals = wholeHeap.GetAwaiter().GetResult();
+        notes.AddRange(walkNotes);
+        return (edges, totals);
+    }
+
+    /// <summary>Every object in the heap, live or not yet collected: ClrMD's sequential heap walk.</summary>
+    private static HeapTotals CountAllObjects(DumpSession dump, List<string> notes, CancellationToken cancellationToken)
+    {
+        long objects = 0;
+        long bytes = 0;
+        long unreadable = 0;
+        ulong alignment = (ulong)dump.PointerSize - 1;
+        foreach (ClrObject obj in dump.Heap.EnumerateObjects())
+        {
+            if (++objects % CancellationCheckInterval == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (obj.Type is not { } type)
+            {
+                unreadable++;
+                objects--;
+                continue;
+            }
+
+            if (type.IsFree)
+            {
+                objects--;
+                continue;
+            }
+
+            bytes += (long)((obj.Size + alignment) & ~alignment);
+        }
+
+        if (unreadable > 0)
+        {
+            notes.Add(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{unreadable:N0} places in the heap did not hold a readable object (unknown method table) and were skipped."));
+        }
+
+        return new HeapTotals(objects, bytes);
+    }
+}

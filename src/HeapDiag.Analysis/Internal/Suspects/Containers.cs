@@ -1,0 +1,162 @@
+using System.Globalization;
+using Microsoft.Diagnostics.Runtime;
+
+namespace HeapDiag.Analysis.Internal.Suspects;
+
+/// <summary>
+/// What the usual containers are and what they hold: the kind of a collection type, its element type, and its
+/// element count read from its own fields (<c>List&lt;T&gt;._size</c>, <c>Dictionary._count − _freeCount</c>, …),
+/// as the runtime's current implementations lay them out.
+/// </summary>
+internal static class Containers
+{
+    public const string ArrayKind = "array";
+    public const string EventKind = "event";
+    public const string ChainKind = "chain";
+
+    private static readonly (string Definition, string Kind)[] Collections =
+    [
+        ("System.Collections.Generic.List", "List"),
+        ("System.Collections.Generic.Dictionary", "Dictionary"),
+        ("System.Collections.Generic.HashSet", "HashSet"),
+        ("System.Collections.Generic.Queue", "Queue"),
+        ("System.Collections.Generic.Stack", "Stack"),
+        ("System.Collections.Generic.LinkedList", "LinkedList"),
+        ("System.Collections.Generic.SortedDictionary", "SortedDictionary"),
+        ("System.Collections.Generic.SortedSet", "SortedSet"),
+        ("System.Collections.Generic.SortedList", "SortedList"),
+        ("System.Collections.Concurrent.ConcurrentDictionary", "ConcurrentDictionary"),
+        ("System.Collections.Concurrent.ConcurrentQueue", "ConcurrentQueue"),
+        ("System.Collections.Concurrent.ConcurrentBag", "ConcurrentBag"),
+        ("System.Collections.Concurrent.ConcurrentStack", "ConcurrentStack"),
+        ("System.Collections.ArrayList", "ArrayList"),
+        ("System.Collections.Hashtable", "Hashtable"),
+    ];
+
+    /// <summary>The collection kind of a type (<c>List</c>, <c>Dictionary</c>, …), <c>event</c> for a delegate, or null.</summary>
+    public static string? CollectionKind(HeapType type)
+    {
+        string definition = TypeNames.Definition(type.Name);
+        foreach ((string known, string kind) in Collections)
+        {
+            if (definition == known)
+            {
+                return kind;
+            }
+        }
+
+        return IsDelegate(type.ClrType) ? EventKind : null;
+    }
+
+    /// <summary>The inside of a collection: an array, or a framework type of a collections namespace (entries, nodes, tables).</summary>
+    public static bool IsCollectionInternal(HeapType type) =>
+        type.IsArray || type.Name.StartsWith("System.Collections.", StringComparison.Ordinal);
+
+    public static bool IsDelegate(ClrType? type)
+    {
+        for (ClrType? current = type; current is not null; current = current.BaseType)
+        {
+            if (current.Name is "System.MulticastDelegate" or "System.Delegate")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>What the object at <paramref name="address"/> holds; null for a type it does not know or fields it cannot read.</summary>
+    public static CollectionContents? Describe(DumpSession dump, ulong address, HeapType type)
+    {
+        ClrObject obj = dump.Heap.GetObject(address);
+        if (!obj.IsValid)
+        {
+            return null;
+        }
+
+        try
+        {
+            if (type.IsArray)
+            {
+                return new CollectionContents(ArrayKind, type.ClrType.ComponentType?.Name, obj.AsArray().Length);
+            }
+
+            string? kind = CollectionKind(type);
+            return kind switch
+            {
+                null => null,
+                EventKind => DescribeEvent(obj),
+                _ when Count(obj, kind) is long count => new CollectionContents(kind, TypeNames.GenericArguments(type.Name), count),
+                _ => null,
+            };
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException)
+        {
+            // A field this runtime version names differently: no contents rather than a wrong number.
+            return null;
+        }
+    }
+
+    private static long? Count(ClrObject obj, string kind) => kind switch
+    {
+        "List" or "Queue" or "Stack" or "SortedList" or "ArrayList" => obj.ReadField<int>("_size"),
+        "Dictionary" or "HashSet" => obj.ReadField<int>("_count") - obj.ReadField<int>("_freeCount"),
+        "Hashtable" => obj.ReadField<int>("_count"),
+        "LinkedList" or "SortedSet" => obj.ReadField<int>("count"),
+        "SortedDictionary" => obj.ReadObjectField("_set").ReadField<int>("count"),
+        "ConcurrentDictionary" => SumOfInts(obj.ReadObjectField("_tables").ReadObjectField("_countPerLock")),
+        _ => null,
+    };
+
+    private static long? SumOfInts(ClrObject array)
+    {
+        if (!array.IsValid || !array.IsArray)
+        {
+            return null;
+        }
+
+        ClrArray values = array.AsArray();
+        long sum = 0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            sum += values.GetValue<int>(i);
+        }
+
+        return sum;
+    }
+
+    /// <summary>A delegate: its subscribers (the invocation list of a multicast delegate, else itself) and their type.</summary>
+    private static CollectionContents DescribeEvent(ClrObject handler)
+    {
+        ClrObject list = handler.ReadObjectField("_invocationList");
+        if (list.IsValid && list.IsArray)
+        {
+            long count = handler.ReadField<nint>("_invocationCount");
+            ClrArray delegates = list.AsArray();
+            ClrObject first = delegates.Length > 0 ? delegates.GetObjectValue(0) : default;
+            return new CollectionContents(EventKind, first.IsValid ? TargetType(first) : null, count);
+        }
+
+        return new CollectionContents(EventKind, TargetType(handler), 1);
+    }
+
+    private static string? TargetType(ClrObject handler)
+    {
+        ClrObject target = handler.ReadObjectField("_target");
+        return target.IsValid && target.Type is { } type ? type.Name : null;
+    }
+
+    /// <summary>"5,999,000 items" in the word that suits the kind.</summary>
+    public static string CountText(CollectionContents contents)
+    {
+        string noun = contents.Kind switch
+        {
+            "Dictionary" or "ConcurrentDictionary" or "SortedDictionary" or "SortedList" or "Hashtable" => "entries",
+            EventKind => contents.Count == 1 ? "subscriber" : "subscribers",
+            ArrayKind => "elements",
+            ChainKind => "links",
+            _ => contents.Count == 1 ? "item" : "items",
+        };
+        return string.Create(CultureInfo.InvariantCulture, $"{contents.Count:N0} {noun}");
+    }
+}

@@ -1,0 +1,206 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace HeapDiag.Analysis.Internal.Suspects;
+
+/// <summary>A root path written for a person, the name of the object it ends at, and a signature to fingerprint it by.</summary>
+/// <param name="Path">The steps and their text.</param>
+/// <param name="HolderName">What holds the last object: <c>Orders.OrderRegistry.pending</c>, <c>static Orders.Startup.Registry</c>, <c>singleton Orders.Cache</c>.</param>
+/// <param name="Signature">Root kind, root and each step's type and field: no addresses, counts or thread ids.</param>
+internal sealed record RenderedPath(SuspectPath Path, string HolderName, string Signature)
+{
+    /// <summary>16 hex digits of the SHA-256 of the signature plus what the suspect is about.</summary>
+    public string Fingerprint(string subject) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{Signature}\n{subject}")))[..16];
+}
+
+/// <summary>
+/// Writes the shortest path from a GC root as a person would say it: a static field by <c>Type.Field</c>, an
+/// auto-property's backing field as the property, a DI singleton as <c>singleton T (service provider)</c> instead of
+/// a dozen framework frames, the inside of a collection as <c>[]</c>, a delegate field as an event, a closure's
+/// captured variables by name.
+/// </summary>
+internal static class PathRenderer
+{
+    private const string Arrow = " \u2192 ";
+    private const string DependencyInjection = "Microsoft.Extensions.DependencyInjection.";
+    private const string ServiceProviderKind = "service provider";
+
+    public static RenderedPath Render(RootPath path)
+    {
+        IReadOnlyList<PathLink> links = path.Links;
+        var steps = new List<SuspectPathStep>();
+        int next = Start(path, steps, out string rootKind, out string root, out string signatureRoot, out string holder);
+        bool insideCollection = false;
+        bool insideInvocationList = false;
+        int selfHops = 0;
+        for (int i = next; i < links.Count; i++)
+        {
+            PathLink owner = links[i - 1];
+            PathLink target = links[i];
+            string typeName = NameOf(target);
+            string field = TypeNames.Field(target.FieldName ?? "?");
+            if (owner.Type is { } ownerType && Containers.IsDelegate(ownerType.ClrType))
+            {
+                // A delegate's invocation list and its items fold into the event's step; its target is named.
+                insideInvocationList = field == "_invocationList";
+                if (field == "_target")
+                {
+                    steps.Add(new SuspectPathStep(TypeNames.Short(typeName), typeName, field));
+                    holder = typeName;
+                }
+
+                continue;
+            }
+
+            if (insideInvocationList)
+            {
+                continue;
+            }
+
+            if (insideCollection || owner.Type is { IsArray: true })
+            {
+                // The inside of an array or collection is one "[]" on the step that reached it.
+                insideCollection = target.Type is { } inner && Containers.IsCollectionInternal(inner);
+                if (!insideCollection)
+                {
+                    MarkElement(steps, ref holder);
+                }
+
+                continue;
+            }
+
+            (string text, string full) = DescribeField(owner, target, field);
+            if (IsSelfHop(steps, typeName, field))
+            {
+                // Along a linked chain (_next of a node to the next node): one step with a count, whatever the position.
+                selfHops++;
+                steps[^1] = new SuspectPathStep($"{text} \u00D7{selfHops}", typeName, field);
+                continue;
+            }
+
+            selfHops = typeName == NameOf(owner) ? 1 : 0;
+            steps.Add(new SuspectPathStep(text, typeName, field));
+            holder = full;
+            insideCollection = target.Type is { } reached && Containers.CollectionKind(reached) is { } kind && kind != Containers.EventKind;
+        }
+
+        // Hops along a chain of one type are left out: where in a linked list an object sits is not part of the leak.
+        string signature = string.Join('|', [
+            rootKind,
+            signatureRoot,
+            .. steps.Skip(1)
+                .Where((step, i) => step.TypeName != steps[i].TypeName)
+                .Select(step => $"{step.TypeName}/{step.FieldName}/{step.Text.EndsWith("[]", StringComparison.Ordinal)}"),
+        ]);
+        return new RenderedPath(new SuspectPath(rootKind, root, steps, string.Join(Arrow, steps.Select(s => s.Text))), holder, signature);
+    }
+
+    /// <summary>The first step: the static field, the DI singleton, or the root object with its kind. Returns the first link still to render.</summary>
+    private static int Start(RootPath path, List<SuspectPathStep> steps, out string rootKind, out string root, out string signatureRoot, out string holder)
+    {
+        IReadOnlyList<PathLink> links = path.Links;
+        int singleton = SingletonIndex(links);
+        if (singleton >= 0)
+        {
+            string service = NameOf(links[singleton]);
+            rootKind = ServiceProviderKind;
+            root = service;
+            signatureRoot = service;
+            holder = $"singleton {service}";
+            steps.Add(new SuspectPathStep($"singleton {service} (service provider)", service, null));
+            return singleton + 1;
+        }
+
+        string first = NameOf(links[0]);
+        rootKind = path.Root.Kind;
+        if (rootKind == RootKinds.StaticField)
+        {
+            root = TypeNames.StaticRoot(path.Root.Name);
+            signatureRoot = root;
+            holder = $"static {root}";
+            steps.Add(new SuspectPathStep($"static {root}", first, null));
+        }
+        else
+        {
+            // Stacks and handles are named per process (thread ids): only their kind and object go into the signature.
+            root = path.Root.Name;
+            signatureRoot = first;
+            holder = first;
+            steps.Add(new SuspectPathStep($"{TypeNames.Short(first)} ({rootKind}: {root})", first, null));
+        }
+
+        return 1;
+    }
+
+    /// <summary>
+    /// Where a path leaves the DI container: the first application object after the last
+    /// <c>Microsoft.Extensions.DependencyInjection</c> object (or the path's end). −1 when the path does not pass
+    /// through the container, or ends inside it.
+    /// </summary>
+    private static int SingletonIndex(IReadOnlyList<PathLink> links)
+    {
+        int last = -1;
+        for (int i = 0; i < links.Count; i++)
+        {
+            if (NameOf(links[i]).StartsWith(DependencyInjection, StringComparison.Ordinal))
+            {
+                last = i;
+            }
+        }
+
+        if (last < 0 || last == links.Count - 1)
+        {
+            return -1;
+        }
+
+        for (int i = last + 1; i < links.Count; i++)
+        {
+            if (!TypeNames.IsFramework(NameOf(links[i])) || i == links.Count - 1)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static (string Text, string Full) DescribeField(PathLink owner, PathLink target, string field)
+    {
+        string ownerName = NameOf(owner);
+        string ownerShort = TypeNames.Short(ownerName);
+        if (ownerShort.StartsWith("closure in ", StringComparison.Ordinal))
+        {
+            return ($"{field} (captured)", $"{field} captured by a {ownerShort}");
+        }
+
+        if (field is FieldNames.DependentHandle or FieldNames.LoaderAllocator)
+        {
+            return ($"{ownerShort} {field}", $"{ownerName} {field}");
+        }
+
+        string suffix = target.Type is { } type && Containers.IsDelegate(type.ClrType) && LooksLikeEvent(type.Name) ? " (event)" : string.Empty;
+        return ($"{ownerShort}.{field}{suffix}", $"{ownerName}.{field}");
+    }
+
+    /// <summary>A field of a handler type: what a field-like event compiles to.</summary>
+    private static bool LooksLikeEvent(string delegateType) =>
+        TypeNames.Definition(delegateType) is var definition
+            && (definition.EndsWith("EventHandler", StringComparison.Ordinal) || definition.EndsWith("Handler", StringComparison.Ordinal));
+
+    /// <summary>Whether this step repeats the last one along a chain: same type, same field.</summary>
+    private static bool IsSelfHop(List<SuspectPathStep> steps, string typeName, string field) =>
+        steps.Count > 1 && steps[^1].TypeName == typeName && steps[^1].FieldName == field && steps[^2].TypeName == typeName;
+
+    private static void MarkElement(List<SuspectPathStep> steps, ref string holder)
+    {
+        SuspectPathStep last = steps[^1];
+        if (!last.Text.EndsWith("[]", StringComparison.Ordinal))
+        {
+            steps[^1] = last with { Text = last.Text + "[]" };
+            holder += "[]";
+        }
+    }
+
+    private static string NameOf(PathLink link) => link.Type?.Name ?? "<unreadable object>";
+}

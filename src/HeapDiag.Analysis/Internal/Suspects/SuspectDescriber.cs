@@ -1,0 +1,158 @@
+using System.Globalization;
+using HeapDiag.Analysis.Internal.Dominators;
+
+namespace HeapDiag.Analysis.Internal.Suspects;
+
+/// <summary>
+/// Turns candidates (dominator-tree vertices) into <see cref="LeakSuspect"/>s for a person: one breadth-first search
+/// from the roots to every holder and group sample, then per suspect the root path, what the holder holds, the
+/// headline and the fingerprint.
+/// </summary>
+internal static class SuspectDescriber
+{
+    /// <summary>A group's holder is the deepest object on at least this share of its sampled instances' root paths.</summary>
+    private const double CommonPathShare = 0.8;
+
+    public static IReadOnlyList<LeakSuspect> Describe(LiveHeap heap, DominatorTree tree, IReadOnlyList<SuspectCandidate> candidates, CancellationToken cancellationToken)
+    {
+        var ranks = new Dictionary<int, long>();
+        foreach (int vertex in candidates.SelectMany(c => c.Kind == SuspectKinds.Object ? [c.HolderVertex, c.TopVertex] : c.Samples))
+        {
+            ranks.TryAdd(vertex, tree.RankOf(vertex));
+        }
+
+        ShortestPathSearch search = ShortestPathSearch.Run(heap, ranks.Values.Where(r => r >= 0).Distinct(), cancellationToken);
+        long live = tree.Retained[DominatorTree.Root];
+        var suspects = new List<LeakSuspect>();
+        foreach (SuspectCandidate candidate in candidates)
+        {
+            LeakSuspect? suspect = candidate.Kind == SuspectKinds.Object
+                ? DescribeObject(heap, tree, candidate, ranks, search, live)
+                : DescribeGroup(heap, tree, candidate, ranks, search, live);
+            if (suspect is not null)
+            {
+                suspects.Add(suspect);
+            }
+        }
+
+        return suspects;
+    }
+
+    private static LeakSuspect? DescribeObject(
+        LiveHeap heap, DominatorTree tree, SuspectCandidate candidate, Dictionary<int, long> ranks, ShortestPathSearch search, long live)
+    {
+        if (search.PathTo(ranks[candidate.HolderVertex]) is not { } path || path.Links[^1].Type is not { } type)
+        {
+            return null;
+        }
+
+        RenderedPath rendered = PathRenderer.Render(path);
+        ulong address = path.Links[^1].Address;
+        CollectionContents? holds = candidate.Chain ?? Containers.Describe(heap.Dump, address, type);
+        var point = new SuspectObject(type.Name, rendered.HolderName, Hex(address), 1, candidate.RetainedBytes, Percent(candidate.RetainedBytes, live));
+        SuspectObject top = point;
+        if (candidate.TopVertex != candidate.HolderVertex)
+        {
+            ulong topAddress = heap.Live.AddressAt(ranks[candidate.TopVertex]);
+            string topType = heap.Dump.Objects.GetType(topAddress)?.Name ?? "<unreadable object>";
+            long topRetained = tree.Retained[candidate.TopVertex];
+            top = new SuspectObject(topType, topType, Hex(topAddress), 1, topRetained, Percent(topRetained, live));
+        }
+
+        string headline = string.Create(
+            CultureInfo.InvariantCulture,
+            $"{rendered.HolderName} ({Contents(type.Name, holds)}) retains {Megabytes(candidate.RetainedBytes)} MB ({point.RetainedPercent:0} %)");
+        return new LeakSuspect(rendered.Fingerprint($"{SuspectKinds.Object}|{type.Name}"), SuspectKinds.Object, headline, top, point, holds, rendered.Path, null);
+    }
+
+    private static LeakSuspect? DescribeGroup(
+        LiveHeap heap, DominatorTree tree, SuspectCandidate candidate, Dictionary<int, long> ranks, ShortestPathSearch search, long live)
+    {
+        List<RootPath> paths = [.. candidate.Samples.Select(v => search.PathTo(ranks[v])).OfType<RootPath>()];
+        if (paths.Count == 0)
+        {
+            return null;
+        }
+
+        HeapType instanceType = tree.TypeTable[candidate.TypeId];
+        RootPath holderPath = HolderPath(paths);
+        PathLink holderLink = holderPath.Links[^1];
+        RenderedPath rendered = PathRenderer.Render(holderPath);
+        string holderType = holderLink.Type?.Name ?? "<unreadable object>";
+        CollectionContents? holds = holderLink.Type is { } type ? Containers.Describe(heap.Dump, holderLink.Address, type) : null;
+        double percent = Percent(candidate.RetainedBytes, live);
+        var group = new SuspectObject(instanceType.Name, TypeNames.Short(instanceType.Name), Hex(paths[0].Links[^1].Address), candidate.InstanceCount, candidate.RetainedBytes, percent);
+        var point = new SuspectObject(holderType, rendered.HolderName, Hex(holderLink.Address), 1, candidate.RetainedBytes, percent);
+        string headline = string.Create(
+            CultureInfo.InvariantCulture,
+            $"{candidate.InstanceCount:N0} instances of {TypeNames.Short(instanceType.Name)} retain {Megabytes(candidate.RetainedBytes)} MB ({percent:0} %), held in {rendered.HolderName} ({Contents(holderType, holds)})");
+        return new LeakSuspect(rendered.Fingerprint($"{SuspectKinds.Instances}|{instanceType.Name}"), SuspectKinds.Instances, headline, group, point, holds, rendered.Path, null);
+    }
+
+    /// <summary>
+    /// The path to the deepest object most sampled paths share, climbed out of a collection's insides to the
+    /// collection itself; the first path whole when they share nothing.
+    /// </summary>
+    private static RootPath HolderPath(List<RootPath> paths)
+    {
+        RootPath first = paths[0];
+        int depth = 0;
+        RootPath? best = null;
+        IEnumerable<RootPath> sharing = paths;
+        while (true)
+        {
+            var next = sharing.Where(p => p.Links.Count > depth)
+                .GroupBy(p => p.Links[depth].Address)
+                .MaxBy(g => g.Count());
+            if (next is null || next.Count() < Math.Ceiling(paths.Count * CommonPathShare))
+            {
+                break;
+            }
+
+            sharing = [.. next];
+            best = next.First();
+            depth++;
+        }
+
+        if (best is null)
+        {
+            // Nothing shared by most: name what holds the first sampled instance.
+            return first.Links.Count > 1 ? first with { Links = [.. first.Links.Take(first.Links.Count - 1)] } : first;
+        }
+
+        // Shared up to links[depth - 1]; out of a collection's insides up to the collection that owns them.
+        int holder = depth - 1;
+        if (best.Links[holder].Type is { } shared && Containers.IsCollectionInternal(shared) && Containers.CollectionKind(shared) is null)
+        {
+            for (int j = holder - 1; j >= Math.Max(0, holder - 4); j--)
+            {
+                if (best.Links[j].Type is not { } up)
+                {
+                    break;
+                }
+
+                if (Containers.CollectionKind(up) is not null)
+                {
+                    holder = j;
+                    break;
+                }
+
+                if (!Containers.IsCollectionInternal(up))
+                {
+                    break;
+                }
+            }
+        }
+
+        return best with { Links = [.. best.Links.Take(holder + 1)] };
+    }
+
+    private static string Contents(string typeName, CollectionContents? holds) =>
+        holds is null ? TypeNames.Short(typeName) : $"{TypeNames.Short(typeName)}, {Containers.CountText(holds)}";
+
+    private static string Hex(ulong address) => string.Create(CultureInfo.InvariantCulture, $"0x{address:x}");
+
+    private static double Percent(long part, long whole) => whole == 0 ? 0 : Math.Round(100.0 * part / whole, 1);
+
+    private static long Megabytes(long bytes) => bytes / (1024 * 1024);
+}

@@ -1,0 +1,240 @@
+using HeapDiag.Analysis.Internal.Dominators;
+
+namespace HeapDiag.Analysis.Internal.Suspects;
+
+/// <summary>A place where memory accumulates, in dominator-tree vertices, before it is described for a person.</summary>
+/// <param name="Kind"><see cref="SuspectKinds.Object"/> or <see cref="SuspectKinds.Instances"/>.</param>
+/// <param name="TopVertex">The top-level dominator the point lies under; for a group, its first sampled instance.</param>
+/// <param name="HolderVertex">
+/// For an object suspect, the object to name: the accumulation point, or the collection whose inside it is (the
+/// <c>List&lt;T&gt;</c> rather than its <c>T[]</c>). −1 for a group: its holder is found on the instances' root paths.
+/// </param>
+/// <param name="TypeId">The group's type (index into <see cref="DominatorTree.TypeTable"/>); −1 for an object suspect.</param>
+/// <param name="InstanceCount">1, or the group's size.</param>
+/// <param name="RetainedBytes">What the holder retains; for a group, what all its instances retain together.</param>
+/// <param name="Chain">For a point that heads a chain of objects of one type (a linked list) with no collection above it: the chain's length.</param>
+/// <param name="Samples">For a group: instances spread evenly over it, to find their common holder.</param>
+internal sealed record SuspectCandidate(
+    string Kind, int TopVertex, int HolderVertex, int TypeId, long InstanceCount, long RetainedBytes, CollectionContents? Chain, IReadOnlyList<int> Samples);
+
+/// <summary>
+/// Finds where memory accumulates in the dominator tree, as Eclipse Memory Analyzer's leak suspects do: every
+/// subtree retaining at least the threshold is explored, descending into each child that itself retains the
+/// threshold; a vertex is an accumulation point where the retained size spreads over children that are each below it
+/// (or when such spread-out bytes alone pass it). Top-level objects of one type that are each small but together
+/// pass the threshold form a group suspect.
+/// </summary>
+internal sealed class SuspectFinder
+{
+    /// <summary>Descents below one top-level object before the search gives up on it (a chain of ever-changing types).</summary>
+    private const int MaxStepsPerTop = 1000;
+    private const int GroupSamples = 50;
+
+    private readonly DominatorTree _tree;
+    private readonly int[] _idom;
+    private readonly RetainedSizes _retained;
+    private readonly int[] _typeIds;
+    private readonly long _threshold;
+
+    private SuspectFinder(DominatorTree tree, int[] typeIds, long threshold)
+    {
+        _tree = tree;
+        _idom = tree.ImmediateDominator;
+        _retained = tree.Retained;
+        _typeIds = typeIds;
+        _threshold = threshold;
+    }
+
+    /// <param name="tree">The dominator tree.</param>
+    /// <param name="typeIds">Type ids by vertex (<see cref="DominatorTree.LoadTypeIds"/>).</param>
+    /// <param name="threshold">Bytes a suspect retains at least (at least 1).</param>
+    /// <param name="cancellationToken">Checked between subtrees.</param>
+    public static IReadOnlyList<SuspectCandidate> Find(DominatorTree tree, int[] typeIds, long threshold, CancellationToken cancellationToken)
+    {
+        var finder = new SuspectFinder(tree, typeIds, Math.Max(1, threshold));
+        var found = new List<SuspectCandidate>();
+        foreach (int top in finder.ChildrenAtLeast(DominatorTree.Root, finder._threshold))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            found.AddRange(finder.Explore(top));
+        }
+
+        found.AddRange(finder.Groups());
+        return [.. found
+            .GroupBy(c => c.Kind == SuspectKinds.Object ? c.HolderVertex : -1 - c.TypeId)
+            .Select(g => g.First())
+            .OrderByDescending(c => c.RetainedBytes)];
+    }
+
+    private IEnumerable<SuspectCandidate> Explore(int top)
+    {
+        var work = new Stack<int>();
+        work.Push(top);
+        int steps = 0;
+        while (work.TryPop(out int vertex))
+        {
+            List<int> big = ChildrenAtLeast(vertex, _threshold);
+            long inBig = big.Sum(child => _retained[child]);
+            if (big.Count == 1 && IsChainLink(vertex, big[0]))
+            {
+                yield return Point(top, vertex, chainHead: true);
+                continue;
+            }
+
+            if (big.Count == 0 || _retained[vertex] - inBig >= _threshold || ++steps > MaxStepsPerTop)
+            {
+                yield return Point(top, vertex, chainHead: false);
+                if (steps > MaxStepsPerTop)
+                {
+                    yield break;
+                }
+            }
+
+            foreach (int child in big)
+            {
+                work.Push(child);
+            }
+        }
+    }
+
+    /// <summary>A child of the same type that holds most of the parent: the parent heads a linked chain (a list of nodes).</summary>
+    private bool IsChainLink(int vertex, int child) =>
+        _typeIds[vertex] >= 0 && _typeIds[child] == _typeIds[vertex] && _retained[child] * 5 >= _retained[vertex] * 4;
+
+    private SuspectCandidate Point(int top, int vertex, bool chainHead)
+    {
+        int holder = Holder(vertex);
+        CollectionContents? chain = null;
+        if (chainHead && holder == vertex)
+        {
+            HeapType type = _tree.TypeTable[_typeIds[vertex]];
+            chain = new CollectionContents(Containers.ChainKind, type.Name, CountOfTypeBelow(vertex));
+        }
+
+        return new SuspectCandidate(SuspectKinds.Object, top, holder, -1, 1, _retained[holder], chain, []);
+    }
+
+    /// <summary>
+    /// The collection whose inside <paramref name="vertex"/> is (an array or a System.Collections type under a
+    /// <c>List</c>, <c>Dictionary</c>, delegate…), climbing a few dominators; else the vertex itself.
+    /// </summary>
+    private int Holder(int vertex)
+    {
+        if (TypeOf(vertex) is not { } start || !Containers.IsCollectionInternal(start) || Containers.CollectionKind(start) is not null)
+        {
+            return vertex;
+        }
+
+        int current = vertex;
+        for (int step = 0; step < 4; step++)
+        {
+            int parent = _idom[current];
+            if (parent <= DominatorTree.Root || TypeOf(parent) is not { } type)
+            {
+                break;
+            }
+
+            if (Containers.CollectionKind(type) is not null)
+            {
+                return parent;
+            }
+
+            if (!Containers.IsCollectionInternal(type))
+            {
+                break;
+            }
+
+            current = parent;
+        }
+
+        return vertex;
+    }
+
+    /// <summary>Objects of the head's type in the head's dominator subtree (the head included): a chain's length.</summary>
+    private long CountOfTypeBelow(int head)
+    {
+        int type = _typeIds[head];
+        var inSubtree = new ulong[(_idom.Length + 63) / 64];
+        inSubtree[head / 64] |= 1UL << (head % 64);
+        long count = 1;
+        for (int w = head + 1; w < _idom.Length; w++)
+        {
+            int d = _idom[w];
+            if (d >= head && (inSubtree[d / 64] & (1UL << (d % 64))) != 0)
+            {
+                inSubtree[w / 64] |= 1UL << (w % 64);
+                if (_typeIds[w] == type)
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Top-level objects below the threshold, grouped by type: groups that pass it together.</summary>
+    private IEnumerable<SuspectCandidate> Groups()
+    {
+        int types = _tree.TypeTable.Count;
+        var bytes = new long[types];
+        var counts = new long[types];
+        for (int w = 2; w < _idom.Length; w++)
+        {
+            if (_idom[w] == DominatorTree.Root && _retained[w] < _threshold && _typeIds[w] >= 0)
+            {
+                bytes[_typeIds[w]] += _retained[w];
+                counts[_typeIds[w]]++;
+            }
+        }
+
+        for (int type = 0; type < types; type++)
+        {
+            if (bytes[type] >= _threshold && counts[type] >= 2)
+            {
+                int[] samples = SampleGroup(type, counts[type]);
+                yield return new SuspectCandidate(SuspectKinds.Instances, samples[0], -1, type, counts[type], bytes[type], null, samples);
+            }
+        }
+    }
+
+    private int[] SampleGroup(int type, long count)
+    {
+        int wanted = (int)Math.Min(GroupSamples, count);
+        var samples = new List<int>(wanted);
+        long seen = 0;
+        for (int w = 2; w < _idom.Length && samples.Count < wanted; w++)
+        {
+            if (_idom[w] == DominatorTree.Root && _retained[w] < _threshold && _typeIds[w] == type)
+            {
+                if (seen == samples.Count * count / wanted)
+                {
+                    samples.Add(w);
+                }
+
+                seen++;
+            }
+        }
+
+        return [.. samples];
+    }
+
+    /// <summary>Children of <paramref name="vertex"/> in the dominator tree retaining at least <paramref name="bytes"/>, largest first.</summary>
+    private List<int> ChildrenAtLeast(int vertex, long bytes)
+    {
+        // Children have larger numbers than their dominator; one scan of the rest of the array finds them all.
+        var children = new List<int>();
+        for (int w = vertex + 1; w < _idom.Length; w++)
+        {
+            if (_idom[w] == vertex && _retained[w] >= bytes)
+            {
+                children.Add(w);
+            }
+        }
+
+        children.Sort((a, b) => _retained[b].CompareTo(_retained[a]));
+        return children;
+    }
+
+    private HeapType? TypeOf(int vertex) => _typeIds[vertex] >= 0 ? _tree.TypeTable[_typeIds[vertex]] : null;
+}

@@ -1,0 +1,168 @@
+using HeapDiag.Analysis.Internal.Dominators;
+
+namespace HeapDiag.Analysis.Tests;
+
+/// <summary>
+/// The Lengauer–Tarjan / SEMI-NCA computation, with its scratch files, against the definition itself on small graphs:
+/// u dominates v when removing u leaves v unreachable from the root.
+/// </summary>
+public sealed class DominatorTreeTests
+{
+    [Theory]
+    [InlineData(1, 40, 1.5)]
+    [InlineData(2, 120, 2.5)]
+    [InlineData(3, 300, 1.2)]
+    [InlineData(4, 300, 4.0)]
+    [InlineData(5, 800, 2.0)]
+    public void Dominators_and_retained_sizes_match_the_definition_on_random_graphs(int seed, int nodes, double referencesPerNode)
+    {
+        var random = new Random(seed);
+        var references = Enumerable.Range(0, nodes).Select(_ => new List<int>()).ToArray();
+        for (int root = 0; root < Math.Max(1, nodes / 20); root++)
+        {
+            references[0].Add(random.Next(1, nodes));
+        }
+
+        for (int edge = 0; edge < nodes * referencesPerNode; edge++)
+        {
+            references[random.Next(1, nodes)].Add(random.Next(1, nodes));
+        }
+
+        int[] sizes = [0, .. Enumerable.Range(1, nodes - 1).Select(_ => 8 * random.Next(3, 40))];
+
+        Computed computed = Compute(references, sizes);
+        int[] expected = NaiveImmediateDominators(references);
+
+        Assert.Equal(expected.Count(d => d >= 0), computed.Reached);
+        for (int node = 1; node < nodes; node++)
+        {
+            Assert.Equal(expected[node], computed.ImmediateDominator.GetValueOrDefault(node, -1));
+        }
+
+        for (int node = 1; node < nodes; node++)
+        {
+            if (expected[node] >= 0)
+            {
+                long dominated = Enumerable.Range(1, nodes - 1).Where(v => Dominates(expected, node, v)).Sum(v => (long)sizes[v]);
+                Assert.Equal(dominated, computed.Retained[node]);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_linked_list_of_a_million_nodes_is_a_chain_each_retaining_the_rest()
+    {
+        const int Count = 1_000_000;
+        var references = new List<int>[Count + 1];
+        references[0] = [1];
+        for (int node = 1; node <= Count; node++)
+        {
+            references[node] = node < Count ? [node + 1] : [];
+        }
+
+        Computed computed = Compute(references, [0, .. Enumerable.Repeat(24, Count)]);
+
+        Assert.Equal(Count, computed.Reached);
+        Assert.Equal(24L * Count, computed.Retained[1]);
+        Assert.Equal(24L, computed.Retained[Count]);
+        Assert.Equal(Count - 1, computed.ImmediateDominator[Count]);
+    }
+
+    [Fact]
+    public void Retained_sizes_above_32_bits_of_units_stay_exact()
+    {
+        var sizes = new RetainedSizes(3, pointerSize: 8);
+        sizes.Set(1, 8);
+        sizes.Set(2, 30L << 30);
+
+        sizes.Add(1, sizes[2]);
+        sizes.Add(1, 20L << 30);
+
+        Assert.Equal((50L << 30) + 8, sizes[1]);
+        Assert.Equal(30L << 30, sizes[2]);
+    }
+
+    /// <summary>Immediate dominators by node (−1: unreachable, 0: the root itself dominates), from the tree's preorder numbering.</summary>
+    private sealed record Computed(int Reached, Dictionary<int, int> ImmediateDominator, Dictionary<int, long> Retained);
+
+    private static Computed Compute(IReadOnlyList<List<int>> references, int[] sizes)
+    {
+        using ScratchSpace scratch = ScratchSpace.Create(null);
+        DominatorTree tree = DominatorTree.Compute(
+            () => ObjectGraph.FromAdjacency([.. references.Select(r => r.ToArray())], sizes, scratch), pointerSize: 8, scratch, CancellationToken.None);
+        var nodeOf = new int[tree.VertexCount + 1];
+        for (int vertex = 1; vertex <= tree.VertexCount; vertex++)
+        {
+            nodeOf[vertex] = (int)tree.RankOf(vertex) + 1;
+        }
+
+        var idom = new Dictionary<int, int>();
+        var retained = new Dictionary<int, long>();
+        for (int vertex = 2; vertex <= tree.VertexCount; vertex++)
+        {
+            idom[nodeOf[vertex]] = nodeOf[tree.ImmediateDominator[vertex]];
+            retained[nodeOf[vertex]] = tree.Retained[vertex];
+        }
+
+        return new Computed(tree.VertexCount - 1, idom, retained);
+    }
+
+    /// <summary>By definition: the dominators of v are the nodes whose removal cuts v off; the immediate one is the deepest.</summary>
+    private static int[] NaiveImmediateDominators(IReadOnlyList<List<int>> references)
+    {
+        int nodes = references.Count;
+        bool[] reachable = Reach(references, removed: -1);
+        var dominators = new List<int>[nodes];
+        for (int v = 1; v < nodes; v++)
+        {
+            dominators[v] = [0];
+        }
+
+        for (int u = 1; u < nodes; u++)
+        {
+            bool[] without = Reach(references, removed: u);
+            for (int v = 1; v < nodes; v++)
+            {
+                if (reachable[v] && !without[v] && v != u)
+                {
+                    dominators[v].Add(u);
+                }
+            }
+        }
+
+        return [.. Enumerable.Range(0, nodes).Select(v => v == 0 || !reachable[v] ? -1 : dominators[v].MaxBy(u => u == 0 ? 0 : dominators[u].Count))];
+    }
+
+    private static bool[] Reach(IReadOnlyList<List<int>> references, int removed)
+    {
+        var reached = new bool[references.Count];
+        var pending = new Stack<int>([0]);
+        reached[0] = true;
+        while (pending.TryPop(out int node))
+        {
+            foreach (int target in references[node])
+            {
+                if (target != removed && !reached[target])
+                {
+                    reached[target] = true;
+                    pending.Push(target);
+                }
+            }
+        }
+
+        return reached;
+    }
+
+    private static bool Dominates(int[] idom, int u, int v)
+    {
+        for (int x = v; x > 0; x = idom[x])
+        {
+            if (x == u)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
