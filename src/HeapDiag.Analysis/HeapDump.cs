@@ -48,7 +48,11 @@ public sealed class HeapDump : IDisposable
     /// <param name="dumpPath">Path of the dump file.</param>
     /// <param name="options">Memory budget and scratch directory; defaults when null.</param>
     /// <exception cref="HeapDumpFormatException">The file is missing, truncated, corrupt or not a .NET dump.</exception>
-    public static HeapDump Open(string dumpPath, HeapDumpOptions? options = null) => new(DumpSession.Open(dumpPath), options ?? new HeapDumpOptions());
+    public static HeapDump Open(string dumpPath, HeapDumpOptions? options = null)
+    {
+        options ??= new HeapDumpOptions();
+        return new HeapDump(DumpSession.Open(dumpPath, Math.Max(1 << 20, options.PageCacheBytes)), options);
+    }
 
     /// <summary>What fills the heap: live objects by type and generation, retained sizes of the top types, duplicate strings.</summary>
     /// <param name="options">Sizes of the top lists; defaults when null.</param>

@@ -1,5 +1,6 @@
 using HeapDiag.AspNetCore;
 using HeapDiag.AspNetCore.Analysis;
+using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Egress;
@@ -86,6 +87,9 @@ public static class HeapDiagnosticsServiceCollectionExtensions
                 ? ActivatorUtilities.CreateInstance<S3HeapDumpEgress>(provider)
                 : ActivatorUtilities.CreateInstance<FileSystemHeapDumpEgress>(provider));
         services.AddSingleton<HeapDumpEgressService>();
+        services.TryAddSingleton(_ => AnalyzerHost.Locate());
+        services.AddSingleton<AnalysisBudget>();
+        services.AddSingleton<AnalyzerProcess>();
         services.AddSingleton<HeapAnalysisService>();
         services.AddSingleton<IAutoDumpReporter, AutoDumpLeakReporter>();
         services.AddSingleton<MemoryTrend>();

@@ -94,11 +94,12 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
 
         Assert.Equal(first.Order(), Fingerprints(dumps.Second).Order());
 
-        // In the second dump a newer timer is ahead of the first one in the runtime's timer queue, so the path to the
-        // first timer's list has one more hop (TimerQueueTimer._next): where a node sits in a chain is not the leak.
-        LeakSuspect timer = Suspect(dumps.Second, "received captured by a closure in Leaks");
-        Assert.Contains("TimerQueueTimer._next", timer.RootPath.Text, StringComparison.Ordinal);
-        Assert.Equal(Suspect(dumps.First, "received captured by a closure in Leaks").Fingerprint, timer.Fingerprint);
+        // In the second dump a newer timer may be ahead of the first one in the same per-processor timer queue, so the
+        // path to the first timer's list may have a hop more (TimerQueueTimer._next): where a node sits in a chain
+        // is not part of the leak, and the fingerprint leaves it out.
+        Assert.Equal(
+            Suspect(dumps.First, "received captured by a closure in Leaks").Fingerprint,
+            Suspect(dumps.Second, "received captured by a closure in Leaks").Fingerprint);
         Assert.Equal(
             Suspect(dumps.First, $"{Ns}.OrderCache.orders").Fingerprint,
             Suspect(dumps.OtherProcess, $"{Ns}.OrderCache.orders").Fingerprint);

@@ -10,14 +10,10 @@ namespace HeapDiag.Analysis.Internal;
 /// </summary>
 internal sealed class DumpSession : IDisposable
 {
-    // 32 MiB of cached dump pages: enough that the mark pass over a 1 GB heap rarely reads a page twice, small next to
-    // the 150 MB the whole analysis should stay under.
-    private const int MemoryCacheBytes = 32 << 20;
-
     private readonly DataTarget _dataTarget;
     private readonly ClrRuntime _runtime;
 
-    private DumpSession(string dumpPath, DataTarget dataTarget, ClrRuntime runtime)
+    private DumpSession(string dumpPath, DataTarget dataTarget, ClrRuntime runtime, int cacheBytes)
     {
         _dataTarget = dataTarget;
         _runtime = runtime;
@@ -25,7 +21,7 @@ internal sealed class DumpSession : IDisposable
         FileBytes = new FileInfo(dumpPath).Length;
         ClrVersion = DescribeVersion(dataTarget, runtime.ClrInfo);
         PointerSize = dataTarget.DataReader.PointerSize;
-        Memory = new HeapMemory(dataTarget.DataReader, PointerSize, MemoryCacheBytes);
+        Memory = new HeapMemory(dataTarget.DataReader, PointerSize, cacheBytes);
         Objects = new HeapObjects(runtime.Heap, Memory);
         Segments = [.. runtime.Heap.Segments.Where(s => s.End > s.Start).OrderBy(s => s.Start)];
     }
@@ -55,7 +51,8 @@ internal sealed class DumpSession : IDisposable
     /// <summary>A bitmap with one bit per possible object of the heap, all clear.</summary>
     public ObjectBitmap CreateObjectBitmap() => new(Segments.Select(s => (s.Start, s.End)));
 
-    public static DumpSession Open(string dumpPath)
+    /// <summary>Opens a dump with <paramref name="cacheBytes"/> of cached dump pages (32 MiB: the mark pass over a 1 GB heap rarely reads a page twice).</summary>
+    public static DumpSession Open(string dumpPath, int cacheBytes = 32 << 20)
     {
         ArgumentException.ThrowIfNullOrEmpty(dumpPath);
         DumpFileCheck.ThrowIfUnusable(dumpPath);
@@ -90,7 +87,7 @@ internal sealed class DumpSession : IDisposable
                     $"cannot read the .NET {clr.Version} runtime in the dump (its data access library, libmscordaccore, must match that exact version): {FirstLine(ex.Message)}"), ex);
             }
 
-            return new DumpSession(dumpPath, dataTarget, runtime);
+            return new DumpSession(dumpPath, dataTarget, runtime, cacheBytes);
         }
         catch
         {

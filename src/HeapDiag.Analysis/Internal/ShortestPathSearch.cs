@@ -8,7 +8,10 @@ internal sealed record RootPath(HeapRoot Root, IReadOnlyList<PathLink> Links);
 
 /// <summary>
 /// Breadth-first search from the GC roots, in their order (static fields first), until every target is reached:
-/// the shortest reference path from a root to each target.
+/// the shortest reference path from a root to each target. Durable roots (static fields, handles) are searched
+/// first and threads' stacks and the finalizer queue only for what those do not reach: a request that happens to be
+/// working on a collection when the dump is taken holds it on its stack for a moment, but the collection lives
+/// because of the durable path, and that path (and the fingerprint made from it) is the same in every dump.
 /// </summary>
 /// <remarks>
 /// Each reached object's parent goes into an <c>int[]</c> indexed by the mark bitmap's dense numbering: 4 bytes per
@@ -94,11 +97,18 @@ internal sealed class ShortestPathSearch
 
     private void Run()
     {
+        Search(durable: true);
+        Search(durable: false);
+    }
+
+    /// <summary>Seeds the roots of one kind (durable, or stacks and the finalizer queue) and searches from them.</summary>
+    private void Search(bool durable)
+    {
         IReadOnlyList<HeapRoot> roots = _roots.Roots;
         for (int r = 0; r < roots.Count && _remaining.Count > 0; r++)
         {
             long index = _live.IndexOf(roots[r].Object);
-            if (index >= 0 && Parents[index] == 0)
+            if (IsDurable(roots[r]) == durable && index >= 0 && Parents[index] == 0)
             {
                 Parents[index] = -(r + 1);
                 _remaining.Remove(index);
@@ -108,7 +118,7 @@ internal sealed class ShortestPathSearch
         for (int r = 0; r < roots.Count && _remaining.Count > 0; r++)
         {
             long index = _live.IndexOf(roots[r].Object);
-            if (index >= 0 && Parents[index] == -(r + 1))
+            if (IsDurable(roots[r]) == durable && index >= 0 && Parents[index] == -(r + 1))
             {
                 Expand((int)index);
             }
@@ -119,6 +129,8 @@ internal sealed class ShortestPathSearch
             ExpandChildrenOf(parent);
         }
     }
+
+    private static bool IsDurable(HeapRoot root) => root.Kind is not (RootKinds.Stack or RootKinds.FinalizerQueue);
 
     /// <summary>Expands, in slot order, the children <paramref name="parent"/> discovered.</summary>
     private void ExpandChildrenOf(int parent)

@@ -10,19 +10,24 @@ namespace HeapDiag.AspNetCore.Analysis;
 /// <summary>Turns an automatic dump into a leak report. Called by the monitor after each automatic dump.</summary>
 internal interface IAutoDumpReporter
 {
-    /// <summary>Analyses the dump (and the diff against the previous automatic dump, when there is one). Never throws.</summary>
+    /// <summary>Analyses the dump (and compares it with the previous automatic dump, when there is one). Never throws but for cancellation.</summary>
     Task<AutoDumpLeakReport?> ReportAsync(string dumpId, string? previousDumpId, CancellationToken cancellationToken);
 }
 
 /// <summary>
-/// Turns "a 1.5 GB file on a server" into "Order: +600,000 objects, +410 MB since the last dump, held by
-/// OrderCache._items": after an automatic dump it computes the summary, from the second automatic dump on the diff
-/// against the previous one and the retention path of the type that grew most, then writes the result into that
-/// dump's diagnostics and one structured warning into the log.
+/// Turns "a 1.5 GB file on a server" into "Orders.OrderRegistry.pending (List&lt;Order&gt;, 5,999,000 items) retains
+/// 720 MB (92 %), +360 MB since the last dump; path: static Orders.Startup.Registry → OrderRegistry.pending
+/// [fingerprint 3f9a…]": after an automatic dump it has the analyzer find the leak suspects, matches them by
+/// fingerprint with the previous automatic dump's, names the one that grew most (the largest on the first dump),
+/// writes the report into that dump's diagnostics and one structured warning into the log.
 /// </summary>
 internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis, HeapDumpStore store, ILogger<AutoDumpLeakReporter> logger) : IAutoDumpReporter
 {
+    private const int ReportedSuspects = 3;
     private const int TopTypes = 5;
+
+    // The previous automatic dump's suspects: kept here because retention may already have deleted its results.
+    private (string DumpId, LeakSuspectReport Suspects)? previous;
 
     public async Task<AutoDumpLeakReport?> ReportAsync(string dumpId, string? previousDumpId, CancellationToken cancellationToken)
     {
@@ -38,7 +43,7 @@ internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis,
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            report = new AutoDumpLeakReport(dumpId, previousDumpId, $"The automatic dump {dumpId} could not be analysed.", [], [], null, ex.Message);
+            report = new AutoDumpLeakReport(dumpId, previousDumpId, $"The automatic dump {dumpId} could not be analysed.", [], [], ex.Message);
         }
 
         AttachToDiagnostics(id, report);
@@ -48,86 +53,53 @@ internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis,
 
     private async Task<AutoDumpLeakReport> BuildAsync(HeapDumpId id, string? previousDumpId, CancellationToken cancellationToken)
     {
-        var summary = await analysis.SummaryAsync(id, cancellationToken);
-        if (summary.Value is null)
+        var outcome = await analysis.SuspectsAsync(id, cancellationToken);
+        if (outcome.Value is not { } suspects)
         {
-            return new AutoDumpLeakReport(id.ToString(), previousDumpId, $"The automatic dump {id} could not be analysed.", [], [], null, summary.Error);
+            var problem = outcome.Problem!;
+            return new AutoDumpLeakReport(id.ToString(), previousDumpId, $"The automatic dump {id} could not be analysed: {problem.Detail}", [], [], $"{problem.Detail} {problem.Fix}");
         }
 
-        var topTypes = summary.Value.TopByBytes.Take(TopTypes).Select(type => new LeakReportType(type.Name, type.Count, type.Bytes, null, null)).ToList();
-        if (previousDumpId is null || !HeapDumpId.TryParse(previousDumpId, out var previous) || store.Find(previous) is null)
+        // The summary comes from the same run of the analyzer: a file read.
+        var summary = await analysis.SummaryAsync(id, cancellationToken);
+        var topTypes = summary.Value?.TopByBytes.Take(TopTypes).Select(type => new LeakReportType(type.Name, type.Count, type.Bytes)).ToList() ?? [];
+        var baseline = previous is { } known && known.DumpId == previousDumpId ? known.Suspects : null;
+        previous = (id.ToString(), suspects);
+
+        var compared = baseline is null ? suspects : HeapDumpAnalyzer.CompareSuspects(baseline, suspects);
+        var headline = Headline(suspects, compared, baseline is not null, topTypes);
+        return new AutoDumpLeakReport(id.ToString(), baseline is null ? null : previousDumpId, headline, [.. compared.Suspects.Take(ReportedSuspects)], topTypes, null);
+    }
+
+    /// <summary>The suspect that grew most (or the largest), with its growth, path and fingerprint; or why there is none.</summary>
+    private static string Headline(LeakSuspectReport suspects, LeakSuspectReport compared, bool hasBaseline, IReadOnlyList<LeakReportType> topTypes)
+    {
+        if (compared.Suspects.FirstOrDefault() is not { } top)
         {
             var largest = topTypes.FirstOrDefault();
-            var headline = largest is null
-                ? "The heap holds no live objects."
-                : $"Largest type: {largest.Name}: {largest.Count:N0} objects, {Megabytes(largest.Bytes)} MB (first automatic dump; the next one will say what grew).";
-            return new AutoDumpLeakReport(id.ToString(), null, headline, topTypes, [], null, null);
+            return string.Create(CultureInfo.InvariantCulture,
+                $"No object or group of objects retains {suspects.ThresholdPercent:0.#} % or more of the {Megabytes(suspects.Live.Bytes)} MB of live objects: the memory is spread out{(largest is null ? "." : $"; the largest type is {largest.Name} ({largest.Count:N0} objects, {Megabytes(largest.Bytes)} MB).")}");
         }
 
-        var diff = await analysis.DiffAsync(id, previous, TopTypes, cancellationToken);
-        if (diff.Value is null)
-        {
-            return new AutoDumpLeakReport(id.ToString(), previousDumpId, $"The automatic dump {id} could not be compared with {previousDumpId}.", topTypes, [], null, diff.Error);
-        }
-
-        var growth = diff.Value.Types.Where(type => type.BytesDelta > 0).Take(TopTypes)
-            .Select(type => new LeakReportType(type.Name, type.CountAfter, type.BytesAfter, type.CountDelta, type.BytesDelta)).ToList();
-        if (growth.Count == 0)
-        {
-            return new AutoDumpLeakReport(id.ToString(), previousDumpId, $"No type grew since {previousDumpId}.", topTypes, [], null, null);
-        }
-
-        var grown = growth[0];
-        var heldBy = await HeldByAsync(id, grown.Name, cancellationToken);
-        var sentence = string.Create(CultureInfo.InvariantCulture, $"{grown.Name}: {grown.CountDelta:+#,0;-#,0;0} objects, {Megabytes(grown.BytesDelta ?? 0):+0;-0;0} MB since the last dump");
-        return new AutoDumpLeakReport(id.ToString(), previousDumpId, heldBy is null ? sentence : $"{sentence}, held by {heldBy}", topTypes, growth, heldBy, null);
+        // The headline as found in this dump, without the comparison's wording, then the growth in the report's own.
+        var sentence = suspects.Suspects.First(s => s.Fingerprint == top.Fingerprint).Headline;
+        var growth = !hasBaseline || top.Growth is not { } change ? string.Empty
+            : change.IsNew ? ", new since the last dump"
+            : string.Create(CultureInfo.InvariantCulture, $", {Megabytes(change.RetainedBytesDelta):+#,0;-#,0;+0} MB since the last dump");
+        return $"{sentence}{growth}; path: {top.RootPath.Text} [fingerprint {top.Fingerprint[..4]}\u2026]";
     }
-
-    private async Task<string?> HeldByAsync(HeapDumpId id, string typeName, CancellationToken cancellationToken)
-    {
-        var retainers = await analysis.RetainersAsync(id, typeName, cancellationToken);
-        if (retainers.Value?.Paths.FirstOrDefault() is not { } path)
-        {
-            return null;
-        }
-
-        // The field of the application's own object nearest the instances says more than the root:
-        // "OrderCache._items" rather than a stack or a handle. A step names the field of the object before it
-        // through which it was reached; collections' insides (System.*) and array slots are passed over.
-        for (var i = path.Steps.Count - 1; i >= 1; i--)
-        {
-            var field = path.Steps[i].FieldName;
-            var owner = path.Steps[i - 1].TypeName;
-            if (field is null or "[]" || owner.StartsWith("System.", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            return $"{owner}.{PropertyName(field)} (root: {path.RootKind} {path.Root})";
-        }
-
-        return $"{path.RootKind} {path.Root}";
-    }
-
-    // Auto-property backing fields read as their property: "<Payload>k__BackingField" is "Payload".
-    private static string PropertyName(string field) =>
-        field.StartsWith('<') && field.IndexOf(">k__BackingField", StringComparison.Ordinal) is > 1 and var end ? field[1..end] : field;
 
     private void AttachToDiagnostics(HeapDumpId id, AutoDumpLeakReport report)
     {
-        var path = store.DiagnosticsPath(id);
         try
         {
-            if (!File.Exists(path))
+            if (store.TryReadDiagnostics(id) is not { } content
+                || JsonSerializer.Deserialize(content, HeapDiagnosticsJsonContext.Default.MemoryDiagnostics) is not { } diagnostics)
             {
                 return;
             }
 
-            var diagnostics = JsonSerializer.Deserialize(File.ReadAllBytes(path), HeapDiagnosticsJsonContext.Default.MemoryDiagnostics);
-            if (diagnostics is not null)
-            {
-                store.WriteDiagnostics(id, JsonSerializer.SerializeToUtf8Bytes(diagnostics with { LeakReport = report }, HeapDiagnosticsJsonContext.Default.MemoryDiagnostics));
-            }
+            store.WriteDiagnostics(id, JsonSerializer.SerializeToUtf8Bytes(diagnostics with { LeakReport = report }, HeapDiagnosticsJsonContext.Default.MemoryDiagnostics));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
         {

@@ -3,50 +3,48 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using HeapDiag.Analysis;
+using HeapDiag.Analyzer;
+using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace HeapDiag.AspNetCore.Analysis;
 
-/// <summary>Why an analysis gave no answer.</summary>
-internal enum AnalysisFailure
-{
-    /// <summary>No such dump in the store (404).</summary>
-    DumpNotFound,
-
-    /// <summary>The file is truncated, corrupt or not a .NET dump (422).</summary>
-    Unreadable,
-
-    /// <summary>The type name matches no type, or several (404).</summary>
-    TypeNotFound,
-
-    /// <summary>The dump is only in the bucket, and the bucket cannot be reached (502).</summary>
-    Unavailable,
-}
-
-/// <summary>An analysis answer, or why there is none.</summary>
-internal sealed record AnalysisOutcome<T>(T? Value, AnalysisFailure? Failure = null, string? Error = null)
-    where T : class
-{
-    public static AnalysisOutcome<T> Failed(AnalysisFailure failure, string error) => new(null, failure, error);
-}
-
 /// <summary>
-/// Answers "what fills the heap", "what grew" and "who holds it" for dumps in the store, over HeapDiag.Analysis.
-/// Analyses run one at a time (each reads a file the size of the heap and holds a bitmap of it), off the request
-/// thread, cancellable, and their results are cached beside the dump as JSON, so a second call is a file read
-/// and a diff of two summarised dumps is instant.
+/// Answers "what fills the heap", "where does it accumulate", "what grew" and "who holds it" for dumps in the store.
+/// The analysis never runs on the app's heap: the analyzer process reads the dump and writes its results into a
+/// workspace, the store commits them beside the dump, and this service only reads them back (one summary and one
+/// suspects report come from the same run). One analysis at a time; results are kept, so a second call is a file
+/// read and a diff of two analysed dumps is instant.
 /// </summary>
-internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpEgressService egress, ILogger<HeapAnalysisService> logger)
+internal sealed partial class HeapAnalysisService(
+    HeapDumpStore store, HeapDumpEgressService egress, AnalyzerProcess analyzer, IOptions<HeapDiagnosticsOptions> options, ILogger<HeapAnalysisService> logger)
 {
-    private const string SummaryCache = "summary";
+    private const string SummaryResult = "summary";
+    private const string SuspectsResult = "suspects";
 
     private readonly SemaphoreSlim gate = new(1, 1);
 
     public Task<AnalysisOutcome<HeapSummary>> SummaryAsync(HeapDumpId id, CancellationToken cancellationToken) =>
-        CachedAsync(id, SummaryCache, HeapDiagnosticsJsonContext.Default.HeapSummary,
-            path => { using var dump = HeapDump.Open(path); return dump.Summarize(cancellationToken: cancellationToken); }, cancellationToken);
+        ResultAsync(id, SummaryResult, HeapDiagnosticsJsonContext.Default.HeapSummary, AnalyzerProtocol.AnalyzeCommand, null, cancellationToken);
+
+    public Task<AnalysisOutcome<LeakSuspectReport>> SuspectsAsync(HeapDumpId id, CancellationToken cancellationToken) =>
+        ResultAsync(id, SuspectsResult, HeapDiagnosticsJsonContext.Default.LeakSuspectReport, AnalyzerProtocol.AnalyzeCommand, null, cancellationToken);
+
+    /// <summary>The suspects of <paramref name="id"/> matched by fingerprint with those of <paramref name="baseline"/>.</summary>
+    public async Task<AnalysisOutcome<LeakSuspectReport>> SuspectsAsync(HeapDumpId id, HeapDumpId baseline, CancellationToken cancellationToken)
+    {
+        var before = await SuspectsAsync(baseline, cancellationToken);
+        if (before.Value is null)
+        {
+            return before;
+        }
+
+        var after = await SuspectsAsync(id, cancellationToken);
+        return after.Value is null ? after : new AnalysisOutcome<LeakSuspectReport>(HeapDumpAnalyzer.CompareSuspects(before.Value, after.Value));
+    }
 
     /// <summary>What changed from <paramref name="baseline"/> to <paramref name="id"/> (id − baseline).</summary>
     public async Task<AnalysisOutcome<HeapDiff>> DiffAsync(HeapDumpId id, HeapDumpId baseline, int top, CancellationToken cancellationToken)
@@ -54,27 +52,31 @@ internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpE
         var before = await SummaryAsync(baseline, cancellationToken);
         if (before.Value is null)
         {
-            return AnalysisOutcome<HeapDiff>.Failed(before.Failure!.Value, before.Error!);
+            return AnalysisOutcome<HeapDiff>.Failed(before.Problem!);
         }
 
         var after = await SummaryAsync(id, cancellationToken);
         return after.Value is null
-            ? AnalysisOutcome<HeapDiff>.Failed(after.Failure!.Value, after.Error!)
+            ? AnalysisOutcome<HeapDiff>.Failed(after.Problem!)
             : new AnalysisOutcome<HeapDiff>(HeapDumpAnalyzer.Diff(before.Value, after.Value, top));
     }
 
     public Task<AnalysisOutcome<RetentionReport>> RetainersAsync(HeapDumpId id, string typeName, CancellationToken cancellationToken)
     {
-        // One cache file per type name; the hash keeps arbitrary type names out of file names.
+        // One result per type name; the hash keeps arbitrary type names out of file names.
         var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(typeName)), 0, 8);
-        return CachedAsync(id, $"retainers-{key}", HeapDiagnosticsJsonContext.Default.RetentionReport,
-            path => { using var dump = HeapDump.Open(path); return dump.FindRetainers(typeName, cancellationToken: cancellationToken); }, cancellationToken);
+        return ResultAsync(id, $"retainers-{key}", HeapDiagnosticsJsonContext.Default.RetentionReport, AnalyzerProtocol.RetainersCommand, typeName, cancellationToken);
     }
 
-    private async Task<AnalysisOutcome<T>> CachedAsync<T>(
-        HeapDumpId id, string cacheName, JsonTypeInfo<T> typeInfo, Func<string, T> analyze, CancellationToken cancellationToken)
+    private async Task<AnalysisOutcome<T>> ResultAsync<T>(
+        HeapDumpId id, string resultName, JsonTypeInfo<T> typeInfo, string command, string? typeName, CancellationToken cancellationToken)
         where T : class
     {
+        if (options.Value.Analysis.Mode == AnalysisMode.Off)
+        {
+            return AnalysisOutcome<T>.Failed(AnalysisProblems.Off);
+        }
+
         // A dump held only in the bucket is fetched first: the analyzer reads a local file.
         try
         {
@@ -82,16 +84,15 @@ internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpE
         }
         catch (HeapDumpEgressException ex)
         {
-            return AnalysisOutcome<T>.Failed(AnalysisFailure.Unavailable, $"{ex.Message} {ex.Fix}");
+            return AnalysisOutcome<T>.Failed(new AnalysisProblem(AnalysisFailure.Unavailable, ex.Message, ex.Fix));
         }
 
         if (store.Find(id) is not { } dump)
         {
-            return AnalysisOutcome<T>.Failed(AnalysisFailure.DumpNotFound, $"There is no heap dump '{id}' here. List them with GET /heapdump.");
+            return AnalysisOutcome<T>.Failed(AnalysisProblems.NotFound(id));
         }
 
-        var cachePath = store.AnalysisResultPath(id, cacheName);
-        if (TryReadCache(cachePath, typeInfo) is { } cached)
+        if (TryReadResult(id, resultName, typeInfo) is { } cached)
         {
             return new AnalysisOutcome<T>(cached);
         }
@@ -99,25 +100,16 @@ internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpE
         await gate.WaitAsync(cancellationToken);
         try
         {
-            // Another request may have computed it while this one waited.
-            if (TryReadCache(cachePath, typeInfo) is { } computedMeanwhile)
+            // Another request may have produced it while this one waited.
+            if (TryReadResult(id, resultName, typeInfo) is { } producedMeanwhile)
             {
-                return new AnalysisOutcome<T>(computedMeanwhile);
+                return new AnalysisOutcome<T>(producedMeanwhile);
             }
 
-            LogAnalysisStarted(logger, cacheName, id.ToString(), dump.SizeBytes);
-            var result = await Task.Run(() => analyze(dump.DumpPath), cancellationToken);
-            store.WriteAnalysisResult(id, cacheName, JsonSerializer.SerializeToUtf8Bytes(result, typeInfo));
-            return new AnalysisOutcome<T>(result);
-        }
-        catch (HeapDumpFormatException ex)
-        {
-            LogUnreadable(logger, id.ToString(), ex.Message);
-            return AnalysisOutcome<T>.Failed(AnalysisFailure.Unreadable, ex.Message);
-        }
-        catch (ArgumentException ex)
-        {
-            return AnalysisOutcome<T>.Failed(AnalysisFailure.TypeNotFound, ex.Message);
+            AnalysisProblem? problem = await RunAnalyzerAsync(dump, new AnalyzerJob(command, dump.DumpPath, dump.SizeBytes, typeName), resultName, cancellationToken);
+            return problem is null && TryReadResult(id, resultName, typeInfo) is { } result
+                ? new AnalysisOutcome<T>(result)
+                : AnalysisOutcome<T>.Failed(problem ?? AnalysisProblems.NoResult(id));
         }
         finally
         {
@@ -125,9 +117,41 @@ internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpE
         }
     }
 
-    private T? TryReadCache<T>(string path, JsonTypeInfo<T> typeInfo)
+    /// <summary>Runs the analyzer on the dump and commits what it wrote; returns the problem, or null when it produced the result.</summary>
+    private async Task<AnalysisProblem?> RunAnalyzerAsync(StoredHeapDump dump, AnalyzerJob job, string resultName, CancellationToken cancellationToken)
+    {
+        using var lease = store.LeaseForAnalysis(dump.Id);
+        using var workspace = store.CreateAnalysisWorkspace(dump.Id);
+        AnalyzerRun run = await analyzer.RunAsync(job, workspace, cancellationToken);
+
+        // Whatever it finished is kept: the summary is written even when the suspects did not fit the budget.
+        foreach ((string file, string name) in Results(job, resultName))
+        {
+            if (File.Exists(workspace.File(file)))
+            {
+                store.CommitAnalysisResult(dump.Id, name, workspace.File(file));
+            }
+        }
+
+        if (run.Succeeded)
+        {
+            return null;
+        }
+
+        AnalysisProblem problem = AnalysisProblems.FromRun(run, dump.Id);
+        LogAnalysisFailed(logger, dump.Id.ToString(), job.Command, problem.Failure.ToString(), problem.Detail);
+        return problem;
+    }
+
+    private static IEnumerable<(string File, string Name)> Results(AnalyzerJob job, string resultName) =>
+        job.Command == AnalyzerProtocol.RetainersCommand
+            ? [(AnalyzerProtocol.RetainersFile, resultName)]
+            : [(AnalyzerProtocol.SummaryFile, SummaryResult), (AnalyzerProtocol.SuspectsFile, SuspectsResult)];
+
+    private T? TryReadResult<T>(HeapDumpId id, string name, JsonTypeInfo<T> typeInfo)
         where T : class
     {
+        var path = store.AnalysisResultPath(id, name);
         try
         {
             if (!File.Exists(path))
@@ -140,18 +164,15 @@ internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpE
         }
         catch (Exception ex) when (ex is IOException or JsonException)
         {
-            // A cache that cannot be read is recomputed, not reported.
-            LogCacheUnreadable(logger, path, ex);
+            // A result that cannot be read is produced again, not reported.
+            LogResultUnreadable(logger, path, ex);
             return null;
         }
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Analysing {Analysis} of heap dump {DumpId} ({SizeBytes} bytes)")]
-    private static partial void LogAnalysisStarted(ILogger logger, string analysis, string dumpId, long sizeBytes);
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Analysis ({Command}) of heap dump {DumpId} failed ({Failure}): {Detail}")]
+    private static partial void LogAnalysisFailed(ILogger logger, string dumpId, string command, string failure, string detail);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Heap dump {DumpId} cannot be analysed: {Reason}")]
-    private static partial void LogUnreadable(ILogger logger, string dumpId, string reason);
-
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Ignoring unreadable analysis cache {Path}")]
-    private static partial void LogCacheUnreadable(ILogger logger, string path, Exception exception);
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Ignoring unreadable analysis result {Path}")]
+    private static partial void LogResultUnreadable(ILogger logger, string path, Exception exception);
 }

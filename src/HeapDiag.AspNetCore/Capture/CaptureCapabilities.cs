@@ -23,7 +23,15 @@ internal sealed record HeapDumpCapabilities(
     string WriterPath,
     int? PtraceScope,
     int? SeccompMode,
-    HeapDumpEgressState? Egress = null);
+    HeapDumpEgressState? Egress = null,
+    AnalysisCapability? Analysis = null);
+
+/// <summary>
+/// Whether dumps can be analysed here, and within what: <see cref="Problem"/> and <see cref="Fix"/> when the analyzer
+/// cannot be started; the memory budget it would get now (<see cref="BudgetBytes"/>, explained).
+/// </summary>
+internal sealed record AnalysisCapability(
+    string Mode, bool CanAnalyze, string? Problem, string? Fix, string? Host, long BudgetBytes, string Budget, double TimeoutSeconds);
 
 /// <summary>
 /// Tells, before trying, whether this process can write a dump, and — after the runtime answers with nothing

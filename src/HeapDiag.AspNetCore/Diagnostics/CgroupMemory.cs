@@ -40,7 +40,8 @@ internal static class CgroupMemory
             {
                 var limitText = File.ReadAllText(max).Trim();
                 long? limit = limitText == "max" ? null : ParseOrNull(limitText);
-                return new ContainerInfo(2, limit, ReadNumber(Path.Combine(directory, "memory.current")));
+                long? usage = ReadNumber(Path.Combine(directory, "memory.current"));
+                return new ContainerInfo(2, limit, usage, WorkingSet(usage, Path.Combine(directory, "memory.stat"), "inactive_file"));
             }
         }
 
@@ -56,11 +57,34 @@ internal static class CgroupMemory
             if (File.Exists(limitFile))
             {
                 var limit = ReadNumber(limitFile);
-                return new ContainerInfo(1, limit is >= V1UnlimitedFloor ? null : limit, ReadNumber(Path.Combine(directory, "memory.usage_in_bytes")));
+                long? usage = ReadNumber(Path.Combine(directory, "memory.usage_in_bytes"));
+                return new ContainerInfo(1, limit is >= V1UnlimitedFloor ? null : limit, usage, WorkingSet(usage, Path.Combine(directory, "memory.stat"), "total_inactive_file"));
             }
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Usage less the inactive page cache, as the kubelet counts a container's working set: the page cache of a
+    /// dump just written is usage too, but the kernel drops it before it kills anything.
+    /// </summary>
+    private static long? WorkingSet(long? usage, string statFile, string inactiveKey)
+    {
+        if (usage is not { } used || !File.Exists(statFile))
+        {
+            return usage;
+        }
+
+        foreach (var line in File.ReadLines(statFile))
+        {
+            if (line.StartsWith(inactiveKey + " ", StringComparison.Ordinal) && ParseOrNull(line[(inactiveKey.Length + 1)..].Trim()) is { } inactive)
+            {
+                return Math.Max(0, used - inactive);
+            }
+        }
+
+        return usage;
     }
 
     private static IEnumerable<string> Candidates(string root, string? relative)

@@ -27,18 +27,26 @@ internal sealed record MemoryDiagnostics(
     public AutoDumpLeakReport? LeakReport { get; init; }
 }
 
-/// <summary>The automatic leak report: the "what is it" answer beside the "how much" of the diagnostics.</summary>
+/// <summary>
+/// The automatic leak report: where the memory accumulates (the leak suspects, matched by fingerprint with the
+/// previous automatic dump's) beside the "how much" of the diagnostics.
+/// </summary>
+/// <param name="DumpId">The automatic dump.</param>
+/// <param name="ComparedWithDumpId">The previous automatic dump it was compared with; null for the first.</param>
+/// <param name="Headline">One sentence: the suspect that grew most (the largest on the first dump), its path and fingerprint.</param>
+/// <param name="Suspects">The leak suspects, with their growth when compared; at most three.</param>
+/// <param name="TopTypes">The five types with the most live bytes.</param>
+/// <param name="Error">Why there is no analysis (budget too small, analysis off, …) and what to do; null when there is one.</param>
 internal sealed record AutoDumpLeakReport(
     string DumpId,
     string? ComparedWithDumpId,
     string Headline,
+    IReadOnlyList<HeapDiag.Analysis.LeakSuspect> Suspects,
     IReadOnlyList<LeakReportType> TopTypes,
-    IReadOnlyList<LeakReportType> Growth,
-    string? HeldBy,
     string? Error);
 
-/// <summary>A type in the leak report: its live count and bytes, and for growth the change since the previous dump.</summary>
-internal sealed record LeakReportType(string Name, long Count, long Bytes, long? CountDelta, long? BytesDelta);
+/// <summary>A type in the leak report: its live count and bytes.</summary>
+internal sealed record LeakReportType(string Name, long Count, long Bytes);
 
 /// <summary>Which process this is: its id, plus a random id that is new for every process (the seed's sessionId).</summary>
 internal sealed record InstanceInfo(int ProcessId, string SessionId, string MachineName);
@@ -95,8 +103,11 @@ internal sealed record RuntimeCounters(
 /// <summary>CPU time the process has used, in seconds.</summary>
 internal sealed record ResourceUsage(double UserCpuSeconds, double SystemCpuSeconds);
 
-/// <summary>The control group's memory limit and usage, when the process runs in one that sets a limit.</summary>
-internal sealed record ContainerInfo(int CgroupVersion, long? MemoryLimitBytes, long? MemoryUsageBytes);
+/// <summary>
+/// The control group's memory limit and usage, when the process runs in one. <see cref="MemoryWorkingSetBytes"/> is
+/// the usage less the inactive page cache (what the kubelet calls the working set).
+/// </summary>
+internal sealed record ContainerInfo(int CgroupVersion, long? MemoryLimitBytes, long? MemoryUsageBytes, long? MemoryWorkingSetBytes);
 
 /// <summary>Leak indicators, each a sentence with its number, and what to do next.</summary>
 internal sealed record LeakAnalysis(IReadOnlyList<string> PotentialLeaks, string Recommendation);

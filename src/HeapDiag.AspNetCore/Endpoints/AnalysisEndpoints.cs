@@ -26,7 +26,7 @@ internal static class AnalysisEndpoints
         var outcome = await analysis.SummaryAsync(dumpId, cancellationToken);
         if (outcome.Value is not { } summary)
         {
-            return Failure(outcome.Failure!.Value, outcome.Error!);
+            return Problem(outcome.Problem!);
         }
 
         // The cached summary keeps every type (a diff needs them); a reply keeps the first `top` of each list.
@@ -59,7 +59,33 @@ internal static class AnalysisEndpoints
         var outcome = await analysis.DiffAsync(dumpId, baselineId, count, cancellationToken);
         return outcome.Value is { } diff
             ? TypedResults.Json(diff, HeapDiagnosticsJsonContext.Default.HeapDiff)
-            : Failure(outcome.Failure!.Value, outcome.Error!);
+            : Problem(outcome.Problem!);
+    }
+
+    public static async Task<IResult> SuspectsAsync(string id, string? baseline, HeapAnalysisService analysis, CancellationToken cancellationToken)
+    {
+        if (!HeapDumpId.TryParse(id, out var dumpId))
+        {
+            return HeapDumpEndpoints.Problems.InvalidId(id);
+        }
+
+        HeapDumpId? baselineId = null;
+        if (baseline is not null)
+        {
+            if (!HeapDumpId.TryParse(baseline, out var parsed))
+            {
+                return HeapDumpEndpoints.Problems.InvalidId(baseline);
+            }
+
+            baselineId = parsed;
+        }
+
+        var outcome = baselineId is null
+            ? await analysis.SuspectsAsync(dumpId, cancellationToken)
+            : await analysis.SuspectsAsync(dumpId, baselineId, cancellationToken);
+        return outcome.Value is { } report
+            ? TypedResults.Json(report, HeapDiagnosticsJsonContext.Default.LeakSuspectReport)
+            : Problem(outcome.Problem!);
     }
 
     public static async Task<IResult> RetainersAsync(string id, string? type, HeapAnalysisService analysis, CancellationToken cancellationToken)
@@ -80,7 +106,7 @@ internal static class AnalysisEndpoints
         var outcome = await analysis.RetainersAsync(dumpId, type, cancellationToken);
         return outcome.Value is { } report
             ? TypedResults.Json(report, HeapDiagnosticsJsonContext.Default.RetentionReport)
-            : Failure(outcome.Failure!.Value, outcome.Error!);
+            : Problem(outcome.Problem!);
     }
 
     private static bool TryParseTop(string? text, out int top)
@@ -92,14 +118,42 @@ internal static class AnalysisEndpoints
     private static IResult InvalidTop(string? top) =>
         TypedResults.Problem($"top='{(top is { Length: > 20 } ? top[..20] + "…" : top)}' is not a number from 1 to {MaxTop}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid top");
 
-    private static IResult Failure(AnalysisFailure failure, string error) => failure switch
+    /// <summary>An analysis failure as ProblemDetails: what happened, the fix, and the numbers a person needs to act.</summary>
+    private static IResult Problem(AnalysisProblem problem)
     {
-        AnalysisFailure.DumpNotFound => TypedResults.Problem(error, statusCode: StatusCodes.Status404NotFound, title: "Heap dump not found"),
-        AnalysisFailure.Unreadable => TypedResults.Problem(
-            $"{error} The file cannot be analysed; delete it with DELETE /heapdump/{{id}} and capture a new one.",
-            statusCode: StatusCodes.Status422UnprocessableEntity,
-            title: "The dump cannot be analysed"),
-        AnalysisFailure.Unavailable => TypedResults.Problem(error, statusCode: StatusCodes.Status502BadGateway, title: "The dump's storage cannot be reached"),
-        _ => TypedResults.Problem(error, statusCode: StatusCodes.Status404NotFound, title: "Type not found"),
-    };
+        var (status, title) = problem.Failure switch
+        {
+            AnalysisFailure.DumpNotFound => (StatusCodes.Status404NotFound, "Heap dump not found"),
+            AnalysisFailure.Unreadable => (StatusCodes.Status422UnprocessableEntity, "The dump cannot be analysed"),
+            AnalysisFailure.TypeNotFound => (StatusCodes.Status404NotFound, "Type not found"),
+            AnalysisFailure.TypeAmbiguous => (StatusCodes.Status400BadRequest, "Ambiguous type name"),
+            AnalysisFailure.Unavailable => (StatusCodes.Status502BadGateway, "The dump's storage cannot be reached"),
+            AnalysisFailure.AnalysisBudget => (StatusCodes.Status503ServiceUnavailable, "Not enough memory to analyse the dump here"),
+            AnalysisFailure.AnalyzerUnavailable => (StatusCodes.Status503ServiceUnavailable, "The analyzer cannot be started here"),
+            AnalysisFailure.AnalysisOff => (StatusCodes.Status503ServiceUnavailable, "Analysis is turned off"),
+            AnalysisFailure.AnalysisTimeout => (StatusCodes.Status504GatewayTimeout, "The analysis took too long"),
+            _ => (StatusCodes.Status500InternalServerError, "The analysis failed"),
+        };
+        var extensions = new Dictionary<string, object?>
+        {
+            ["failure"] = problem.Failure.ToString(),
+            ["fix"] = problem.Fix,
+        };
+        if (problem.NeededBytes is { } needed)
+        {
+            extensions["neededBytes"] = needed;
+        }
+
+        if (problem.BudgetBytes is { } budget)
+        {
+            extensions["budgetBytes"] = budget;
+        }
+
+        if (problem.Candidates is { Count: > 0 } candidates)
+        {
+            extensions["candidates"] = candidates;
+        }
+
+        return TypedResults.Problem(problem.Fix is null ? problem.Detail : $"{problem.Detail} {problem.Fix}", statusCode: status, title: title, extensions: extensions);
+    }
 }

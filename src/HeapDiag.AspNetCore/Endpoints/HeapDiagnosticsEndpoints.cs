@@ -99,6 +99,11 @@ internal static class HeapDiagnosticsEndpoints
             .WithSummary("What grew from dump otherId to dump id, by type")
             .WithDescription("Deltas are id minus otherId, sorted by bytes grown; new and vanished types listed apart. top=1..1000 (default 20).")
             .Produces<HeapDiag.Analysis.HeapDiff>(StatusCodes.Status200OK, "application/json"));
+        AnalysisProblems(dumps.MapGet("/{id}/suspects", AnalysisEndpoints.SuspectsAsync)
+            .WithName("HeapDiagnostics.Suspects")
+            .WithSummary("Where the memory accumulates: leak suspects from the dominator tree")
+            .WithDescription("Objects (or groups of same-typed objects) retaining at least Analysis:SuspectThresholdPercent of the live heap, the accumulation point inside each (the collection, event or captured variable that holds the memory) with what it holds, the shortest path from a GC root, and a fingerprint that matches the same leak in other dumps. baseline={otherId} adds each suspect's growth since that dump. Runs in the analyzer process within its memory budget; cached beside the dump.")
+            .Produces<HeapDiag.Analysis.LeakSuspectReport>(StatusCodes.Status200OK, "application/json"));
         AnalysisProblems(dumps.MapGet("/{id}/retainers", AnalysisEndpoints.RetainersAsync)
             .WithName("HeapDiagnostics.Retainers")
             .WithSummary("Who keeps a type's instances alive: shortest paths from GC roots, grouped")
@@ -108,10 +113,16 @@ internal static class HeapDiagnosticsEndpoints
         return group;
     }
 
-    /// <summary>The problems every analysis route can answer: bad input, no such dump, unreadable file, bucket down.</summary>
+    /// <summary>
+    /// The problems every analysis route can answer: bad input, no such dump, unreadable file, analyzer failed, bucket
+    /// down, budget too small or analysis off, too slow.
+    /// </summary>
     private static RouteHandlerBuilder AnalysisProblems(RouteHandlerBuilder route) => route
         .ProducesProblem(StatusCodes.Status400BadRequest)
         .ProducesProblem(StatusCodes.Status404NotFound)
         .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-        .ProducesProblem(StatusCodes.Status502BadGateway);
+        .ProducesProblem(StatusCodes.Status500InternalServerError)
+        .ProducesProblem(StatusCodes.Status502BadGateway)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+        .ProducesProblem(StatusCodes.Status504GatewayTimeout);
 }

@@ -1,3 +1,4 @@
+using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Egress;
@@ -75,7 +76,7 @@ internal static class HeapDumpEndpoints
     }
 
     public static async Task<IResult> Capabilities(
-        HttpContext http, string? type, CaptureCapabilities capabilities, HeapDumpEgressService egress, TimeProvider time, IOptions<HeapDiagnosticsOptions> options)
+        HttpContext http, string? type, CaptureCapabilities capabilities, HeapDumpEgressService egress, AnalyzerProcess analyzer, TimeProvider time, IOptions<HeapDiagnosticsOptions> options)
     {
         if (!HeapDumpTypes.TryParse(type ?? options.Value.Capture.DefaultType, out var dumpType))
         {
@@ -96,7 +97,7 @@ internal static class HeapDumpEndpoints
                 "Check HeapDiagnostics:Egress:S3:ServiceUrl and that the endpoint is reachable from this instance.", time.GetUtcNow());
         }
 
-        return TypedResults.Json(capabilities.Probe(dumpType) with { Egress = state }, HeapDiagnosticsJsonContext.Default.HeapDumpCapabilities);
+        return TypedResults.Json(capabilities.Probe(dumpType) with { Egress = state, Analysis = analyzer.Describe() }, HeapDiagnosticsJsonContext.Default.HeapDumpCapabilities);
     }
 
     public static async Task<IResult> Download(HttpContext http, string id, HeapDumpStore store, HeapDumpEgressService egress)

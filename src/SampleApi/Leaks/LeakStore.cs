@@ -23,6 +23,7 @@ internal sealed class LeakStore : IDisposable
         var count = megabytes * (1024 * 1024 / PayloadBytes);
         lock (gate)
         {
+            var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
             for (var i = 0; i < count; i++)
             {
                 var payload = new byte[PayloadBytes];
@@ -55,7 +56,7 @@ internal sealed class LeakStore : IDisposable
                 PriceChanged?.Invoke(this, EventArgs.Empty);
             }
 
-            return Snapshot(pattern, count);
+            return Snapshot(pattern, count) with { AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore };
         }
     }
 
@@ -111,5 +112,11 @@ internal sealed class PriceSubscriber(byte[] buffer)
     public void OnPriceChanged(object? sender, EventArgs e) => GC.KeepAlive(buffer);
 }
 
-/// <summary>What a leak route did: objects added (negative when released) and objects the pattern now holds.</summary>
-internal sealed record LeakReport(string Pattern, int ObjectsAdded, int ObjectsHeld);
+/// <summary>
+/// What a leak route did: objects added (negative when released), objects the pattern now holds, and the bytes the
+/// leak allocated (so what the rest of the app allocates meanwhile can be told apart).
+/// </summary>
+internal sealed record LeakReport(string Pattern, int ObjectsAdded, int ObjectsHeld)
+{
+    public long AllocatedBytes { get; init; }
+}

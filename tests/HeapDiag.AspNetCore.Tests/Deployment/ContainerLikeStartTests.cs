@@ -51,6 +51,15 @@ public sealed partial class ContainerLikeStartTests
                 Assert.Equal(75, monitor.GetProperty("threshold").GetProperty("percentOfLimit").GetDouble());
                 var capabilities = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump/capabilities");
                 Assert.Equal(root + "/dumps", capabilities.GetProperty("directory").GetString());
+
+                // The analyzer ships in the publish output and runs from there, through the app's own host.
+                Assert.True(File.Exists(Path.Combine(app, "HeapDiag.Analyzer.dll")));
+                Assert.True(capabilities.GetProperty("analysis").GetProperty("canAnalyze").GetBoolean(), capabilities.ToString());
+                using var capture = await client.PostAsync("/debug/heapdump", null);
+                Assert.Equal(HttpStatusCode.Created, capture.StatusCode);
+                var id = (await capture.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+                using var suspects = await client.GetAsync($"/debug/heapdump/{id}/suspects");
+                Assert.Equal(HttpStatusCode.OK, suspects.StatusCode);
             }
             finally
             {
@@ -101,7 +110,7 @@ public sealed partial class ContainerLikeStartTests
         }
     }
 
-    private static IEnumerable<KeyValuePair<string, string>> ComposeEnvironment()
+    internal static IEnumerable<KeyValuePair<string, string>> ComposeEnvironment()
     {
         var inEnvironment = false;
         foreach (var line in File.ReadLines(Path.Combine(Repository.Root, "docker-compose.yml")))

@@ -37,19 +37,34 @@ public sealed class SampleApiProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<SampleApiProcess> StartAsync(IDictionary<string, string> environment, string? dumpDirectory = null)
+    /// <param name="environment">Settings on top of the test defaults.</param>
+    /// <param name="dumpDirectory">Where dumps go; a new temp directory when null.</param>
+    /// <param name="cgroup">A memory cgroup the app (and what it starts) runs in, as in a container with a memory limit.</param>
+    public static async Task<SampleApiProcess> StartAsync(IDictionary<string, string> environment, string? dumpDirectory = null, MemoryCgroup? cgroup = null)
     {
         var port = FreePort();
         dumpDirectory ??= Directory.CreateTempSubdirectory("heapdiag-proc-").FullName;
         var sampleDll = Path.Combine(AppContext.BaseDirectory, "SampleApi.dll");
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(cgroup is null ? "dotnet" : "/bin/sh")
         {
-            ArgumentList = { sampleDll, "--urls", $"http://127.0.0.1:{port}" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        if (cgroup is not null)
+        {
+            // The shell joins the group, then becomes the app: everything the app starts is in the group too.
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("echo $$ > \"$0\" && exec dotnet \"$@\"");
+            start.ArgumentList.Add(cgroup.ProcessesFile);
+        }
+
+        foreach (var argument in new[] { sampleDll, "--urls", $"http://127.0.0.1:{port}" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
         start.Environment["HeapDiagnostics__ApiKeys__0"] = SampleApiFactory.ApiKey;
         start.Environment["HeapDiagnostics__Storage__Directory"] = dumpDirectory;

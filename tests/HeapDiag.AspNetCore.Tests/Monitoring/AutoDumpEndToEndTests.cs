@@ -85,23 +85,31 @@ public sealed class AutoDumpEndToEndTests
             var firstReport = await WaitForLeakReportAsync(client, firstId);
             Assert.Equal(JsonValueKind.Null, firstReport.GetProperty("comparedWithDumpId").ValueKind);
             Assert.NotEmpty(firstReport.GetProperty("topTypes").EnumerateArray());
+            Assert.StartsWith("SampleApi.Leaks.LeakStore.cache (List<CachedOrder>, ", firstReport.GetProperty("headline").GetString());
+            Assert.DoesNotContain("since the last dump", firstReport.GetProperty("headline").GetString());
 
             (await client.PostAsync("/leak/cache?mb=450", null)).Dispose();
             var second = await WaitForAsync(client, s => s.GetProperty("autoDumps").GetArrayLength() >= 2, TimeSpan.FromMinutes(2));
             var secondId = second.GetProperty("autoDumps")[1].GetProperty("id").GetString()!;
             var report = await WaitForLeakReportAsync(client, secondId);
 
+            // The suspect that grew most is the cache's list, matched with the first dump's by its fingerprint. Either
+            // dump may fire while a leak route is still allocating, so the growth is whatever was added between them.
             Assert.Equal(firstId, report.GetProperty("comparedWithDumpId").GetString());
-            var orders = report.GetProperty("growth").EnumerateArray().SingleOrDefault(t => t.GetProperty("name").GetString() == "SampleApi.Leaks.CachedOrder");
-            Assert.True(orders.ValueKind == JsonValueKind.Object, $"CachedOrder is not among the growing types: {report}");
-            // Either dump may fire while a leak route is still allocating, so the delta is whatever was added
-            // between them: more than nothing, at most what both routes added, and consistent with the counts.
-            Assert.InRange(orders.GetProperty("countDelta").GetInt64(), 1, 2 * 450 * 1024);
-            var firstSummary = await client.GetFromJsonAsync<JsonElement>($"/debug/heapdump/{firstId}/summary?top=1000");
-            Assert.Equal(orders.GetProperty("count").GetInt64() - orders.GetProperty("countDelta").GetInt64(), LiveCount(firstSummary, "SampleApi.Leaks.CachedOrder"));
-            Assert.Contains("since the last dump", report.GetProperty("headline").GetString());
-            // The holder is the application's own field, not a runtime collection's insides.
-            Assert.StartsWith("SampleApi.Leaks.", report.GetProperty("heldBy").GetString());
+            var cache = report.GetProperty("suspects")[0];
+            var firstCache = firstReport.GetProperty("suspects")[0];
+            Assert.True(firstCache.GetProperty("fingerprint").GetString() == cache.GetProperty("fingerprint").GetString(), $"{firstReport}\n\n{report}");
+            Assert.Equal("SampleApi.Leaks.LeakStore.cache", cache.GetProperty("accumulationPoint").GetProperty("displayName").GetString());
+            var growth = cache.GetProperty("growth");
+            Assert.False(growth.GetProperty("isNew").GetBoolean());
+            Assert.InRange(growth.GetProperty("retainedBytesDelta").GetInt64(), 1, 2 * 450 * Mb * 11 / 10);
+            Assert.Equal(
+                cache.GetProperty("holds").GetProperty("count").GetInt64() - firstCache.GetProperty("holds").GetProperty("count").GetInt64(),
+                LiveCount(await client.GetFromJsonAsync<JsonElement>($"/debug/heapdump/{secondId}/summary?top=1000"), "SampleApi.Leaks.CachedOrder")
+                    - LiveCount(await client.GetFromJsonAsync<JsonElement>($"/debug/heapdump/{firstId}/summary?top=1000"), "SampleApi.Leaks.CachedOrder"));
+            var headline = report.GetProperty("headline").GetString()!;
+            Assert.StartsWith("SampleApi.Leaks.LeakStore.cache (List<CachedOrder>, ", headline);
+            Assert.Contains(" MB since the last dump; path: singleton SampleApi.Leaks.LeakStore (service provider) \u2192 LeakStore.cache [fingerprint ", headline);
         }
         finally
         {

@@ -1,0 +1,18 @@
+namespace HeapDiag.Analysis;
+
+/// <summary>
+/// What an analysis needs at the least, known before the dump is opened: a caller with a memory budget can refuse to
+/// start one that cannot fit. The full need (about 16 bytes per live object more, for the dominator tree) is known
+/// only after the mark pass; <see cref="HeapDump"/> checks it then against <see cref="HeapDumpOptions.MemoryBudgetBytes"/>.
+/// </summary>
+public static class AnalysisMemory
+{
+    /// <summary>The runtime, ClrMD with the dumped runtime's data access library, and the smallest page cache.</summary>
+    public const long FixedBytes = 96L << 20;
+
+    /// <summary>
+    /// Memory a summary of a dump of <paramref name="dumpFileBytes"/> bytes needs at the least: the fixed part plus
+    /// the mark bitmap and its index (1/64 and 1/128 of the heap, which a heap dump is a little larger than).
+    /// </summary>
+    public static long MinimumBytes(long dumpFileBytes) => FixedBytes + (dumpFileBytes / 64) + (dumpFileBytes / 128);
+}

@@ -1,0 +1,82 @@
+namespace HeapDiag.Analyzer;
+
+/// <summary>
+/// How the app and the analyzer process talk: the command line the app passes, the files the analyzer writes into the
+/// output directory, and the exit codes. The app never reads the dump; the analyzer never writes outside its output
+/// directory (which is also its scratch directory).
+/// </summary>
+public static class AnalyzerProtocol
+{
+    /// <summary>The analyzer's assembly file name, found beside the app's.</summary>
+    public const string AssemblyFileName = "HeapDiag.Analyzer.dll";
+
+    /// <summary>Command: the summary and the leak suspects, from one mark pass and one dominator tree.</summary>
+    public const string AnalyzeCommand = "analyze";
+
+    /// <summary>Command: retention paths of one type (<c>--type</c>).</summary>
+    public const string RetainersCommand = "retainers";
+
+    /// <summary>Result file of the summary (<c>HeapSummary</c>, camelCase JSON).</summary>
+    public const string SummaryFile = "summary.json";
+
+    /// <summary>Result file of the leak suspects (<c>LeakSuspectReport</c>).</summary>
+    public const string SuspectsFile = "suspects.json";
+
+    /// <summary>Result file of the retention paths (<c>RetentionReport</c>).</summary>
+    public const string RetainersFile = "retainers.json";
+
+    /// <summary>Why the analysis (or part of it) failed (<see cref="AnalyzerFailure"/>).</summary>
+    public const string FailureFile = "failure.json";
+
+    /// <summary>Exit codes.</summary>
+    public static class ExitCodes
+    {
+        /// <summary>Every result asked for was written.</summary>
+        public const int Success = 0;
+
+        /// <summary>The command line was wrong (a bug in the caller).</summary>
+        public const int Usage = 1;
+
+        /// <summary>The dump cannot be analysed (<see cref="FailureCodes.Unreadable"/>).</summary>
+        public const int Unreadable = 2;
+
+        /// <summary>Something failed inside the analyzer (<see cref="FailureCodes.Internal"/>); details on standard error.</summary>
+        public const int Internal = 3;
+
+        /// <summary>The memory budget is too small (<see cref="FailureCodes.Budget"/>); the summary may still have been written.</summary>
+        public const int Budget = 4;
+
+        /// <summary>The type asked for matches no live type, or several (<see cref="FailureCodes.TypeNotFound"/>, <see cref="FailureCodes.TypeAmbiguous"/>).</summary>
+        public const int TypeNotFound = 5;
+
+        /// <summary>Standard input closed: the app that started the analyzer is gone, so the analyzer ends too.</summary>
+        public const int ParentGone = 6;
+    }
+
+    /// <summary>Codes of <see cref="AnalyzerFailure.Code"/>.</summary>
+    public static class FailureCodes
+    {
+        /// <summary>The file is truncated, corrupt or not a .NET dump.</summary>
+        public const string Unreadable = "Unreadable";
+
+        /// <summary>The dominator tree does not fit the memory budget.</summary>
+        public const string Budget = "Budget";
+
+        /// <summary>No live type has the name.</summary>
+        public const string TypeNotFound = "TypeNotFound";
+
+        /// <summary>Several live types have the name.</summary>
+        public const string TypeAmbiguous = "TypeAmbiguous";
+
+        /// <summary>Anything else.</summary>
+        public const string Internal = "Internal";
+    }
+}
+
+/// <summary>What went wrong, written as <see cref="AnalyzerProtocol.FailureFile"/>.</summary>
+/// <param name="Code">One of <see cref="AnalyzerProtocol.FailureCodes"/>.</param>
+/// <param name="Message">One line a person understands.</param>
+/// <param name="NeededBytes">For <see cref="AnalyzerProtocol.FailureCodes.Budget"/>: the memory the analysis needs.</param>
+/// <param name="BudgetBytes">For <see cref="AnalyzerProtocol.FailureCodes.Budget"/>: the budget it had.</param>
+/// <param name="Candidates">For <see cref="AnalyzerProtocol.FailureCodes.TypeAmbiguous"/>: the types the name could mean.</param>
+public sealed record AnalyzerFailure(string Code, string Message, long? NeededBytes = null, long? BudgetBytes = null, IReadOnlyList<string>? Candidates = null);

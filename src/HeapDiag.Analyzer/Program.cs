@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using HeapDiag.Analysis;
+using static HeapDiag.Analyzer.AnalyzerProtocol;
+
+namespace HeapDiag.Analyzer;
+
+/// <summary>
+/// The analyzer process. <c>analyze --dump PATH --out DIR --max-memory BYTES [--threshold PERCENT]</c> writes the
+/// summary and the leak suspects; <c>retainers --dump PATH --out DIR --max-memory BYTES --type NAME</c> the retention
+/// paths of a type. Progress goes to standard error; results and failures to files in DIR (see
+/// <see cref="AnalyzerProtocol"/>). It ends by itself when its standard input closes: the app that started it is gone.
+/// </summary>
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        if (!AnalyzerArguments.TryParse(args, out AnalyzerArguments? arguments, out string problem))
+        {
+            Console.Error.WriteLine($"heapdiag-analyzer: {problem}");
+            return ExitCodes.Usage;
+        }
+
+        ExitWhenParentIsGone();
+        var stopwatch = Stopwatch.StartNew();
+        try
+        {
+            using HeapDump dump = HeapDump.Open(arguments.DumpPath, new HeapDumpOptions
+            {
+                MemoryBudgetBytes = arguments.MaxMemoryBytes,
+                ScratchDirectory = arguments.OutputDirectory,
+                PageCacheBytes = PageCacheFor(arguments.MaxMemoryBytes),
+            });
+            Progress($"opened {dump.FileName} ({dump.FileBytes:N0} bytes), memory budget {arguments.MaxMemoryBytes:N0} bytes");
+            return arguments.Command == RetainersCommand ? Retainers(dump, arguments) : Analyze(dump, arguments, stopwatch);
+        }
+        catch (HeapDumpFormatException ex)
+        {
+            return Fail(arguments, ExitCodes.Unreadable, new AnalyzerFailure(FailureCodes.Unreadable, ex.Message));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine(ex);
+            return Fail(arguments, ExitCodes.Internal, new AnalyzerFailure(FailureCodes.Internal, ex.Message));
+        }
+    }
+
+    private static int Analyze(HeapDump dump, AnalyzerArguments arguments, Stopwatch stopwatch)
+    {
+        HeapSummary summary = dump.Summarize();
+        Write(arguments, SummaryFile, summary, AnalyzerJsonContext.Default.HeapSummary);
+        Progress($"summary: {summary.Live.Objects:N0} live objects, {summary.Live.Bytes:N0} bytes ({stopwatch.Elapsed.TotalSeconds:0.0} s)");
+        try
+        {
+            LeakSuspectReport suspects = dump.FindLeakSuspects(new SuspectOptions { ThresholdPercent = arguments.ThresholdPercent });
+            Write(arguments, SuspectsFile, suspects, AnalyzerJsonContext.Default.LeakSuspectReport);
+            Progress($"suspects: {suspects.Suspects.Count} ({stopwatch.Elapsed.TotalSeconds:0.0} s, peak working set {Environment.WorkingSet:N0} bytes now)");
+            return ExitCodes.Success;
+        }
+        catch (HeapAnalysisBudgetException ex)
+        {
+            return Fail(arguments, ExitCodes.Budget, new AnalyzerFailure(FailureCodes.Budget, ex.Message, ex.NeededBytes, ex.BudgetBytes));
+        }
+    }
+
+    private static int Retainers(HeapDump dump, AnalyzerArguments arguments)
+    {
+        try
+        {
+            RetentionReport report = dump.FindRetainers(arguments.TypeName!);
+            Write(arguments, RetainersFile, report, AnalyzerJsonContext.Default.RetentionReport);
+            return ExitCodes.Success;
+        }
+        catch (HeapTypeNotFoundException ex)
+        {
+            string code = ex.IsAmbiguous ? FailureCodes.TypeAmbiguous : FailureCodes.TypeNotFound;
+            return Fail(arguments, ExitCodes.TypeNotFound, new AnalyzerFailure(code, ex.Message, Candidates: ex.Candidates));
+        }
+    }
+
+    /// <summary>A cache of dump pages in proportion to the budget: 8 MiB is plenty for a small heap, 32 MiB for a large one.</summary>
+    private static int PageCacheFor(long budget) => (int)Math.Clamp(budget / 16, 8L << 20, 32L << 20);
+
+    /// <summary>
+    /// The app keeps the write end of this process's standard input open and never writes to it; the read returns
+    /// only when the app is gone (or closed it), and then nothing is left to report to.
+    /// </summary>
+    private static void ExitWhenParentIsGone()
+    {
+        var watcher = new Thread(() =>
+        {
+            using Stream input = Console.OpenStandardInput();
+            byte[] buffer = new byte[64];
+            while (input.Read(buffer) > 0)
+            {
+            }
+
+            Console.Error.WriteLine("heapdiag-analyzer: standard input closed, the app is gone; stopping");
+            Environment.Exit(ExitCodes.ParentGone);
+        })
+        {
+            IsBackground = true,
+            Name = "parent watcher",
+        };
+        watcher.Start();
+    }
+
+    private static int Fail(AnalyzerArguments arguments, int exitCode, AnalyzerFailure failure)
+    {
+        Progress($"failed ({failure.Code}): {failure.Message}");
+        Write(arguments, FailureFile, failure, AnalyzerJsonContext.Default.AnalyzerFailure);
+        return exitCode;
+    }
+
+    private static void Write<T>(AnalyzerArguments arguments, string fileName, T value, JsonTypeInfo<T> type)
+    {
+        using FileStream file = File.Create(Path.Combine(arguments.OutputDirectory, fileName));
+        JsonSerializer.Serialize(file, value, type);
+    }
+
+    private static void Progress(string message) =>
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"heapdiag-analyzer: {message}"));
+}
+
+/// <summary>The analyzer's results as camelCase JSON, as the app reads them.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(HeapSummary))]
+[JsonSerializable(typeof(LeakSuspectReport))]
+[JsonSerializable(typeof(RetentionReport))]
+[JsonSerializable(typeof(AnalyzerFailure))]
+internal sealed partial class AnalyzerJsonContext : JsonSerializerContext;

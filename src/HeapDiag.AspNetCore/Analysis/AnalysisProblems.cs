@@ -1,0 +1,56 @@
+using System.Globalization;
+using HeapDiag.Analyzer;
+using HeapDiag.AspNetCore.Analyzer;
+using HeapDiag.AspNetCore.Storage;
+
+namespace HeapDiag.AspNetCore.Analysis;
+
+/// <summary>The analysis failures a person can get, each with what to do about it.</summary>
+internal static class AnalysisProblems
+{
+    private const string ElsewhereFix =
+        "analyse the dump on another machine: download it (GET /heapdump/{id}) and run 'heapdiag suspects FILE', or ship dumps to a bucket (HeapDiagnostics:Egress:Provider=S3) and analyse them there.";
+
+    public static AnalysisProblem Off { get; } = new(AnalysisFailure.AnalysisOff,
+        "Analysis is turned off here (HeapDiagnostics:Analysis:Mode is Off).",
+        $"Set HeapDiagnostics:Analysis:Mode to ChildProcess, or {ElsewhereFix}");
+
+    public static AnalysisProblem NotFound(HeapDumpId id) =>
+        new(AnalysisFailure.DumpNotFound, $"There is no heap dump '{id}' here.", "List the dumps with GET /heapdump.");
+
+    public static AnalysisProblem NoResult(HeapDumpId id) =>
+        new(AnalysisFailure.AnalyzerFailed, $"The analyzer finished without writing a result for '{id}'.", "Look for the analyzer's lines (event 4202) in the app's log.");
+
+    /// <summary>What a failed or refused run of the analyzer means for the caller.</summary>
+    public static AnalysisProblem FromRun(AnalyzerRun run, HeapDumpId id)
+    {
+        if (run.TimedOut)
+        {
+            return new AnalysisProblem(AnalysisFailure.AnalysisTimeout,
+                $"The analysis of '{id}' took longer than HeapDiagnostics:Analysis:Timeout and was stopped.",
+                $"Raise HeapDiagnostics:Analysis:Timeout, or {ElsewhereFix}");
+        }
+
+        AnalyzerFailure failure = run.Failure ?? new AnalyzerFailure(AnalyzerProtocol.FailureCodes.Internal, "the analyzer failed");
+        return failure.Code switch
+        {
+            "NoHost" => new AnalysisProblem(AnalysisFailure.AnalyzerUnavailable, failure.Message, AnalyzerHost.ProblemFix),
+            AnalyzerProtocol.FailureCodes.Budget => Budget(failure, run.Budget),
+            AnalyzerProtocol.FailureCodes.Unreadable => new AnalysisProblem(AnalysisFailure.Unreadable, failure.Message,
+                "The file cannot be analysed; delete it with DELETE /heapdump/{id} and capture a new one."),
+            AnalyzerProtocol.FailureCodes.TypeNotFound => new AnalysisProblem(AnalysisFailure.TypeNotFound, failure.Message,
+                "Name a type with live instances: GET /heapdump/{id}/summary lists them."),
+            AnalyzerProtocol.FailureCodes.TypeAmbiguous => new AnalysisProblem(AnalysisFailure.TypeAmbiguous, failure.Message,
+                "Give the full type name, one of the candidates.", Candidates: failure.Candidates),
+            _ when run.ExitCode == 134 => Budget(failure with { Message = "the analyzer aborted (exit code 134), most likely out of memory within its budget" }, run.Budget),
+            _ => new AnalysisProblem(AnalysisFailure.AnalyzerFailed, $"The analyzer failed: {failure.Message}", "Look for the analyzer's lines (event 4202) in the app's log."),
+        };
+    }
+
+    private static AnalysisProblem Budget(AnalyzerFailure failure, MemoryBudget? budget) =>
+        new(AnalysisFailure.AnalysisBudget,
+            string.Create(CultureInfo.InvariantCulture, $"The analyzer's memory budget is too small: {failure.Message}."),
+            $"Raise HeapDiagnostics:Analysis:MaxMemoryBytes (or the container's memory limit), or {ElsewhereFix}",
+            failure.NeededBytes,
+            failure.BudgetBytes ?? budget?.Bytes);
+}

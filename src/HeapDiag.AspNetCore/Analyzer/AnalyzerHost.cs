@@ -1,0 +1,106 @@
+using System.Runtime.InteropServices;
+using HeapDiag.Analyzer;
+
+namespace HeapDiag.AspNetCore.Analyzer;
+
+/// <summary>
+/// How to start the analyzer: the runtime host (<c>dotnet</c>) the app itself runs on, the analyzer's assembly
+/// beside the app's, and the app's dependency manifest so the analyzer finds ClrMD where the app's build put it. Or,
+/// where there is none of that (a self-contained single-file app), why not and what to do.
+/// </summary>
+internal sealed class AnalyzerHost
+{
+    private const string Fix =
+        "Publish the app framework-dependent and not as a single file (dotnet publish without -p:PublishSingleFile=true), " +
+        "so that the runtime host and HeapDiag.Analyzer.dll are beside it; or set HeapDiagnostics:Analysis:Mode=Off and analyse the dumps " +
+        "with 'heapdiag suspects FILE' on another machine (download them with GET /heapdump/{id}).";
+
+    private AnalyzerHost(string? dotnetPath, string? analyzerPath, string? dependencyManifest, string? problem)
+    {
+        DotnetPath = dotnetPath;
+        AnalyzerPath = analyzerPath;
+        DependencyManifest = dependencyManifest;
+        Problem = problem;
+    }
+
+    /// <summary>The runtime host (<c>dotnet</c>), or null.</summary>
+    public string? DotnetPath { get; }
+
+    /// <summary>The analyzer assembly, or null.</summary>
+    public string? AnalyzerPath { get; }
+
+    /// <summary>The app's <c>.deps.json</c>, when it lists the analyzer; otherwise the host probes the app's directory.</summary>
+    public string? DependencyManifest { get; }
+
+    /// <summary>Why the analyzer cannot be started here, or null when it can.</summary>
+    public string? Problem { get; }
+
+    /// <summary>What to do about <see cref="Problem"/>.</summary>
+    public static string ProblemFix => Fix;
+
+    public bool IsAvailable => Problem is null;
+
+    /// <summary>Looks for the host and the analyzer as this process runs.</summary>
+    public static AnalyzerHost Locate() =>
+        Locate(Environment.ProcessPath, RuntimeEnvironment.GetRuntimeDirectory(), AppContext.BaseDirectory, Environment.GetEnvironmentVariable("DOTNET_ROOT"));
+
+    /// <summary>Looks for the host and the analyzer for a process started as <paramref name="processPath"/>, running on <paramref name="runtimeDirectory"/>, from <paramref name="appDirectory"/>.</summary>
+    internal static AnalyzerHost Locate(string? processPath, string runtimeDirectory, string appDirectory, string? dotnetRoot)
+    {
+        string? dotnet = FindDotnet(processPath, runtimeDirectory, dotnetRoot);
+        string analyzer = Path.Combine(appDirectory, AnalyzerProtocol.AssemblyFileName);
+        if (dotnet is null)
+        {
+            return new AnalyzerHost(null, null, null,
+                $"No .NET runtime host (dotnet) was found to start the analyzer process: this app runs as '{processPath}' on {runtimeDirectory}.");
+        }
+
+        if (!File.Exists(analyzer))
+        {
+            return new AnalyzerHost(dotnet, null, null,
+                $"The analyzer assembly {AnalyzerProtocol.AssemblyFileName} is not in the app's directory {appDirectory} (a single-file or trimmed publish leaves it out).");
+        }
+
+        return new AnalyzerHost(dotnet, analyzer, FindDependencyManifest(), null);
+    }
+
+    /// <summary>
+    /// The <c>dotnet</c> that started this app, or the one whose shared runtime this app runs on
+    /// (<c>{root}/shared/Microsoft.NETCore.App/{version}/</c>), or the one under <c>DOTNET_ROOT</c>.
+    /// </summary>
+    private static string? FindDotnet(string? processPath, string runtimeDirectory, string? dotnetRoot)
+    {
+        string executable = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
+        if (processPath is not null && Path.GetFileName(processPath) == executable && File.Exists(processPath))
+        {
+            return processPath;
+        }
+
+        string runtime = runtimeDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        string? root = Directory.GetParent(runtime)?.Parent?.Parent?.FullName;
+        foreach (string? candidate in new[] { root, dotnetRoot })
+        {
+            if (!string.IsNullOrEmpty(candidate) && File.Exists(Path.Combine(candidate, executable)))
+            {
+                return Path.Combine(candidate, executable);
+            }
+        }
+
+        return null;
+    }
+
+    private static string? FindDependencyManifest()
+    {
+        string? manifest = (AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string)?.Split(Path.PathSeparator).FirstOrDefault();
+        try
+        {
+            return manifest is not null && File.Exists(manifest) && File.ReadAllText(manifest).Contains("HeapDiag.Analyzer", StringComparison.Ordinal)
+                ? manifest
+                : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
