@@ -39,6 +39,9 @@ public sealed class HeapDiagnosticsOptions
 
     /// <summary>Where finished dumps go: the local directory only (the default) or also an S3-compatible bucket.</summary>
     public HeapDumpEgressOptions Egress { get; } = new();
+
+    /// <summary>The page at <c>{RoutePrefix}/ui</c>: memory chart, dumps and the leak view.</summary>
+    public HeapDiagnosticsUiOptions Ui { get; } = new();
 }
 
 /// <summary>Settings under <c>HeapDiagnostics:Storage</c>.</summary>
