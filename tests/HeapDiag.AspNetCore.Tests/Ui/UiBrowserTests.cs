@@ -20,12 +20,26 @@ public sealed class UiBrowserTests(ITestOutputHelper output)
     [RequiresProgramFact(Chromium.Executable, Chromium.Install)]
     public async Task A_leak_hunt_in_the_page_from_the_key_to_a_deleted_dump()
     {
-        await using var app = await SampleApiProcess.StartAsync(new Dictionary<string, string>
+        var app = await SampleApiProcess.StartAsync(new Dictionary<string, string>
         {
             ["HeapDiagnostics__Monitor__Interval"] = "00:00:01",
             ["HeapDiagnostics__Monitor__Metric"] = "GcHeapSize",
             ["HeapDiagnostics__Monitor__ThresholdBytes"] = (100L << 20).ToString(CultureInfo.InvariantCulture),
         });
+        try
+        {
+            await HuntAsync(app);
+        }
+        finally
+        {
+            // The dumps are real, hundreds of MB each: none outlives the test.
+            await app.DisposeAsync();
+            Directory.Delete(app.DumpDirectory, recursive: true);
+        }
+    }
+
+    private async Task HuntAsync(SampleApiProcess app)
+    {
         using var api = app.CreateAuthorizedClient();
 
         // A leak past the threshold: the monitor takes an automatic dump, which the chart marks.
