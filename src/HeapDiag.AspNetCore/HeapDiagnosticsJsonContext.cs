@@ -7,8 +7,11 @@ using HeapDiag.AspNetCore.Monitoring;
 
 namespace HeapDiag.AspNetCore;
 
-/// <summary>Source-generated JSON for everything HeapDiag writes: no reflection at run time, camelCase names.</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+/// <summary>
+/// Source-generated JSON for everything HeapDiag writes: no reflection at run time, camelCase names, compact (the
+/// page polls <c>/monitor?window=true</c> every interval, and a full window indented is a third larger).
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = false, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(MemoryDiagnostics))]
 [JsonSerializable(typeof(HeapDumpResult))]
 [JsonSerializable(typeof(HeapDumpList))]

@@ -42,6 +42,9 @@ public sealed class HeapDiagnosticsOptions
 
     /// <summary>How dumps are analysed: in a child process within a memory budget, or not at all.</summary>
     public HeapAnalysisOptions Analysis { get; } = new();
+
+    /// <summary>The page at <c>{RoutePrefix}/ui</c>: memory chart, dumps and the leak view.</summary>
+    public HeapDiagnosticsUiOptions Ui { get; } = new();
 }
 
 /// <summary>Settings under <c>HeapDiagnostics:Storage</c>.</summary>

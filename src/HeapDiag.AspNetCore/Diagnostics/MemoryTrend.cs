@@ -7,7 +7,8 @@ internal readonly record struct GrowthTrend(double BytesPerSecond, int Samples, 
 }
 
 /// <summary>
-/// The last <see cref="Capacity"/> samples of the monitored metric, in a ring that never allocates after start.
+/// The last <see cref="Capacity"/> samples of the monitored metric (and of the three metrics, for the page's chart),
+/// in a ring that never allocates after start.
 /// The monitor writes it; <c>/memory</c>, <c>/monitor</c> and the leak indicators read it. Growth is the
 /// least-squares slope over the window, which one noisy sample cannot swing the way rss/uptime swings at start.
 /// </summary>
@@ -24,6 +25,9 @@ internal sealed class MemoryTrend
     private readonly Lock gate = new();
     private readonly long[] ticks = new long[Capacity];
     private readonly long[] values = new long[Capacity];
+    private readonly long[] workingSet = new long[Capacity];
+    private readonly long[] gcHeapSize = new long[Capacity];
+    private readonly long[] gcCommitted = new long[Capacity];
     private int next;
     private int count;
     private MemorySample? last;
@@ -45,6 +49,9 @@ internal sealed class MemoryTrend
         {
             ticks[next] = sample.Timestamp.UtcTicks;
             values[next] = value;
+            workingSet[next] = sample.WorkingSetBytes;
+            gcHeapSize[next] = sample.GcHeapSizeBytes;
+            gcCommitted[next] = sample.GcCommittedBytes;
             next = (next + 1) % Capacity;
             count = Math.Min(count + 1, Capacity);
             last = sample;
@@ -101,7 +108,9 @@ internal sealed class MemoryTrend
             for (var i = 0; i < count; i++)
             {
                 var index = (start + i) % Capacity;
-                points[i] = new WindowPoint(new DateTimeOffset(ticks[index], TimeSpan.Zero), values[index]);
+                // Whole milliseconds: the answer stays small (360 samples) and a person needs no finer time.
+                var timestamp = new DateTimeOffset(ticks[index] - (ticks[index] % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
+                points[i] = new WindowPoint(timestamp, values[index], workingSet[index], gcHeapSize[index], gcCommitted[index]);
             }
 
             return points;
@@ -109,5 +118,5 @@ internal sealed class MemoryTrend
     }
 }
 
-/// <summary>One sample of the monitored metric.</summary>
-internal sealed record WindowPoint(DateTimeOffset Timestamp, long Bytes);
+/// <summary>One sample: <see cref="Bytes"/> is the monitored metric, then the three metrics it is chosen from.</summary>
+internal sealed record WindowPoint(DateTimeOffset Timestamp, long Bytes, long WorkingSetBytes, long GcHeapSizeBytes, long GcCommittedBytes);

@@ -2,6 +2,7 @@ using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Monitoring;
+using HeapDiag.AspNetCore.Ui;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -10,18 +11,27 @@ namespace HeapDiag.AspNetCore.Endpoints;
 
 /// <summary>
 /// The route table. Handlers stay thin: parse the request, call a service, shape the reply.
-/// Every route sits in one group that requires the diagnostics policy, so no route can be added without it.
+/// Every data route sits in one group that requires the diagnostics policy, so no route can be added without it;
+/// beside it, only the page's shell and files (<see cref="UiEndpoints"/>) are anonymous, and they hold no data.
 /// </summary>
 internal static class HeapDiagnosticsEndpoints
 {
     public const string Tag = "HeapDiagnostics";
 
+    /// <summary>Maps every HeapDiag route under the prefix; the returned group holds them all, the page included.</summary>
     public static RouteGroupBuilder Map(IEndpointRouteBuilder routes, HeapDiagnosticsOptions options)
     {
-        var group = routes.MapGroup(options.RoutePrefix)
+        var root = routes.MapGroup(options.RoutePrefix);
+        if (options.Ui.Enabled)
+        {
+            UiEndpoints.Map(root);
+        }
+
+        var group = root.MapGroup(string.Empty)
             .RequireAuthorization(options.Policy)
             .WithTags(Tag)
             .AddEndpointFilter<AuditEndpointFilter>()
+            .AddEndpointFilter(NoStore)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
 
@@ -110,7 +120,17 @@ internal static class HeapDiagnosticsEndpoints
             .WithDescription("type= a full type name or an unambiguous last part of it. Static fields are named as roots.")
             .Produces<HeapDiag.Analysis.RetentionReport>(StatusCodes.Status200OK, "application/json"));
 
-        return group;
+        return root;
+    }
+
+    /// <summary>
+    /// Every answer describes one moment of this process and may hold its secrets (paths, type names, string values):
+    /// no browser or proxy may keep a copy, the page's own requests included.
+    /// </summary>
+    private static ValueTask<object?> NoStore(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        context.HttpContext.Response.Headers.CacheControl = "no-store";
+        return next(context);
     }
 
     /// <summary>

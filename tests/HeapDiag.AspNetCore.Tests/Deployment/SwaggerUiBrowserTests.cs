@@ -10,21 +10,12 @@ namespace HeapDiag.AspNetCore.Tests.Deployment;
 /// </summary>
 public sealed class SwaggerUiBrowserTests(ITestOutputHelper output)
 {
-    private const string Chromium = "/usr/bin/chromium";
-
-    [RequiresProgramFact(Chromium, "apt-get install chromium")]
+    [RequiresProgramFact(Chromium.Executable, Chromium.Install)]
     public async Task Try_it_out_on_memory_is_401_without_the_key_and_200_after_Authorize()
     {
         await using var app = await SampleApiProcess.StartAsync(new Dictionary<string, string>());
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-
-            // As root there is no sandbox; the rest keep chromium off a network it does not have.
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1600 } });
         page.SetDefaultTimeout(30_000);
 
@@ -48,10 +39,7 @@ public sealed class SwaggerUiBrowserTests(ITestOutputHelper output)
         await Assertions.Expect(memory.Locator(".live-responses-table .response .response-col_status").First).ToHaveTextAsync("200");
         await Assertions.Expect(memory.Locator(".live-responses-table .response .response-col_description")).ToContainTextAsync("workingSetBytes");
 
-        var screenshot = Path.Combine(AppContext.BaseDirectory, "screenshots", "swagger-memory-authorized.png");
-        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = false });
-        output.WriteLine($"Screenshot: {screenshot}");
+        await Chromium.ScreenshotAsync(page, "swagger-memory-authorized", output);
         Directory.Delete(app.DumpDirectory, recursive: true);
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -39,8 +40,14 @@ public sealed class AuthorizationMatrixTests(ReliabilityReport report)
             });
         using var client = factory.CreateClient();
 
-        var routes = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+        var endpoints = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(endpoint => endpoint.RoutePattern.RawText?.StartsWith("/debug", StringComparison.Ordinal) == true)
+            .ToList();
+
+        // The page's shell and files are the only anonymous routes (they hold no data; UiEndpointTests covers them).
+        var anonymous = endpoints.Where(endpoint => endpoint.Metadata.GetMetadata<IAllowAnonymous>() is not null).ToList();
+        Assert.All(anonymous, endpoint => Assert.StartsWith("/debug/ui/", endpoint.RoutePattern.RawText));
+        var routes = endpoints.Except(anonymous)
             .SelectMany(endpoint => endpoint.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Select(method => (method, pattern: endpoint.RoutePattern.RawText!)))
             .ToList();
         Assert.True(routes.Count >= 8, $"only {routes.Count} routes found");
