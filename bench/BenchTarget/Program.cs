@@ -16,6 +16,14 @@ builder.Services.AddHeapDiagnostics();
 var app = builder.Build();
 
 app.MapGet("/ping", () => "pong");
+
+// Grows the heap after start, so the monitor sees a threshold crossing: the bench's automatic-report row.
+app.MapPost("/grow", (int items) =>
+{
+    var before = GC.GetAllocatedBytesForCurrentThread();
+    Ballast.Grow(items);
+    return new GrowReport(items, GC.GetAllocatedBytesForCurrentThread() - before);
+});
 app.MapGet("/stats", () =>
 {
     var gc = GC.GetGCMemoryInfo(GCKind.Any);
@@ -45,6 +53,9 @@ internal sealed record BallastStats(
     bool ServerGc,
     double FillSeconds);
 
+/// <summary>The answer of POST /grow: items added and the bytes that took, so the rest of the app's allocations can be told apart.</summary>
+internal sealed record GrowReport(int Items, long AllocatedBytes);
+
 /// <summary>
 /// One small item: a 48-byte object with a few fields and its own 16-byte array (40 bytes on the heap), plus its
 /// 8-byte slot in the array that holds it — about 96 bytes, so 10 M items are about 1 GB in 20 M GC objects.
@@ -65,8 +76,24 @@ internal static class Ballast
 {
     private static readonly string[] Tags = [.. Enumerable.Range(0, 100).Select(i => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"tag-{i}"))];
     private static Item[] items = [];
+    private static readonly List<Item[]> Grown = [];
 
     public static int Count => items.Length;
+
+    /// <summary>More items, in a chunk of their own, held as long as the first ones.</summary>
+    public static void Grow(int count)
+    {
+        var chunk = new Item[count];
+        for (var i = 0; i < count; i++)
+        {
+            chunk[i] = new Item(i, i * 31L, Tags[i % Tags.Length], new byte[16]);
+        }
+
+        lock (Grown)
+        {
+            Grown.Add(chunk);
+        }
+    }
 
     public static void Fill(int count)
     {

@@ -266,9 +266,10 @@ def cmd_capture_summary(args):
 SECTIONS = {
     "1": "Capture: HeapDiag vs createdump on a ~1 GB heap",
     "2": "Node v8.writeHeapSnapshot on 10 M objects",
-    "3": "Analysis",
+    "3": "Analysis: leak suspects, summary and the plain ClrMD walk",
     "4": "Monitor overhead on GET /hello",
     "5": "GET /debug/memory",
+    "6": "The automatic leak report on a 1.5 GB heap",
 }
 
 
@@ -445,6 +446,35 @@ def cmd_json_get(args):
     return 0
 
 
+def cmd_report_timeline(args):
+    """Times of the automatic report's steps, from an app log written with "HH:mm:ss.fff " timestamps."""
+    stamp = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) ")
+    now = None
+    seen = {}
+    facts = {}
+    for line in open(args.log, encoding="utf-8", errors="replace"):
+        m = stamp.match(line)
+        if m:
+            h, mi, sec, ms = (int(x) for x in m.groups())
+            now = h * 3600 + mi * 60 + sec + ms / 1000
+        if now is None:
+            continue
+        for key, text in (("crossing", "Memory threshold crossed"), ("starting", "starting: trigger auto"), ("written", " written: "),
+                          ("analyzer", "Analyzer started"), ("exited", " exited with code "), ("report", "Leak report for automatic dump")):
+            if text in line and key not in seen:
+                seen[key] = now
+                if key == "starting":
+                    facts["gcHeapMb"] = round(int(re.search(r"GC heap (\d+) bytes", line).group(1)) / 1048576)
+                if key == "written":
+                    facts["dumpMb"] = round(int(re.search(r"written: (\d+) bytes", line).group(1)) / 1048576)
+                if key == "report":
+                    facts["headline"] = line.split("): ", 1)[-1].strip()
+    span = lambda a, b: round(seen[b] - seen[a], 1) if a in seen and b in seen else None  # noqa: E731
+    facts.update(crossingToReportSeconds=span("crossing", "report"), dumpSeconds=span("starting", "written"), analysisSeconds=span("analyzer", "exited"))
+    print(json.dumps(facts))
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # machine facts
 
@@ -533,6 +563,9 @@ def main():
     p.add_argument("--wrk", required=True)
     p.add_argument("--seq", required=True)
     p.set_defaults(func=cmd_memory_rows)
+    p = sub.add_parser("report-timeline")
+    p.add_argument("log")
+    p.set_defaults(func=cmd_report_timeline)
     p = sub.add_parser("json-get")
     p.add_argument("file")
     p.add_argument("path")

@@ -1,4 +1,3 @@
-using System.Globalization;
 using HeapDiag.Analyzer;
 using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Storage;
@@ -34,22 +33,26 @@ internal static class AnalysisProblems
         AnalyzerFailure failure = run.Failure ?? new AnalyzerFailure(AnalyzerProtocol.FailureCodes.Internal, "the analyzer failed");
         return failure.Code switch
         {
-            "NoHost" => new AnalysisProblem(AnalysisFailure.AnalyzerUnavailable, failure.Message, AnalyzerHost.ProblemFix),
+            "NoHost" => new AnalysisProblem(AnalysisFailure.AnalyzerUnavailable, Sentence(failure.Message), AnalyzerHost.ProblemFix),
             AnalyzerProtocol.FailureCodes.Budget => Budget(failure, run.Budget),
-            AnalyzerProtocol.FailureCodes.Unreadable => new AnalysisProblem(AnalysisFailure.Unreadable, failure.Message,
+            AnalyzerProtocol.FailureCodes.Unreadable => new AnalysisProblem(AnalysisFailure.Unreadable, Sentence(failure.Message),
                 "The file cannot be analysed; delete it with DELETE /heapdump/{id} and capture a new one."),
-            AnalyzerProtocol.FailureCodes.TypeNotFound => new AnalysisProblem(AnalysisFailure.TypeNotFound, failure.Message,
+            AnalyzerProtocol.FailureCodes.TypeNotFound => new AnalysisProblem(AnalysisFailure.TypeNotFound, Sentence(failure.Message),
                 "Name a type with live instances: GET /heapdump/{id}/summary lists them."),
-            AnalyzerProtocol.FailureCodes.TypeAmbiguous => new AnalysisProblem(AnalysisFailure.TypeAmbiguous, failure.Message,
+            AnalyzerProtocol.FailureCodes.TypeAmbiguous => new AnalysisProblem(AnalysisFailure.TypeAmbiguous, Sentence(failure.Message),
                 "Give the full type name, one of the candidates.", Candidates: failure.Candidates),
             _ when run.ExitCode == 134 => Budget(failure with { Message = "the analyzer aborted (exit code 134), most likely out of memory within its budget" }, run.Budget),
-            _ => new AnalysisProblem(AnalysisFailure.AnalyzerFailed, $"The analyzer failed: {failure.Message}", "Look for the analyzer's lines (event 4202) in the app's log."),
+            _ => new AnalysisProblem(AnalysisFailure.AnalyzerFailed, Sentence($"The analyzer failed: {failure.Message}"), "Look for the analyzer's lines (event 4202) in the app's log."),
         };
     }
 
+    /// <summary>A message from the analysis library ("truncated: …") as a sentence: capital first, full stop last.</summary>
+    private static string Sentence(string message) =>
+        message.Length == 0 ? message : string.Concat(char.ToUpperInvariant(message[0]).ToString(), message.AsSpan(1), message.EndsWith('.') ? string.Empty : ".");
+
     private static AnalysisProblem Budget(AnalyzerFailure failure, MemoryBudget? budget) =>
         new(AnalysisFailure.AnalysisBudget,
-            string.Create(CultureInfo.InvariantCulture, $"The analyzer's memory budget is too small: {failure.Message}."),
+            Sentence($"The analyzer's memory budget is too small: {failure.Message}"),
             $"Raise HeapDiagnostics:Analysis:MaxMemoryBytes (or the container's memory limit), or {ElsewhereFix}",
             failure.NeededBytes,
             failure.BudgetBytes ?? budget?.Bytes);

@@ -47,7 +47,7 @@ internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis,
         }
 
         AttachToDiagnostics(id, report);
-        LogLeakReport(logger, report.DumpId, report.ComparedWithDumpId, report.Headline);
+        LogLeakReport(logger, report.DumpId, report.ComparedWithDumpId ?? "none, the first automatic dump", report.Headline);
         return report;
     }
 
@@ -110,7 +110,7 @@ internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis,
     private static long Megabytes(long bytes) => bytes / (1024 * 1024);
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Leak report for automatic dump {DumpId} (compared with {PreviousDumpId}): {Headline}")]
-    private static partial void LogLeakReport(ILogger logger, string dumpId, string? previousDumpId, string headline);
+    private static partial void LogLeakReport(ILogger logger, string dumpId, string previousDumpId, string headline);
 
     [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Could not add the leak report to the diagnostics of {DumpId}")]
     private static partial void LogAttachFailed(ILogger logger, string dumpId, Exception exception);

@@ -24,6 +24,9 @@ public sealed class SampleApiProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The app's process id (with a cgroup, the shell's, which became the app).</summary>
+    public int ProcessId => process.Id;
+
     public string DumpDirectory { get; }
 
     public string Output

@@ -59,9 +59,11 @@ internal static class SuspectDescriber
             top = new SuspectObject(topType, topType, Hex(topAddress), 1, topRetained, Percent(topRetained, live));
         }
 
+        // "singleton Orders.Cache" already names its type; a field does not.
+        string what = holds is null && rendered.HolderName.EndsWith(type.Name, StringComparison.Ordinal) ? string.Empty : $" ({Contents(type.Name, holds)})";
         string headline = string.Create(
             CultureInfo.InvariantCulture,
-            $"{rendered.HolderName} ({Contents(type.Name, holds)}) retains {Megabytes(candidate.RetainedBytes)} MB ({point.RetainedPercent:0} %)");
+            $"{rendered.HolderName}{what} retains {Megabytes(candidate.RetainedBytes)} MB ({point.RetainedPercent:0} %)");
         return new LeakSuspect(rendered.Fingerprint($"{SuspectKinds.Object}|{type.Name}"), SuspectKinds.Object, headline, top, point, holds, rendered.Path, null);
     }
 
@@ -154,5 +156,5 @@ internal static class SuspectDescriber
 
     private static double Percent(long part, long whole) => whole == 0 ? 0 : Math.Round(100.0 * part / whole, 1);
 
-    private static long Megabytes(long bytes) => bytes / (1024 * 1024);
+    private static long Megabytes(long bytes) => (long)Math.Round(bytes / (1024.0 * 1024));
 }
