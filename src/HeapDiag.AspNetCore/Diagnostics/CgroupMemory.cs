@@ -12,17 +12,15 @@ internal static class CgroupMemory
     // cgroup v1 reports "no limit" as a huge page-aligned number rather than a word.
     private const long V1UnlimitedFloor = long.MaxValue / 2;
 
-    public static ContainerInfo? Read()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return null;
-        }
+    public static ContainerInfo? Read() => OperatingSystem.IsLinux() ? Read("/proc/self/cgroup", "/sys/fs/cgroup") : null;
 
+    /// <summary>Reads from <paramref name="cgroupFile"/> (as /proc/self/cgroup) and a cgroup file system mounted at <paramref name="root"/>.</summary>
+    internal static ContainerInfo? Read(string cgroupFile, string root)
+    {
         try
         {
-            var groups = File.Exists("/proc/self/cgroup") ? File.ReadAllLines("/proc/self/cgroup") : [];
-            return ReadV2(groups) ?? ReadV1(groups);
+            var groups = File.Exists(cgroupFile) ? File.ReadAllLines(cgroupFile) : [];
+            return ReadV2(groups, root) ?? ReadV1(groups, root);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -30,10 +28,10 @@ internal static class CgroupMemory
         }
     }
 
-    private static ContainerInfo? ReadV2(string[] groups)
+    private static ContainerInfo? ReadV2(string[] groups, string root)
     {
         var path = groups.FirstOrDefault(line => line.StartsWith("0::", StringComparison.Ordinal))?[3..];
-        foreach (var directory in Candidates("/sys/fs/cgroup", path))
+        foreach (var directory in Candidates(root, path))
         {
             var max = Path.Combine(directory, "memory.max");
             if (File.Exists(max))
@@ -48,10 +46,10 @@ internal static class CgroupMemory
         return null;
     }
 
-    private static ContainerInfo? ReadV1(string[] groups)
+    private static ContainerInfo? ReadV1(string[] groups, string root)
     {
         var path = groups.Select(line => line.Split(':', 3)).FirstOrDefault(parts => parts.Length == 3 && parts[1].Split(',').Contains("memory"))?[2];
-        foreach (var directory in Candidates("/sys/fs/cgroup/memory", path))
+        foreach (var directory in Candidates(Path.Combine(root, "memory"), path))
         {
             var limitFile = Path.Combine(directory, "memory.limit_in_bytes");
             if (File.Exists(limitFile))

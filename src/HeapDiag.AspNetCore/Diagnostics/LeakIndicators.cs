@@ -9,7 +9,6 @@ internal static class LeakIndicators
     public const int ActiveTimersThreshold = 100;
     public const int OpenFileDescriptorsThreshold = 500;
     public const long NativeMemoryFloorBytes = 512L * 1024 * 1024;
-    public const double GrowthMbPerHourThreshold = 100;
     public const double RssUptimeMinimumSeconds = 3600;
     public const double FragmentationRatioThreshold = 0.5;
     public const long FragmentationHeapFloorBytes = 100L * 1024 * 1024;
@@ -17,7 +16,14 @@ internal static class LeakIndicators
     public const int CollectibleContextsThreshold = 10;
     public const double MemoryLoadRatioThreshold = 0.9;
 
-    public static LeakAnalysis Analyze(MemoryUsage memory, GcInfo gc, RuntimeCounters runtime, MemoryGrowthRate growth, double uptimeSeconds, GrowthTrend window, MonitorMetric metric)
+    /// <param name="memory">The process's memory.</param>
+    /// <param name="gc">GC counters and settings.</param>
+    /// <param name="runtime">Runtime resource counts.</param>
+    /// <param name="growth">How fast memory grows, and from what.</param>
+    /// <param name="uptimeSeconds">The process's age.</param>
+    /// <param name="window">The monitor's trend over its samples.</param>
+    /// <param name="monitor">The monitored metric and <c>Monitor:LeakGrowthMbPerHour</c>, the growth that counts as a leak.</param>
+    public static LeakAnalysis Analyze(MemoryUsage memory, GcInfo gc, RuntimeCounters runtime, MemoryGrowthRate growth, double uptimeSeconds, GrowthTrend window, MemoryMonitorOptions monitor)
     {
         var leaks = new List<string>();
 
@@ -41,10 +47,10 @@ internal static class LeakIndicators
             // The monitor's window: both the slope and most steps rising (Monitor:LeakGrowthMbPerHour).
             if (window.Sustained)
             {
-                leaks.Add($"Sustained memory growth: {metric} rising {window.MbPerHour:F1} MB/hour over the last {window.Samples} samples ({window.RisingFraction:P0} of steps up)");
+                leaks.Add($"Sustained memory growth: {monitor.Metric} rising {window.MbPerHour:F1} MB/hour over the last {window.Samples} samples ({window.RisingFraction:P0} of steps up)");
             }
         }
-        else if (uptimeSeconds >= RssUptimeMinimumSeconds && growth.MbPerHour > GrowthMbPerHourThreshold)
+        else if (uptimeSeconds >= RssUptimeMinimumSeconds && growth.MbPerHour > monitor.LeakGrowthMbPerHour)
         {
             // rss/uptime is meaningless right after start (the whole RSS looks like growth), so it only counts
             // once the process is an hour old.

@@ -1,6 +1,6 @@
 namespace HeapDiag.AspNetCore.Diagnostics;
 
-// The .NET counterpart of the seed's MemoryDiagnostics. A value the platform cannot give is null.
+// What GET /memory answers and what is written beside every dump. A value the platform cannot give is null.
 
 /// <summary>A point-in-time picture of the process's memory, with leak indicators.</summary>
 internal sealed record MemoryDiagnostics(
@@ -48,7 +48,7 @@ internal sealed record AutoDumpLeakReport(
 /// <summary>A type in the leak report: its live count and bytes.</summary>
 internal sealed record LeakReportType(string Name, long Count, long Bytes);
 
-/// <summary>Which process this is: its id, plus a random id that is new for every process (the seed's sessionId).</summary>
+/// <summary>Which process this is: its id, plus a random id that is new for every process (so two processes that reuse an id are told apart).</summary>
 internal sealed record InstanceInfo(int ProcessId, string SessionId, string MachineName);
 
 /// <summary>How much memory the process uses, in bytes.</summary>
@@ -83,7 +83,7 @@ internal sealed record GcInfo(
     long PinnedObjectsCount);
 
 /// <summary>
-/// How fast memory grows. <see cref="Source"/> says how it was computed: <c>rss/uptime</c> (the seed's estimate,
+/// How fast memory grows. <see cref="Source"/> says how it was computed: <c>rss/uptime</c> (a rough estimate,
 /// the whole working set divided by the process age) or <c>samples</c> (a slope over the monitor's samples).
 /// </summary>
 internal sealed record MemoryGrowthRate(double BytesPerSecond, double MbPerHour, string Source);

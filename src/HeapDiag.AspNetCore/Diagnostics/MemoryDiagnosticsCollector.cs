@@ -3,13 +3,14 @@ using System.Reflection;
 using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Runtime.Loader;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 
 namespace HeapDiag.AspNetCore.Diagnostics;
 
 /// <summary>
-/// Measures the process: the .NET counterpart of the seed's captureMemoryDiagnostics. Reads counters only;
-/// it never forces a GC, so calling it does not disturb the process it describes.
+/// Measures the process: memory, GC, runtime resources, growth and leak indicators. Reads counters only; it never
+/// forces a GC, so calling it does not disturb the process it describes.
 /// </summary>
 internal sealed class MemoryDiagnosticsCollector(
     ProcessInstance instance,
@@ -23,7 +24,7 @@ internal sealed class MemoryDiagnosticsCollector(
 
     private readonly Lock sharedGate = new();
     private TimedText? smapsRollup;
-    private Task<MemoryDiagnostics>? pending;
+    private Task<byte[]>? pending;
 
     private readonly string libraryVersion = typeof(MemoryDiagnosticsCollector).Assembly
         .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
@@ -36,19 +37,20 @@ internal sealed class MemoryDiagnosticsCollector(
     private readonly long? heapHardLimit = GC.GetConfigurationVariables().TryGetValue("GCHeapHardLimit", out var limit) && limit is long hardLimit && hardLimit > 0 ? hardLimit : null;
 
     /// <summary>
-    /// Measures for a <c>GET /memory</c> request. Requests that arrive while a measurement is being taken share it
-    /// instead of each taking their own: under a burst of callers (a dashboard, a retrying script) the process is
-    /// measured once per round, not once per caller, and no answer is older than the request that waited for it.
+    /// Measures for a <c>GET /memory</c> request, as JSON. Requests that arrive while a measurement is being taken
+    /// share it instead of each taking their own — and its JSON, serialized once for all of them: under a burst of
+    /// callers (a dashboard, a retrying script) the process is measured once per round, not once per caller, and no
+    /// answer is older than the request that waited for it.
     /// </summary>
-    public Task<MemoryDiagnostics> CollectSharedAsync()
+    public Task<byte[]> CollectSharedJsonAsync()
     {
-        TaskCompletionSource<MemoryDiagnostics>? leader = null;
-        Task<MemoryDiagnostics> shared;
+        TaskCompletionSource<byte[]>? leader = null;
+        Task<byte[]> shared;
         lock (sharedGate)
         {
             if (pending is null)
             {
-                leader = new TaskCompletionSource<MemoryDiagnostics>(TaskCreationOptions.RunContinuationsAsynchronously);
+                leader = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
                 pending = leader.Task;
             }
 
@@ -59,7 +61,7 @@ internal sealed class MemoryDiagnosticsCollector(
         {
             try
             {
-                leader.SetResult(Collect(DiagnosticsTriggers.Request, dumpNumber: 0));
+                leader.SetResult(JsonSerializer.SerializeToUtf8Bytes(Collect(DiagnosticsTriggers.Request, dumpNumber: 0), HeapDiagnosticsJsonContext.Default.MemoryDiagnostics));
             }
             catch (Exception ex)
             {
@@ -82,67 +84,13 @@ internal sealed class MemoryDiagnosticsCollector(
         var now = timeProvider.GetUtcNow();
         var uptimeSeconds = Math.Max(0, (now - instance.StartTime).TotalSeconds);
         var gcInfo = GC.GetGCMemoryInfo(GCKind.Any);
-
         var process = ProcessMemory.Read();
-        var workingSet = process.WorkingSetBytes;
-
-        var memory = new MemoryUsage(
-            WorkingSetBytes: workingSet,
-            PrivateBytes: process.PrivateBytes,
-            PeakWorkingSetBytes: process.PeakWorkingSetBytes,
-            GcHeapSizeBytes: gcInfo.HeapSizeBytes,
-            GcCommittedBytes: gcInfo.TotalCommittedBytes,
-            FragmentedBytes: gcInfo.FragmentedBytes,
-            TotalAllocatedBytes: GC.GetTotalAllocatedBytes(precise: false),
-            NativeEstimateBytes: Math.Max(0, workingSet - gcInfo.TotalCommittedBytes));
-
-        var generations = new List<GenerationInfo>(GenerationNames.Length);
-        var generationInfo = gcInfo.GenerationInfo;
-        for (var i = 0; i < generationInfo.Length && i < GenerationNames.Length; i++)
-        {
-            generations.Add(new GenerationInfo(GenerationNames[i], generationInfo[i].SizeAfterBytes, generationInfo[i].FragmentationAfterBytes, generationInfo[i].SizeBeforeBytes));
-        }
-
-        var gc = new GcInfo(
-            Gen0Collections: GC.CollectionCount(0),
-            Gen1Collections: GC.CollectionCount(1),
-            Gen2Collections: GC.CollectionCount(2),
-            TotalPauseMilliseconds: GC.GetTotalPauseDuration().TotalMilliseconds,
-            PauseTimePercentage: gcInfo.PauseTimePercentage,
-            IsServerGc: GCSettings.IsServerGC,
-            IsConcurrent: concurrentGc,
-            LatencyMode: GCSettings.LatencyMode.ToString(),
-            MemoryLoadBytes: gcInfo.MemoryLoadBytes,
-            HighMemoryLoadThresholdBytes: gcInfo.HighMemoryLoadThresholdBytes,
-            TotalAvailableMemoryBytes: gcInfo.TotalAvailableMemoryBytes,
-            HeapHardLimitBytes: heapHardLimit,
-            FinalizationPendingCount: gcInfo.FinalizationPendingCount,
-            PinnedObjectsCount: gcInfo.PinnedObjectsCount);
-
-        var runtime = new RuntimeCounters(
-            Threads: process.Threads,
-            ThreadPoolThreads: ThreadPool.ThreadCount,
-            ThreadPoolQueueLength: ThreadPool.PendingWorkItemCount,
-            ActiveTimers: Timer.ActiveCount,
-            LockContentions: Monitor.LockContentionCount,
-            LoadedAssemblies: AppDomain.CurrentDomain.GetAssemblies().Length,
-            AssemblyLoadContexts: AssemblyLoadContext.All.Count(),
-            CollectibleAssemblyLoadContexts: AssemblyLoadContext.All.Count(context => context.IsCollectible),
-            OpenFileDescriptors: CountOpenFileDescriptors());
-
-        // The monitor's window gives a real slope; without it (monitor off, or just started) the seed's rss/uptime.
-        var window = trend.Trend(options.Value.Monitor.LeakGrowthMbPerHour);
-        MemoryGrowthRate growth;
-        if (window.Samples >= 2)
-        {
-            growth = new MemoryGrowthRate(window.BytesPerSecond, window.MbPerHour, MemoryGrowthSources.Samples);
-        }
-        else
-        {
-            var bytesPerSecond = uptimeSeconds > 0 ? workingSet / uptimeSeconds : 0;
-            growth = new MemoryGrowthRate(bytesPerSecond, bytesPerSecond * 3600 / (1024 * 1024), MemoryGrowthSources.RssOverUptime);
-        }
-
+        var memory = Memory(process, gcInfo);
+        var gc = Gc(gcInfo);
+        var runtime = Runtime(process);
+        var monitor = options.Value.Monitor;
+        var window = trend.Trend(monitor.LeakGrowthMbPerHour);
+        var growth = Growth(window, memory.WorkingSetBytes, uptimeSeconds);
         var cpu = Environment.CpuUsage;
         return new MemoryDiagnostics(
             Timestamp: now,
@@ -151,15 +99,76 @@ internal sealed class MemoryDiagnosticsCollector(
             DumpNumber: dumpNumber,
             UptimeSeconds: uptimeSeconds,
             MemoryUsage: memory,
-            Generations: generations,
+            Generations: Generations(gcInfo),
             Gc: gc,
             MemoryGrowthRate: growth,
             Runtime: runtime,
             ResourceUsage: new ResourceUsage(cpu.UserTime.TotalSeconds, cpu.PrivilegedTime.TotalSeconds),
             Container: CgroupMemory.Read(),
             SmapsRollup: !options.Value.IncludeSmapsRollup ? null : trigger == DiagnosticsTriggers.Request ? RecentSmapsRollup() : ReadSmapsRollup(),
-            Analysis: LeakIndicators.Analyze(memory, gc, runtime, growth, uptimeSeconds, window, options.Value.Monitor.Metric),
+            Analysis: LeakIndicators.Analyze(memory, gc, runtime, growth, uptimeSeconds, window, monitor),
             Platform: new PlatformInfo(RuntimeInformation.OSDescription, RuntimeInformation.ProcessArchitecture.ToString(), RuntimeInformation.FrameworkDescription, appVersion, libraryVersion));
+    }
+
+    private static MemoryUsage Memory(ProcessMemoryInfo process, GCMemoryInfo gcInfo) => new(
+        WorkingSetBytes: process.WorkingSetBytes,
+        PrivateBytes: process.PrivateBytes,
+        PeakWorkingSetBytes: process.PeakWorkingSetBytes,
+        GcHeapSizeBytes: gcInfo.HeapSizeBytes,
+        GcCommittedBytes: gcInfo.TotalCommittedBytes,
+        FragmentedBytes: gcInfo.FragmentedBytes,
+        TotalAllocatedBytes: GC.GetTotalAllocatedBytes(precise: false),
+        NativeEstimateBytes: Math.Max(0, process.WorkingSetBytes - gcInfo.TotalCommittedBytes));
+
+    private static List<GenerationInfo> Generations(GCMemoryInfo gcInfo)
+    {
+        var generations = new List<GenerationInfo>(GenerationNames.Length);
+        var generationInfo = gcInfo.GenerationInfo;
+        for (var i = 0; i < generationInfo.Length && i < GenerationNames.Length; i++)
+        {
+            generations.Add(new GenerationInfo(GenerationNames[i], generationInfo[i].SizeAfterBytes, generationInfo[i].FragmentationAfterBytes, generationInfo[i].SizeBeforeBytes));
+        }
+
+        return generations;
+    }
+
+    private GcInfo Gc(GCMemoryInfo gcInfo) => new(
+        Gen0Collections: GC.CollectionCount(0),
+        Gen1Collections: GC.CollectionCount(1),
+        Gen2Collections: GC.CollectionCount(2),
+        TotalPauseMilliseconds: GC.GetTotalPauseDuration().TotalMilliseconds,
+        PauseTimePercentage: gcInfo.PauseTimePercentage,
+        IsServerGc: GCSettings.IsServerGC,
+        IsConcurrent: concurrentGc,
+        LatencyMode: GCSettings.LatencyMode.ToString(),
+        MemoryLoadBytes: gcInfo.MemoryLoadBytes,
+        HighMemoryLoadThresholdBytes: gcInfo.HighMemoryLoadThresholdBytes,
+        TotalAvailableMemoryBytes: gcInfo.TotalAvailableMemoryBytes,
+        HeapHardLimitBytes: heapHardLimit,
+        FinalizationPendingCount: gcInfo.FinalizationPendingCount,
+        PinnedObjectsCount: gcInfo.PinnedObjectsCount);
+
+    private static RuntimeCounters Runtime(ProcessMemoryInfo process) => new(
+        Threads: process.Threads,
+        ThreadPoolThreads: ThreadPool.ThreadCount,
+        ThreadPoolQueueLength: ThreadPool.PendingWorkItemCount,
+        ActiveTimers: Timer.ActiveCount,
+        LockContentions: Monitor.LockContentionCount,
+        LoadedAssemblies: AppDomain.CurrentDomain.GetAssemblies().Length,
+        AssemblyLoadContexts: AssemblyLoadContext.All.Count(),
+        CollectibleAssemblyLoadContexts: AssemblyLoadContext.All.Count(context => context.IsCollectible),
+        OpenFileDescriptors: CountOpenFileDescriptors());
+
+    /// <summary>The slope over the monitor's window when it has samples; otherwise (monitor off, or just started) the working set over the uptime.</summary>
+    private static MemoryGrowthRate Growth(GrowthTrend window, long workingSet, double uptimeSeconds)
+    {
+        if (window.Samples >= 2)
+        {
+            return new MemoryGrowthRate(window.BytesPerSecond, window.MbPerHour, MemoryGrowthSources.Samples);
+        }
+
+        var bytesPerSecond = uptimeSeconds > 0 ? workingSet / uptimeSeconds : 0;
+        return new MemoryGrowthRate(bytesPerSecond, bytesPerSecond * 3600 / (1024 * 1024), MemoryGrowthSources.RssOverUptime);
     }
 
     private static int? CountOpenFileDescriptors()

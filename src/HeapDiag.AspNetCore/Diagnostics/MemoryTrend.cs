@@ -19,7 +19,7 @@ internal sealed class MemoryTrend
     /// <summary>Fewer samples than this say nothing about a trend.</summary>
     public const int MinimumSamplesForTrend = 10;
 
-    /// <summary>"Most consecutive samples rising" (the seeds' MemoryMonitor idea), as a fraction of sample pairs.</summary>
+    /// <summary>How many steps between consecutive samples rose, as a fraction of sample pairs: a leak rises step after step.</summary>
     public const double SustainedRisingFraction = 0.6;
 
     private readonly Lock gate = new();

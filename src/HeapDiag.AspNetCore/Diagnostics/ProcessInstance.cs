@@ -5,7 +5,7 @@ namespace HeapDiag.AspNetCore.Diagnostics;
 
 /// <summary>
 /// Identifies this process across dumps and logs: the OS process id can repeat after a restart,
-/// the random session id does not (the seed's sessionId).
+/// the random session id does not.
 /// </summary>
 internal sealed class ProcessInstance
 {

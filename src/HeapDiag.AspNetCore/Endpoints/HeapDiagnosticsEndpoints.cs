@@ -36,7 +36,7 @@ internal static class HeapDiagnosticsEndpoints
             .ProducesProblem(StatusCodes.Status403Forbidden);
 
         group.MapGet("/memory", async (MemoryDiagnosticsCollector collector) =>
-                TypedResults.Json(await collector.CollectSharedAsync(), HeapDiagnosticsJsonContext.Default.MemoryDiagnostics))
+                TypedResults.Bytes(await collector.CollectSharedJsonAsync(), "application/json"))
             .WithName("HeapDiagnostics.Memory")
             .WithSummary("Memory diagnostics with leak indicators")
             .WithDescription("Working set, GC heap and generations, GC counters, runtime resource counts, cgroup limits and leak indicators of this process. Never forces a GC.")

@@ -27,6 +27,7 @@ internal sealed partial class MemoryMonitor
     private string? lastReportedDumpId;
     private MonitorThreshold? threshold;
     private MonitorError? lastError;
+    private AutoDumpDecision? lastDecision;
 
     public MemoryMonitor(
         IMemorySampler sampler,
@@ -88,7 +89,7 @@ internal sealed partial class MemoryMonitor
                 Enabled: options.Enabled,
                 Metric: options.Metric.ToString(),
                 IntervalSeconds: options.Interval.TotalSeconds,
-                Threshold: threshold ?? MonitorThreshold.Resolve(options, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes),
+                Threshold: threshold ?? MonitorThreshold.Resolve(options, last?.TotalAvailableMemoryBytes ?? LimitBeforeFirstTick()),
                 LastSample: last is { } sample ? new MonitorSample(sample.Timestamp, sample.Value(options.Metric), sample.WorkingSetBytes, sample.GcHeapSizeBytes, sample.GcCommittedBytes) : null,
                 Growth: new MonitorGrowth(growth.BytesPerSecond, growth.MbPerHour, growth.Samples, growth.RisingFraction, growth.Sustained),
                 AutoDumps: [.. autoDumps],
@@ -97,7 +98,24 @@ internal sealed partial class MemoryMonitor
                 NextAllowedAt: policy.NextAllowedAt,
                 RearmAtBytes: policy.RearmAtBytes,
                 LastError: lastError,
+                LastDecision: lastDecision?.ToString(),
                 Window: includeWindow ? trend.Window() : null);
+        }
+    }
+
+    /// <summary>
+    /// The memory limit before any tick has resolved the threshold, from the sampler like every other reading; 0
+    /// (so only Monitor:ThresholdBytes applies) when the sampler fails, which the next tick reports as an error.
+    /// </summary>
+    private long LimitBeforeFirstTick()
+    {
+        try
+        {
+            return sampler.Sample().TotalAvailableMemoryBytes;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return 0;
         }
     }
 
@@ -120,12 +138,19 @@ internal sealed partial class MemoryMonitor
 
     private async Task MaybeCaptureAsync(long value, MonitorThreshold currentThreshold, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (policy.Evaluate(value, currentThreshold.Bytes, now) != AutoDumpDecision.Capture)
+        int dumpNumber;
+        lock (stateLock)
         {
-            return;
+            // Status reads the policy under this lock too: it never sees it half-updated.
+            lastDecision = policy.Evaluate(value, currentThreshold.Bytes, now);
+            if (lastDecision != AutoDumpDecision.Capture)
+            {
+                return;
+            }
+
+            dumpNumber = policy.Attempts + 1;
         }
 
-        var dumpNumber = policy.Attempts + 1;
         LogThresholdCrossed(logger, options.Metric.ToString(), value, currentThreshold.Bytes, currentThreshold.Source, dumpNumber);
         var result = await capture.CaptureAsync(new HeapDumpRequest(DiagnosticsTriggers.Auto, dumpNumber, "heap"), cancellationToken);
         if (result.Failure == HeapDumpFailure.Busy)
@@ -134,9 +159,9 @@ internal sealed partial class MemoryMonitor
             return;
         }
 
-        policy.RecordAttempt(value, now);
         lock (stateLock)
         {
+            policy.RecordAttempt(value, now);
             autoDumps.Add(new AutoDumpRecord(dumpNumber, now, value, result.Success, result.Id, result.Success ? null : result.Error));
         }
 
@@ -152,7 +177,11 @@ internal sealed partial class MemoryMonitor
             RecordError($"Automatic dump {dumpNumber} failed: {result.Error}");
         }
 
-        policy.RaiseRearmBaseline(sampler.Sample().Value(options.Metric));
+        var afterReport = sampler.Sample().Value(options.Metric);
+        lock (stateLock)
+        {
+            policy.RaiseRearmBaseline(afterReport);
+        }
     }
 
     private void RecordError(string message)

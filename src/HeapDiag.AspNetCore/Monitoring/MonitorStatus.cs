@@ -3,7 +3,11 @@ using HeapDiag.AspNetCore.Egress;
 
 namespace HeapDiag.AspNetCore.Monitoring;
 
-/// <summary>The answer of <c>GET /monitor</c>. <see cref="Egress"/>: the last upload and the last egress error of any capture.</summary>
+/// <summary>
+/// The answer of <c>GET /monitor</c>. <see cref="LastDecision"/> says what the policy made of the last sample, and so
+/// why no dump was taken: <c>BelowThreshold</c>, <c>Capture</c>, <c>LimitReached</c>, <c>CoolingDown</c> or
+/// <c>WaitingForGrowth</c>. <see cref="Egress"/>: the last upload and the last egress error of any capture.
+/// </summary>
 internal sealed record MonitorStatus(
     bool Enabled,
     string Metric,
@@ -17,6 +21,7 @@ internal sealed record MonitorStatus(
     DateTimeOffset? NextAllowedAt,
     long? RearmAtBytes,
     MonitorError? LastError,
+    string? LastDecision,
     IReadOnlyList<WindowPoint>? Window,
     HeapDumpEgressStatus? Egress = null);
 
