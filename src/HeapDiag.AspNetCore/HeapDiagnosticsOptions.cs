@@ -15,7 +15,8 @@ public sealed class HeapDiagnosticsOptions
 
     /// <summary>
     /// API keys accepted in the <c>X-Api-Key</c> header, each at least 32 characters.
-    /// Only their SHA-256 hashes are kept in memory after start-up.
+    /// HeapDiag compares presented keys with SHA-256 hashes of these; the keys themselves remain in the app's
+    /// configuration (and so in a heap dump of the process), like any other setting.
     /// </summary>
     public IList<string> ApiKeys { get; } = [];
 

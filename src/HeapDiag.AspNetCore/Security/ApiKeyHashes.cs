@@ -5,9 +5,14 @@ using Microsoft.Extensions.Options;
 namespace HeapDiag.AspNetCore.Security;
 
 /// <summary>
-/// The configured API keys, kept only as SHA-256 hashes so a heap dump of this process does not hand
-/// out the keys that download heap dumps. Comparison is constant-time.
+/// The configured API keys as SHA-256 hashes: a presented key is hashed and compared, in constant time, with
+/// every configured one, so no key string is kept or copied here and log lines can name a key by its hash.
 /// </summary>
+/// <remarks>
+/// The keys themselves stay where the app's configuration keeps every setting — the configuration providers
+/// (environment variables, appsettings) and <see cref="HeapDiagnosticsOptions.ApiKeys"/> — so a heap dump of this
+/// process contains them, as it contains the app's other secrets. Heap dumps are secrets; treat them as such.
+/// </remarks>
 internal sealed class ApiKeyHashes
 {
     private readonly byte[][] hashes;
