@@ -1,8 +1,9 @@
+using Amazon.Runtime;
+using Amazon.S3;
 using HeapDiag.AspNetCore;
 using HeapDiag.AspNetCore.Analysis;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
-using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Endpoints;
 using HeapDiag.AspNetCore.Monitoring;
@@ -76,16 +77,17 @@ public static class HeapDiagnosticsServiceCollectionExtensions
         services.AddSingleton<ProcessInstance>();
         services.AddSingleton<MemoryDiagnosticsCollector>();
         services.AddSingleton<ApiKeyHashes>();
-        services.AddSingleton<HeapDumpStore>();
+
+        // The one store; with Egress:Provider=S3 it has a bucket tier, whose client is made once, here. The SDK finds
+        // credentials through its own chain; an AWSCredentials service (tests) replaces the chain.
+        services.TryAddSingleton<IAmazonS3>(provider => S3DumpBucket.CreateClient(
+            provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.S3, provider.GetService<AWSCredentials>()));
+        services.AddSingleton(provider => provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.Provider == HeapDumpEgressProvider.S3
+            ? ActivatorUtilities.CreateInstance<HeapDumpStore>(provider, ActivatorUtilities.CreateInstance<S3DumpBucket>(provider))
+            : ActivatorUtilities.CreateInstance<HeapDumpStore>(provider));
         services.AddSingleton<CaptureCapabilities>();
         services.TryAddSingleton<IHeapDumpWriter, RuntimeHeapDumpWriter>();
         services.AddSingleton<IHeapDumpCapture, HeapDumpCaptureService>();
-        services.TryAddSingleton<S3ClientFactory>();
-        services.AddSingleton<IHeapDumpEgressProvider>(provider =>
-            provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.Provider == HeapDumpEgressProvider.S3
-                ? ActivatorUtilities.CreateInstance<S3HeapDumpEgress>(provider)
-                : ActivatorUtilities.CreateInstance<FileSystemHeapDumpEgress>(provider));
-        services.AddSingleton<HeapDumpEgressService>();
         services.AddSingleton<HeapAnalysisService>();
         services.AddSingleton<IAutoDumpReporter, AutoDumpLeakReporter>();
         services.AddSingleton<MemoryTrend>();

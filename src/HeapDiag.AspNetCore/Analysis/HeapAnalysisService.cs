@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using HeapDiag.Analysis;
-using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -38,7 +37,7 @@ internal sealed record AnalysisOutcome<T>(T? Value, AnalysisFailure? Failure = n
 /// thread, cancellable, and their results are cached beside the dump as JSON, so a second call is a file read
 /// and a diff of two summarised dumps is instant.
 /// </summary>
-internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpEgressService egress, ILogger<HeapAnalysisService> logger)
+internal sealed partial class HeapAnalysisService(HeapDumpStore store, ILogger<HeapAnalysisService> logger)
 {
     private const string SummaryCache = "summary";
 
@@ -75,20 +74,24 @@ internal sealed partial class HeapAnalysisService(HeapDumpStore store, HeapDumpE
         HeapDumpId id, string cacheName, JsonTypeInfo<T> typeInfo, Func<string, T> analyze, CancellationToken cancellationToken)
         where T : class
     {
-        // A dump held only in the bucket is fetched first: the analyzer reads a local file.
+        // A dump held only in the bucket is fetched first: the analyzer reads a local file. The lease keeps
+        // retention from deleting it while it is read.
+        LocalDumpLease? dump;
         try
         {
-            await egress.EnsureLocalCopyAsync(id, cancellationToken);
+            dump = await store.LeaseLocalCopyAsync(id, cancellationToken);
         }
-        catch (HeapDumpEgressException ex)
+        catch (HeapDumpStoreException ex)
         {
             return AnalysisOutcome<T>.Failed(AnalysisFailure.Unavailable, $"{ex.Message} {ex.Fix}");
         }
 
-        if (store.Find(id) is not { } dump)
+        if (dump is null)
         {
             return AnalysisOutcome<T>.Failed(AnalysisFailure.DumpNotFound, $"There is no heap dump '{id}' here. List them with GET /heapdump.");
         }
+
+        using var lease = dump;
 
         var cachePath = store.AnalysisResultPath(id, cacheName);
         if (TryReadCache(cachePath, typeInfo) is { } cached)

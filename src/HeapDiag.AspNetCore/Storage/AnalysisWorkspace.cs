@@ -12,5 +12,5 @@ internal sealed class AnalysisWorkspace(string path, HeapDumpStore store) : IDis
     /// <summary>A file in the workspace.</summary>
     public string File(string name) => Path.Combine(DirectoryPath, name);
 
-    public void Dispose() => store.TryDeleteDirectory(DirectoryPath);
+    public void Dispose() => store.TryDelete(DirectoryPath);
 }
