@@ -24,7 +24,7 @@ internal static class HeapDiagCommand
     {
         var json = new Option<bool>("--json") { Description = "Print JSON (camelCase, indented) instead of tables." };
 
-        var summaryDump = new Argument<string>("dump") { Description = "Heap dump file (ELF core dump or Windows minidump)." };
+        var summaryDump = new Argument<string>("dump") { Description = "Heap dump file (ELF core dump or Windows minidump; .zst files are decompressed next to themselves first)." };
         var summaryTop = TopOption(20, "How many types and duplicate strings to list.");
         var summary = new Command("summary", "What fills the heap: live objects by type and generation, retained sizes, duplicate strings.")
         {
@@ -32,8 +32,9 @@ internal static class HeapDiagCommand
         };
         summary.SetAction((parseResult, cancellationToken) => Execute(error, cancellationToken, () =>
         {
+            using DumpInput dump = DumpInput.Open(parseResult.GetRequiredValue(summaryDump), cancellationToken);
             HeapSummary result = HeapDumpAnalyzer.Summarize(
-                parseResult.GetRequiredValue(summaryDump),
+                dump.Path,
                 new SummaryOptions { Top = parseResult.GetValue(summaryTop) },
                 cancellationToken);
             Write(output, parseResult.GetValue(json), result, CliJsonContext.Default.HeapSummary, ReportWriter.WriteSummary);
@@ -65,8 +66,9 @@ internal static class HeapDiagCommand
         };
         retainers.SetAction((parseResult, cancellationToken) => Execute(error, cancellationToken, () =>
         {
+            using DumpInput dump = DumpInput.Open(parseResult.GetRequiredValue(retainersDump), cancellationToken);
             RetentionReport result = HeapDumpAnalyzer.FindRetainers(
-                parseResult.GetRequiredValue(retainersDump),
+                dump.Path,
                 parseResult.GetRequiredValue(typeName),
                 new RetainerOptions { Top = parseResult.GetValue(retainersTop) },
                 cancellationToken);
@@ -131,7 +133,8 @@ internal static class HeapDiagCommand
     {
         try
         {
-            return HeapDumpAnalyzer.Summarize(dumpPath, options, cancellationToken);
+            using DumpInput dump = DumpInput.Open(dumpPath, cancellationToken);
+            return HeapDumpAnalyzer.Summarize(dump.Path, options, cancellationToken);
         }
         catch (HeapDumpFormatException ex)
         {
