@@ -80,8 +80,18 @@ public static class HeapDiagnosticsServiceCollectionExtensions
 
         // The one store; with Egress:Provider=S3 it has a bucket tier, whose client is made once, here. The SDK finds
         // credentials through its own chain; an AWSCredentials service (tests) replaces the chain.
-        services.TryAddSingleton<IAmazonS3>(provider => S3DumpBucket.CreateClient(
-            provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.S3, provider.GetService<AWSCredentials>()));
+        services.TryAddSingleton<IAmazonS3>(provider =>
+        {
+            try
+            {
+                return S3DumpBucket.CreateClient(provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.S3, provider.GetService<AWSCredentials>());
+            }
+            catch (AmazonClientException ex)
+            {
+                // No region: neither in the settings nor in the SDK's chain (AWS_REGION, the profile, the instance).
+                throw new InvalidOperationException($"{ex.Message}: set HeapDiagnostics:Egress:S3:Region (for example eu-west-1), AWS_REGION, or HeapDiagnostics:Egress:S3:ServiceUrl.", ex);
+            }
+        });
         services.AddSingleton(provider => provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.Provider == HeapDumpEgressProvider.S3
             ? ActivatorUtilities.CreateInstance<HeapDumpStore>(provider, ActivatorUtilities.CreateInstance<S3DumpBucket>(provider))
             : ActivatorUtilities.CreateInstance<HeapDumpStore>(provider));

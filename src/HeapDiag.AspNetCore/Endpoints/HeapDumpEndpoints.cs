@@ -150,11 +150,11 @@ internal static class HeapDumpEndpoints
         }
     }
 
-    private static RemoteRange? RequestedRange(HttpContext http)
+    private static (long? From, long? To)? RequestedRange(HttpContext http)
     {
         var header = http.Request.GetTypedHeaders().Range;
         return header is { Unit.Value: "bytes", Ranges.Count: 1 } && header.Ranges.Single() is var range && (range.From is not null || range.To is not null)
-            ? new RemoteRange(range.From, range.To)
+            ? (range.From, range.To)
             : null;
     }
 

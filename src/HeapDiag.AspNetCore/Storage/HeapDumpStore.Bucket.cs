@@ -1,22 +1,18 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace HeapDiag.AspNetCore.Storage;
 
-// The half of the store that spans both tiers: commit with the digest, upload, list, open, local copies, delete.
 internal sealed partial class HeapDumpStore
 {
-    // One fetch from the bucket at a time: two analyses of one remote dump must not both fetch 1.5 GB.
+    // One fetch from the bucket at a time (two analyses of one remote dump must not both fetch 1.5 GB), and one
+    // diagnostics copy at a time, so the last write reaches the bucket last.
     private readonly SemaphoreSlim fetches = new(1, 1);
-    private readonly SemaphoreSlim diagnosticsSyncs = new(1, 1);
     private readonly Lock statusLock = new();
     private HeapDumpEgressStatus? status;
 
-    /// <summary><c>FileSystem</c> or <c>S3</c>, as <c>Egress:Provider</c> says.</summary>
     public string Provider => bucket is null ? nameof(HeapDumpEgressProvider.FileSystem) : nameof(HeapDumpEgressProvider.S3);
 
     public bool HasBucket => bucket is not null;
@@ -25,11 +21,9 @@ internal sealed partial class HeapDumpStore
     public string Target => bucket?.Target ?? DirectoryPath;
 
     /// <summary>
-    /// Publishes the dump the writer finished at its temp path. The file is read once: for its SHA-256 and, when the
-    /// bucket stores zstd, to compress it for the upload in the same pass (createdump writes the file from outside
-    /// while this process is suspended, so this is the first moment it can be read). Then it is renamed into place
-    /// (owner-only), the digest written beside it and into its diagnostics, and retention applied. An empty or
-    /// unreadable file throws <see cref="IOException"/> and leaves nothing behind.
+    /// Publishes the dump the writer finished at its temp path. createdump writes it from outside while this process is
+    /// suspended, so it is read now, once: for its SHA-256 and, when the bucket stores zstd, to compress it for the upload.
+    /// Then it is renamed into place, its digest written beside it and into its diagnostics, and retention applied.
     /// </summary>
     public async Task<StoredHeapDump> CommitAsync(HeapDumpId id, MemoryDiagnostics diagnostics, CancellationToken cancellationToken)
     {
@@ -38,8 +32,8 @@ internal sealed partial class HeapDumpStore
         {
             await using (var dump = new FileStream(TempDumpPath(id), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan))
             {
-                var compress = bucket is not null && options.Value.Egress.S3.Compression == HeapDumpCompression.Zstd;
-                await using var packed = dump.Length > 0 && compress ? DumpCodec.Compress(new FileStream(PackedTempPath(id), CreateOptions()), dump.Length) : null;
+                var compress = dump.Length > 0 && bucket is not null && options.Value.Egress.S3.Compression == HeapDumpCompression.Zstd;
+                await using var packed = compress ? DumpCodec.Compress(new FileStream(PackedTempPath(id), CreateOptions()), dump.Length) : null;
                 sha256 = dump.Length > 0 ? await DumpCodec.CopyWithDigestAsync(dump, packed, cancellationToken) : throw new IOException("The dump writer reported success but wrote an empty file.");
             }
 
@@ -59,9 +53,8 @@ internal sealed partial class HeapDumpStore
     }
 
     /// <summary>
-    /// Uploads a committed dump (the zstd form <see cref="CommitAsync"/> made, or the dump itself with
-    /// <c>Compression=none</c>) and its diagnostics. Never throws: a failure keeps the local files and comes back in the
-    /// result. Not cancelled by the caller (a client that hangs up must not leave the dump unshipped), only by the app stopping.
+    /// Uploads a committed dump (its zstd form, or the dump with <c>Compression=none</c>) and its diagnostics. Never throws:
+    /// a failure keeps the local files and is in the result. Cancelled only by the app stopping, not by a client hanging up.
     /// </summary>
     public async Task<HeapDumpEgressResult> ShipAsync(StoredHeapDump dump, MemoryDiagnostics diagnostics)
     {
@@ -71,7 +64,6 @@ internal sealed partial class HeapDumpStore
             return new HeapDumpEgressResult(Provider, true, dump.DumpPath);
         }
 
-        string error;
         try
         {
             var file = File.Exists(packed) ? packed : dump.DumpPath;
@@ -83,33 +75,31 @@ internal sealed partial class HeapDumpStore
             LogUploaded(logger, dump.Id.ToString(), dump.SizeBytes, storedBytes, bucket.Location(key), elapsed, localDeleted);
             return new HeapDumpEgressResult(Provider, true, bucket.Location(key), key, null, elapsed, localDeleted, storedBytes, file == packed ? "zstd" : "none");
         }
-        catch (HeapDumpStoreException ex)
-        {
-            error = $"{ex.Message} The dump is kept at {dump.DumpPath}. {ex.Fix}";
-        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            error = stopping.IsCancellationRequested
-                ? $"The app is shutting down, so the upload to {Target} was stopped. The dump is kept at {dump.DumpPath}."
-                : $"Upload to {Target} failed unexpectedly: {ex.Message}. The dump is kept at {dump.DumpPath}.";
+            var error = ex switch
+            {
+                HeapDumpStoreException failure => $"{failure.Message} The dump is kept at {dump.DumpPath}. {failure.Fix}",
+                _ when stopping.IsCancellationRequested => $"The app is shutting down, so the upload to {Target} was stopped. The dump is kept at {dump.DumpPath}.",
+                _ => $"Upload to {Target} failed unexpectedly: {ex.Message}. The dump is kept at {dump.DumpPath}.",
+            };
+            LogUploadFailed(logger, dump.Id.ToString(), error);
+            Record(status => status with { LastError = new HeapDumpEgressError(time.GetUtcNow(), dump.Id.ToString(), error) });
+            return new HeapDumpEgressResult(Provider, false, dump.DumpPath, Error: error, DurationMs: Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         finally
         {
             TryDelete(packed);
         }
-
-        RecordError(dump.Id, error, upload: true);
-        return new HeapDumpEgressResult(Provider, false, dump.DumpPath, Error: error, DurationMs: Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     /// <summary>Local and bucket dumps merged by id, newest first. A bucket that cannot be listed leaves the local ones and an error.</summary>
-    public async Task<HeapDumpCatalog> ListAsync(CancellationToken cancellationToken)
+    public async Task<(IReadOnlyList<HeapDumpEntry> Dumps, string? RemoteError)> ListAsync(CancellationToken cancellationToken)
     {
         var entries = List().ToDictionary(dump => dump.Id, dump => new HeapDumpEntry(dump.Id, dump, null));
         try
         {
-            // A dump held only in the bucket is described from its metadata (size and digest; a HEAD each, eight at a
-            // time); a local copy already says both.
+            // Only a dump held just in the bucket needs its metadata read (a HEAD each, eight at a time) for size and digest.
             using var throttle = new SemaphoreSlim(8);
             foreach (var dump in await Task.WhenAll((bucket is null ? [] : await bucket.ListAsync(cancellationToken)).Select(async dump =>
             {
@@ -122,24 +112,23 @@ internal sealed partial class HeapDumpStore
                 entries[dump.Id] = entries.TryGetValue(dump.Id, out var entry) ? entry with { Remote = entry.Remote ?? dump } : new HeapDumpEntry(dump.Id, null, dump);
             }
 
-            return new HeapDumpCatalog([.. entries.Values.OrderByDescending(entry => entry.Id.CreatedUtc)], null);
+            return ([.. entries.Values.OrderByDescending(entry => entry.Id.CreatedUtc)], null);
         }
         catch (HeapDumpStoreException ex)
         {
-            return new HeapDumpCatalog([.. entries.Values.Where(entry => entry.Local is not null).OrderByDescending(entry => entry.Id.CreatedUtc)], RecordError(null, $"{ex.Message} {ex.Fix}"));
+            return ([.. entries.Values.OrderByDescending(entry => entry.Id.CreatedUtc)], RecordError(null, $"{ex.Message} {ex.Fix}"));
         }
     }
 
     /// <summary>
-    /// Opens a dump for a download, as stored: the local file when there is one, else the bucket's object (a
-    /// presigned URL to it with <c>Egress:S3:PresignedDownloads</c>). <paramref name="range"/> is asked of the bucket
-    /// only for an uncompressed object. Null when the dump is nowhere; throws <see cref="HeapDumpStoreException"/>.
+    /// Opens a dump as stored: the local file, else the bucket's object (only <paramref name="range"/> of an uncompressed
+    /// one), or a presigned URL to it with <c>Egress:S3:PresignedDownloads</c>. Null when the dump is nowhere.
     /// </summary>
-    public async Task<OpenedDump?> OpenAsync(HeapDumpId id, RemoteRange? range, CancellationToken cancellationToken)
+    public async Task<OpenedDump?> OpenAsync(HeapDumpId id, (long? From, long? To)? range, CancellationToken cancellationToken)
     {
-        if (OpenLocal(id) is { } local)
+        if (TryOpen(DumpPath(id)) is { } file)
         {
-            return local;
+            return new OpenedDump(file, false, file.Length, ReadDigest(id), id.CreatedUtc, SizeBytes: file.Length);
         }
 
         if (bucket is null || await bucket.FindAsync(id, cancellationToken) is not { } remote)
@@ -152,138 +141,95 @@ internal sealed partial class HeapDumpStore
             return new OpenedDump(null, remote.Compressed, null, null, null, Redirect: new Uri(await bucket.PresignAsync(remote)));
         }
 
-        var response = await bucket.GetAsync(remote.Key, remote.Compressed ? null : range, cancellationToken);
-        return response is null ? null : new OpenedDump(
-            response.ResponseStream,
-            remote.Compressed,
-            response.ContentLength,
-            response.Metadata[S3DumpBucket.Sha256Metadata],
-            response.LastModified is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null,
-            response.HttpStatusCode == HttpStatusCode.PartialContent ? response.ContentRange : null,
-            long.TryParse(response.Metadata[S3DumpBucket.SizeMetadata], NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null);
+        return await bucket.OpenAsync(remote, remote.Compressed ? null : range, cancellationToken);
     }
 
     /// <summary>The diagnostics written with a dump, from the disk or else the bucket; null when there are none.</summary>
     public async Task<byte[]?> ReadDiagnosticsAsync(HeapDumpId id, CancellationToken cancellationToken) =>
-        TryReadDiagnostics(id) ?? (bucket is not null && await bucket.FindAsync(id, cancellationToken) is { DiagnosticsKey: { } key } ? await ReadObjectAsync(key, cancellationToken) : null);
+        TryReadDiagnostics(id) ?? (bucket is not null && await bucket.FindAsync(id, cancellationToken) is { DiagnosticsKey: { } key } ? await bucket.ReadAsync(key, cancellationToken) : null);
 
     /// <summary>
-    /// A local copy of the dump for an analysis, held against retention until the lease is disposed; null when the
-    /// dump is nowhere. A dump held only in the bucket is fetched first, one fetch at a time: downloaded (as a
-    /// <c>.tmp</c>), decompressed and hashed in one pass, checked against the SHA-256 recorded at upload, and renamed
-    /// into place with its diagnostics: from then on an ordinary local dump (listed as <c>both</c>). Throws
-    /// <see cref="HeapDumpStoreException"/>, leaving no partial file, when the bucket cannot be read, the disk guard
-    /// refuses, the object is corrupt or truncated, or the digest does not match.
+    /// A local copy of the dump, held against retention until disposed; null when the dump is nowhere. One only in the bucket
+    /// is fetched first, one at a time: downloaded, decompressed and hashed, checked against the SHA-256 recorded at upload,
+    /// renamed into place with its diagnostics. Failures (bucket, disk guard, corrupt object, digest) throw
+    /// <see cref="HeapDumpStoreException"/> and leave no partial file.
     /// </summary>
     public async Task<LocalDumpLease?> LeaseLocalCopyAsync(HeapDumpId id, CancellationToken cancellationToken)
     {
-        var hold = LeaseForAnalysis(id);
+        var (hold, lease) = (LeaseForAnalysis(id), (LocalDumpLease?)null);
         try
         {
             var local = Find(id);
             if (local is null && bucket is not null)
             {
                 await fetches.WaitAsync(cancellationToken);
-                try
-                {
-                    // Another caller may have fetched it while this one waited.
-                    local = Find(id) ?? (await bucket.FindAsync(id, cancellationToken) is { } remote ? await FetchAsync(remote, cancellationToken) : null);
-                }
-                finally
-                {
-                    fetches.Release();
-                }
+                using var turn = new Release(() => fetches.Release());
+
+                // Another caller may have fetched it while this one waited.
+                local = Find(id) ?? (await bucket.FindAsync(id, cancellationToken) is { } remote ? await FetchAsync(remote, cancellationToken) : null);
             }
 
-            return local is null ? Released(hold) : new LocalDumpLease(local, hold);
+            return lease = local is null ? null : new LocalDumpLease(id, local.DumpPath, local.SizeBytes, local.Sha256, hold);
         }
-        catch
+        finally
         {
-            hold.Dispose();
-            throw;
-        }
-
-        static LocalDumpLease? Released(IDisposable hold)
-        {
-            hold.Dispose();
-            return null;
+            if (lease is null)
+            {
+                hold.Dispose();
+            }
         }
     }
 
-    /// <summary>
-    /// Deletes a dump everywhere. The local copy goes first: when the bucket is unreachable during an incident, the
-    /// disk must still be freeable. A bucket failure is returned (not thrown) so the caller can say what is left.
-    /// </summary>
-    public async Task<HeapDumpDeletion> DeleteAsync(HeapDumpId id, CancellationToken cancellationToken)
+    /// <summary>Deletes a dump everywhere; the local copy first, so the disk is freed even while the bucket is unreachable.</summary>
+    public async Task<(bool Found, string? RemoteError)> DeleteAsync(HeapDumpId id, CancellationToken cancellationToken)
     {
         var found = Delete(id);
         try
         {
-            if (bucket is not null && await bucket.FindAsync(id, cancellationToken) is { } remote)
-            {
-                await bucket.DeleteAsync(remote, cancellationToken);
-                found = true;
-            }
-
-            return new HeapDumpDeletion(found, null);
+            var remote = bucket is null ? null : await bucket.FindAsync(id, cancellationToken);
+            await (remote is null ? Task.CompletedTask : bucket!.DeleteAsync(remote, cancellationToken));
+            return (found || remote is not null, null);
         }
         catch (HeapDumpStoreException ex)
         {
-            return new HeapDumpDeletion(found, RecordError(id, $"{(found ? "The local copy was deleted, but " : string.Empty)}{ex.Message} {ex.Fix}"));
+            return (found, RecordError(id, $"{(found ? "The local copy was deleted, but " : string.Empty)}{ex.Message} {ex.Fix}"));
         }
     }
 
-    /// <summary>Checks now that dumps can be stored: the bucket, or the directory (start-up, <c>/heapdump/capabilities</c>).</summary>
+    /// <summary>Checks the bucket now (start-up, <c>/heapdump/capabilities</c>); the directory's own problems are capture capabilities.</summary>
     public async Task<HeapDumpEgressState> CheckAsync(CancellationToken cancellationToken)
     {
-        var (problem, fix) = (EnsureWritable(), (string?)"Point HeapDiagnostics:Storage:Directory at a writable directory.");
         try
         {
-            if (bucket is not null)
-            {
-                (problem, fix) = (null, null);
-                await bucket.CheckAsync(cancellationToken);
-            }
+            await (bucket?.CheckAsync(cancellationToken) ?? Task.CompletedTask);
+            return new HeapDumpEgressState(Provider, Target, true, null, null, time.GetUtcNow());
         }
         catch (HeapDumpStoreException ex)
         {
-            (problem, fix) = (ex.Message, ex.Fix);
+            return new HeapDumpEgressState(Provider, Target, false, ex.Message, ex.Fix, time.GetUtcNow());
         }
-
-        return new HeapDumpEgressState(Provider, Target, problem is null, problem, problem is null ? null : fix, time.GetUtcNow());
     }
 
-    /// <summary>The last upload and the last bucket error, for <c>/monitor</c>.</summary>
-    public HeapDumpEgressStatus Status() => Volatile.Read(ref status) ?? new HeapDumpEgressStatus(Provider, Target, null, null, null);
+    public HeapDumpEgressStatus Status() => status ?? new HeapDumpEgressStatus(Provider, Target, null, null, null);
 
-    public void Dispose()
-    {
-        fetches.Dispose();
-        diagnosticsSyncs.Dispose();
-    }
+    public void Dispose() => fetches.Dispose();
 
     private async Task<StoredHeapDump> FetchAsync(RemoteHeapDump listed, CancellationToken cancellationToken)
     {
         var remote = await bucket!.DescribeAsync(listed, cancellationToken);
         var (reserve, needed) = (options.Value.Storage.ReserveBytes, (remote.Compressed ? remote.StoredBytes : 0) + (remote.SizeBytes ?? remote.StoredBytes));
-        if (EnsureWritable() is { } notWritable)
+        if ((EnsureWritable() ?? (FreeBytes() is { } free && free < needed + reserve
+            ? $"{free:N0} bytes are free in '{DirectoryPath}'; the copy of '{remote.Id}' needs {needed:N0} bytes plus the {reserve:N0}-byte reserve (Storage:ReserveBytes)."
+            : null)) is { } problem)
         {
-            throw new HeapDumpStoreException(notWritable) { Fix = "Point HeapDiagnostics:Storage:Directory at a writable directory." };
-        }
-
-        if (FreeBytes() is { } free && free < needed + reserve)
-        {
-            throw new HeapDumpStoreException($"{free:N0} bytes are free in '{DirectoryPath}'; the copy of '{remote.Id}' needs {needed:N0} bytes plus the {reserve:N0}-byte reserve (Storage:ReserveBytes).")
-            {
-                Fix = "Free disk space or delete old local dumps (DELETE /heapdump/{id}).",
-            };
+            throw new HeapDumpStoreException(problem) { Fix = "Free disk space (delete old local dumps with DELETE /heapdump/{id}) or point HeapDiagnostics:Storage:Directory at a writable disk." };
         }
 
         var (started, temp, packed) = (Stopwatch.GetTimestamp(), PrepareTempDump(remote.Id), PackedTempPath(remote.Id));
         try
         {
-            await bucket.DownloadAsync(remote.Key, remote.Compressed ? packed : temp, cancellationToken);
             string sha256;
+            await bucket.DownloadAsync(remote.Key, remote.Compressed ? packed : temp, cancellationToken);
             await using (var source = remote.Compressed ? DumpCodec.Decompress(File.OpenRead(packed)) : (Stream)File.OpenRead(temp))
             await using (var target = remote.Compressed ? new FileStream(temp, CreateOptions()) : null)
             {
@@ -293,12 +239,10 @@ internal sealed partial class HeapDumpStore
             if (remote.Sha256 is { } expected && !string.Equals(expected, sha256, StringComparison.OrdinalIgnoreCase))
             {
                 throw new HeapDumpStoreException($"The copy of '{remote.Key}' from {Target} has SHA-256 {sha256}, but {expected} was recorded at its upload: the object was changed or damaged in the bucket. The copy was not kept.")
-                {
-                    Fix = $"Download the object with another S3 client and compare; if it is damaged, delete it (DELETE /heapdump/{remote.Id}) and capture a new dump.",
-                };
+                { Fix = $"Download the object with another S3 client and compare; if it is damaged, delete it (DELETE /heapdump/{remote.Id}) and capture a new dump." };
             }
 
-            if (remote.DiagnosticsKey is { } key && !File.Exists(DiagnosticsPath(remote.Id)) && await ReadObjectAsync(key, cancellationToken) is { } diagnostics)
+            if (remote.DiagnosticsKey is { } key && !File.Exists(DiagnosticsPath(remote.Id)) && await bucket.ReadAsync(key, cancellationToken) is { } diagnostics)
             {
                 WriteAtomically(DiagnosticsPath(remote.Id), diagnostics);
             }
@@ -309,16 +253,13 @@ internal sealed partial class HeapDumpStore
             LogDownloaded(logger, remote.Id.ToString(), remote.StoredBytes, remote.Key, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return Find(remote.Id) ?? throw new IOException($"The copy '{DumpPath(remote.Id)}' vanished right after it was written.");
         }
-        catch (Exception ex) when (DumpCodec.IsCorrupt(ex))
+        catch (Exception ex) when (DumpCodec.IsCorrupt(ex) || ex is IOException or UnauthorizedAccessException)
         {
-            throw new HeapDumpStoreException($"'{remote.Key}' in {Target} is not a complete zstd stream (corrupt or truncated: {ex.Message.TrimEnd('.')}); nothing of it was kept.", ex)
-            {
-                Fix = $"Delete it (DELETE /heapdump/{remote.Id}) and capture a new dump; if uploads keep arriving damaged, check what sits between this instance and the bucket.",
-            };
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new HeapDumpStoreException($"Fetching '{remote.Key}' from {Target} into '{DirectoryPath}' failed: {ex.Message}", ex) { Fix = "Check the free space and permissions of Storage:Directory, then try again." };
+            var (message, fix) = DumpCodec.IsCorrupt(ex)
+                ? ($"'{remote.Key}' in {Target} is not a complete zstd stream (corrupt or truncated: {ex.Message.TrimEnd('.')}); nothing of it was kept.",
+                    $"Delete it (DELETE /heapdump/{remote.Id}) and capture a new dump; if uploads keep arriving damaged, check what sits between this instance and the bucket.")
+                : ($"Fetching '{remote.Key}' from {Target} into '{DirectoryPath}' failed: {ex.Message}", "Check the free space and permissions of Storage:Directory, then try again.");
+            throw new HeapDumpStoreException(message, ex) { Fix = fix };
         }
         finally
         {
@@ -326,28 +267,14 @@ internal sealed partial class HeapDumpStore
         }
     }
 
-    private async Task<byte[]?> ReadObjectAsync(string key, CancellationToken cancellationToken)
-    {
-        using var response = await bucket!.GetAsync(key, null, cancellationToken);
-        if (response is null)
-        {
-            return null;
-        }
-
-        // Diagnostics are a few kilobytes: read whole.
-        using var buffer = new MemoryStream();
-        await response.ResponseStream.CopyToAsync(buffer, cancellationToken);
-        return buffer.ToArray();
-    }
-
     private async Task SyncDiagnosticsAsync(HeapDumpId id)
     {
         var stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
         try
         {
-            // One at a time, each sending what is on disk when it runs: the last write reaches the bucket last.
-            await diagnosticsSyncs.WaitAsync(stopping);
-            using var turn = new Release(() => diagnosticsSyncs.Release());
+            // Each copy sends what is on disk when it runs.
+            await fetches.WaitAsync(stopping);
+            using var turn = new Release(() => fetches.Release());
             if (await bucket!.FindAsync(id, stopping) is { } remote && TryReadDiagnostics(id) is { } content)
             {
                 await bucket.PutDiagnosticsAsync(remote.Key, content, stopping);
@@ -363,18 +290,10 @@ internal sealed partial class HeapDumpStore
         }
     }
 
-    private string RecordError(HeapDumpId? id, string message, bool upload = false)
+    private string RecordError(HeapDumpId? id, string message)
     {
+        LogRemoteFailed(logger, message);
         Record(status => status with { LastError = new HeapDumpEgressError(time.GetUtcNow(), id?.ToString(), message) });
-        if (upload)
-        {
-            LogUploadFailed(logger, id!.ToString(), message);
-        }
-        else
-        {
-            LogRemoteFailed(logger, message);
-        }
-
         return message;
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -6,11 +7,9 @@ using Microsoft.Extensions.Options;
 namespace HeapDiag.AspNetCore.Storage;
 
 /// <summary>
-/// The one owner of the dumps: the dump directory (this file) and, with <c>Egress:Provider=S3</c>, the bucket
-/// (HeapDumpStore.Bucket.cs). Nothing else writes, moves or deletes there. Files appear only complete: written under
-/// a <c>.tmp</c> name and renamed when finished, so a crash leaves only <c>.tmp</c> files, never listed and removed at
-/// start. Only names the store made (<c>heapdump-{id}…</c>) are touched. Beside each dump, <c>heapdump-{id}.sha256</c>
-/// holds its digest in <c>sha256sum</c> format, so <c>sha256sum -c</c> checks it in the directory.
+/// The one owner of the dumps: the directory (this file) and, with <c>Egress:Provider=S3</c>, the bucket (HeapDumpStore.Bucket.cs).
+/// Files appear only complete (written as <c>.tmp</c>, renamed when finished; leftovers removed at start), only names the store
+/// made are touched, and <c>heapdump-{id}.sha256</c> beside each dump holds its digest in <c>sha256sum -c</c> format.
 /// </summary>
 internal sealed partial class HeapDumpStore(
     IOptions<HeapDiagnosticsOptions> options, TimeProvider time, ILogger<HeapDumpStore> logger, S3DumpBucket? bucket = null, IHostApplicationLifetime? lifetime = null)
@@ -24,7 +23,7 @@ internal sealed partial class HeapDumpStore(
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     // One entry per analysis reading a dump: retention passes over those dumps.
-    private readonly List<HeapDumpId> inAnalysis = [];
+    private readonly ConcurrentDictionary<Guid, HeapDumpId> inAnalysis = new();
 
     public string DirectoryPath { get; } = Path.GetFullPath(options.Value.Storage.Directory);
 
@@ -35,11 +34,7 @@ internal sealed partial class HeapDumpStore(
     /// <summary>Where an analysis result of a dump is kept, beside the dump: <c>heapdump-{id}.{name}.json</c>.</summary>
     public string AnalysisResultPath(HeapDumpId id, string name) => FilePath(id, $".{name}.json");
 
-    /// <summary>
-    /// A new, empty, owner-only directory inside the dump directory where the analyzer process writes its results and
-    /// scratch files (same file system as the dump, so results are committed by a rename). Deleted with everything in
-    /// it when disposed; one left by a crash is removed at start.
-    /// </summary>
+    /// <summary>An owner-only directory beside the dumps for one analyzer run (results are committed by a rename); deleted on dispose.</summary>
     public AnalysisWorkspace CreateAnalysisWorkspace(HeapDumpId id) => new(CreateDirectory(FilePath(id, $"{WorkspaceMarker}{Guid.NewGuid():N}")), this);
 
     /// <summary>Writes an analysis result beside its dump, completely or not at all.</summary>
@@ -55,27 +50,15 @@ internal sealed partial class HeapDumpStore(
     /// <summary>Keeps retention away from the dump until the returned lease is disposed: an analysis is reading it.</summary>
     public IDisposable LeaseForAnalysis(HeapDumpId id)
     {
-        lock (inAnalysis)
-        {
-            inAnalysis.Add(id);
-        }
-
-        return new Release(() =>
-        {
-            lock (inAnalysis)
-            {
-                inAnalysis.Remove(id);
-            }
-        });
+        var lease = Guid.NewGuid();
+        inAnalysis[lease] = id;
+        return new Release(() => inAnalysis.TryRemove(lease, out _));
     }
 
     /// <summary>The diagnostics written with a dump, or null when there are none here (or they cannot be read).</summary>
     public byte[]? TryReadDiagnostics(HeapDumpId id) => TryRead(DiagnosticsPath(id));
 
-    /// <summary>
-    /// Writes a dump's diagnostics completely or not at all. When the dump is here and the bucket tier is on, they are
-    /// copied to the bucket in the background too: a leak report added after the upload must reach it.
-    /// </summary>
+    /// <summary>Writes a dump's diagnostics atomically; with the bucket tier, also copies them there in the background (a later leak report must reach it).</summary>
     public void WriteDiagnostics(HeapDumpId id, byte[] content)
     {
         WriteAtomically(DiagnosticsPath(id), content);
@@ -102,22 +85,11 @@ internal sealed partial class HeapDumpStore(
     }
 
     /// <summary>Free bytes on the directory's file system, or null when it cannot be told (the directory is missing).</summary>
-    public long? FreeBytes()
-    {
-        try
-        {
-            return Directory.Exists(DirectoryPath) ? new DriveInfo(DirectoryPath).AvailableFreeSpace : null;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            return null;
-        }
-    }
+    public long? FreeBytes() => IfFails(() => Directory.Exists(DirectoryPath) ? new DriveInfo(DirectoryPath).AvailableFreeSpace : (long?)null, null);
 
     /// <summary>
-    /// The temp path the writer creates the dump at, cleared of stale files. The file is not created here: on ext4,
-    /// closing a file that was truncated and rewritten starts writing all of it out (auto_da_alloc), which cost up to
-    /// 1.4 s per 1.2 GB dump. createdump creates it owner-only itself, inside the owner-only directory.
+    /// The temp path the writer creates the dump at, cleared of stale files. Not created here: on ext4, closing a truncated
+    /// and rewritten file writes all of it out (auto_da_alloc), up to 1.4 s per 1.2 GB; createdump creates it owner-only.
     /// </summary>
     public string PrepareTempDump(HeapDumpId id)
     {
@@ -131,23 +103,6 @@ internal sealed partial class HeapDumpStore(
         TryDelete(PackedTempPath(id));
     }
 
-    /// <summary>
-    /// Opens a local dump for reading; null when there is none. A dump deleted while it is read (retention, DELETE) is
-    /// read to its end from the open handle: a reader never sees a mix, nor a file cut short.
-    /// </summary>
-    public OpenedDump? OpenLocal(HeapDumpId id)
-    {
-        try
-        {
-            var file = new FileStream(DumpPath(id), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            return new OpenedDump(file, false, file.Length, ReadDigest(id), id.CreatedUtc, SizeBytes: file.Length);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null;
-        }
-    }
-
     /// <summary>The dumps on this instance's disk, newest first.</summary>
     public IReadOnlyList<StoredHeapDump> List() =>
         [.. Ids(DumpExtension).Select(Find).OfType<StoredHeapDump>().OrderByDescending(dump => dump.Id.CreatedUtc)];
@@ -158,10 +113,7 @@ internal sealed partial class HeapDumpStore(
         return file.Exists ? new StoredHeapDump(id, file.Length, file.FullName, File.Exists(DiagnosticsPath(id)) ? DiagnosticsPath(id) : null, ReadDigest(id)) : null;
     }
 
-    /// <summary>
-    /// Deletes a local dump with everything written beside it (diagnostics, digest, cached analyses). False when there
-    /// was neither dump nor diagnostics. The id was parsed by the strict pattern, so the name pattern reaches nothing else.
-    /// </summary>
+    /// <summary>Deletes a local dump and everything beside it; false when there was neither dump nor diagnostics (ids are strict: nothing else matches).</summary>
     public bool Delete(HeapDumpId id)
     {
         var existed = File.Exists(DumpPath(id)) || File.Exists(DiagnosticsPath(id));
@@ -179,9 +131,8 @@ internal sealed partial class HeapDumpStore(
         .ToList().Count(TryDelete);
 
     /// <summary>
-    /// Deletes the oldest local dumps beyond <c>Storage:MaxDumps</c> and <c>Storage:MaxTotalBytes</c>. The newest is
-    /// always kept, even when it alone is over the byte limit. A dump an analysis is reading counts as kept and is never
-    /// deleted: that would fail the analysis halfway. Diagnostics of failed captures are kept to the same count.
+    /// Deletes the oldest local dumps beyond <c>Storage:MaxDumps</c> and <c>Storage:MaxTotalBytes</c>, always keeping the newest.
+    /// A dump an analysis is reading counts as kept and is never deleted. Failed captures' diagnostics are kept to the same count.
     /// </summary>
     public IReadOnlyList<HeapDumpId> ApplyRetention()
     {
@@ -189,13 +140,7 @@ internal sealed partial class HeapDumpStore(
         var (deleted, kept, keptBytes) = (new List<HeapDumpId>(), 0, 0L);
         foreach (var dump in List())
         {
-            bool leased;
-            lock (inAnalysis)
-            {
-                leased = inAnalysis.Contains(dump.Id);
-            }
-
-            if (!leased && (kept >= storage.MaxDumps || (kept > 0 && keptBytes + dump.SizeBytes > storage.MaxTotalBytes)))
+            if (!inAnalysis.Values.Contains(dump.Id) && (kept >= storage.MaxDumps || (kept > 0 && keptBytes + dump.SizeBytes > storage.MaxTotalBytes)))
             {
                 Delete(dump.Id);
                 deleted.Add(dump.Id);
@@ -215,27 +160,22 @@ internal sealed partial class HeapDumpStore(
         return deleted;
     }
 
-    /// <summary>Deletes a file or a directory with everything in it; false when there was none or it could not be deleted (logged).</summary>
-    internal bool TryDelete(string path)
-    {
-        try
+    /// <summary>Deletes a file, or a directory with everything in it; false when there was none or it could not be deleted (logged).</summary>
+    internal bool TryDelete(string path) => IfFails(
+        () =>
         {
+            var existed = File.Exists(path);
             if (Directory.Exists(path))
             {
                 Directory.Delete(path, recursive: true);
                 return true;
             }
 
-            var exists = File.Exists(path);
             File.Delete(path);
-            return exists;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            LogDeleteFailed(logger, path, ex);
-            return false;
-        }
-    }
+            return existed;
+        },
+        false,
+        path);
 
     private string FilePath(HeapDumpId id, string suffix) => Path.Combine(DirectoryPath, $"{FilePrefix}{id}{suffix}");
 
@@ -255,18 +195,11 @@ internal sealed partial class HeapDumpStore(
 
     private void WriteDigest(HeapDumpId id, string sha256) => WriteAtomically(DigestPath(id), Encoding.ASCII.GetBytes($"{sha256}  {Path.GetFileName(DumpPath(id))}\n"));
 
-    private byte[]? TryRead(string path)
-    {
-        try
-        {
-            return File.Exists(path) ? File.ReadAllBytes(path) : null;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            LogReadFailed(logger, path, ex);
-            return null;
-        }
-    }
+    // A dump deleted while it is read (retention, DELETE) is read to its end from the open handle: never a mix, nor cut short.
+    private FileStream? TryOpen(string path) =>
+        IfFails(() => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.Asynchronous | FileOptions.SequentialScan), null);
+
+    private byte[]? TryRead(string path) => IfFails(() => File.Exists(path) ? File.ReadAllBytes(path) : null, null, path);
 
     /// <summary>Writes a small file completely or not at all: temp name, write, rename.</summary>
     private void WriteAtomically(string target, byte[] content)
@@ -290,6 +223,24 @@ internal sealed partial class HeapDumpStore(
         }
     }
 
+    /// <summary>What <paramref name="action"/> returns, or <paramref name="fallback"/> when the file system refuses (logged for <paramref name="path"/>).</summary>
+    private T IfFails<T>(Func<T> action, T fallback, string? path = null)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            if (path is not null)
+            {
+                LogFileFailed(logger, path, ex);
+            }
+
+            return fallback;
+        }
+    }
+
     private static string CreateDirectory(string path) =>
         (OperatingSystem.IsWindows() ? Directory.CreateDirectory(path) : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute)).FullName;
 
@@ -308,11 +259,8 @@ internal sealed partial class HeapDumpStore(
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Retention deleted heap dump {DumpId} ({SizeBytes} bytes)")]
     private static partial void LogRetentionDeleted(ILogger logger, string dumpId, long sizeBytes);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Could not delete {Path}")]
-    private static partial void LogDeleteFailed(ILogger logger, string path, Exception exception);
-
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Could not read {Path}")]
-    private static partial void LogReadFailed(ILogger logger, string path, Exception exception);
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Could not read or delete {Path}")]
+    private static partial void LogFileFailed(ILogger logger, string path, Exception exception);
 
     /// <summary>Runs its action once, on the first dispose.</summary>
     private sealed class Release(Action release) : IDisposable

@@ -14,22 +14,23 @@ using Microsoft.Extensions.Options;
 namespace HeapDiag.AspNetCore.Storage;
 
 /// <summary>
-/// The bucket tier of <see cref="HeapDumpStore"/>: dumps under <c>{Prefix}/{app}/{processId}-{sessionId}/heapdump-{id}.dmp.zst</c>
-/// (<c>.dmp</c> when stored uncompressed), their diagnostics beside them. Transfers go through the SDK's
-/// <see cref="TransferUtility"/> (parallel parts read from a file: bounded memory) and requests are retried by the SDK's
-/// standard retry mode; what fails for good is a <see cref="HeapDumpStoreException"/> naming the endpoint, the bucket and the fix.
+/// The bucket tier of <see cref="HeapDumpStore"/>: <c>{Prefix}/{app}/{processId}-{sessionId}/heapdump-{id}.dmp.zst</c> (<c>.dmp</c>
+/// uncompressed) and its diagnostics. <see cref="TransferUtility"/> moves parts from files (bounded memory), the SDK's standard
+/// retry mode retries; what fails for good is a <see cref="HeapDumpStoreException"/> with a fix.
 /// </summary>
 internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDiagnosticsOptions> options, ProcessInstance instance, TimeProvider time, IHostEnvironment? environment = null)
 {
     public const string Sha256Metadata = "sha256";
     public const string SizeMetadata = "size-bytes";
 
-    /// <summary>A listing stops here (100 000 objects): past that the bucket needs a lifecycle rule, not a longer list.</summary>
+    // A listing stops at 100 000 objects: past that the bucket needs a lifecycle rule, not a longer list.
     private const int MaxListPages = 100;
 
     private readonly S3EgressOptions s3 = options.Value.Egress.S3;
     private readonly TransferUtility transfers = new(client, new TransferUtilityConfig { ConcurrentServiceRequests = 4 });
-    private readonly string appPrefix = AppPrefix(options.Value.Egress.S3, environment?.ApplicationName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? "app");
+    // {Prefix}/{app}/: the host's application name is the app's assembly name even under a test host.
+    private readonly string appPrefix = $"{(options.Value.Egress.S3.Prefix ?? string.Empty).Trim('/')}/".TrimStart('/')
+        + string.Concat((environment?.ApplicationName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? "app").Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-')) + "/";
     private readonly string instanceFolder = $"{instance.ProcessId.ToString(CultureInfo.InvariantCulture)}-{instance.SessionId}";
 
     private string Bucket => s3.Bucket ?? string.Empty;
@@ -40,28 +41,16 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDiagnosticsOpt
 
     public string Location(string key) => $"s3://{Bucket}/{key}";
 
-    /// <summary>The one client, made by dependency injection; credentials from the SDK's chain unless given.</summary>
+    /// <summary>
+    /// The one client, made by dependency injection (credentials from the SDK's chain unless given). AWSSDK.S3 4.x sends
+    /// aws-chunked bodies with trailing checksums, which some S3-compatible servers store as the object's bytes: checksums
+    /// only when required, and no chunk encoding (PlainBodyS3Client), so every server stores the bytes as sent.
+    /// </summary>
     public static IAmazonS3 CreateClient(S3EgressOptions options, AWSCredentials? credentials)
-    {
-        try
-        {
-            return new PlainBodyS3Client(credentials, CreateConfig(options));
-        }
-        catch (AmazonClientException ex)
-        {
-            throw new InvalidOperationException($"{ex.Message}: set HeapDiagnostics:Egress:S3:Region (for example eu-west-1), AWS_REGION, or HeapDiagnostics:Egress:S3:ServiceUrl.", ex);
-        }
-    }
-
-    public static AmazonS3Config CreateConfig(S3EgressOptions options)
     {
         var config = new AmazonS3Config
         {
             ForcePathStyle = options.ForcePathStyle,
-
-            // AWSSDK.S3 4.x sends uploads as aws-chunked bodies with trailing checksums by default; S3-compatible
-            // servers that do not decode that framing store it as the object's bytes. Checksums only when required,
-            // and PlainBodyS3Client turns chunk encoding off, so every server stores the bytes as sent.
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             RetryMode = RequestRetryMode.Standard,
@@ -77,29 +66,28 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDiagnosticsOpt
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
         }
 
-        return config;
+        return new PlainBodyS3Client(credentials, config);
     }
 
     /// <summary>Uploads a committed dump (<paramref name="file"/>: its zstd form or the dump itself), then its diagnostics. Returns the key.</summary>
     public async Task<string> UploadAsync(StoredHeapDump dump, string file, bool compressed, MemoryDiagnostics diagnostics, CancellationToken cancellationToken)
     {
         var key = $"{appPrefix}{instanceFolder}/heapdump-{dump.Id}{(compressed ? ".dmp.zst" : ".dmp")}";
-        var request = new TransferUtilityUploadRequest { BucketName = Bucket, Key = key, FilePath = file, PartSize = s3.PartSizeBytes, ContentType = compressed ? "application/zstd" : "application/octet-stream" };
-
-        // x-amz-meta-*: what an operator needs to pick a dump from the bucket without downloading it, and its digest.
-        foreach (var (name, value) in new[]
+        var request = new TransferUtilityUploadRequest
         {
-            ("trigger", dump.Id.Trigger), ("dump-number", dump.Id.DumpNumber.ToString(CultureInfo.InvariantCulture)), ("dump-type", dump.Id.Type),
-            ("instance", instanceFolder), ("machine-name", string.Concat(Environment.MachineName.Select(c => c is >= ' ' and <= '~' ? c : '?'))),
-            ("working-set-bytes", diagnostics.MemoryUsage.WorkingSetBytes.ToString(CultureInfo.InvariantCulture)),
-            ("gc-heap-size-bytes", diagnostics.MemoryUsage.GcHeapSizeBytes.ToString(CultureInfo.InvariantCulture)),
-            (Sha256Metadata, dump.Sha256), (SizeMetadata, dump.SizeBytes.ToString(CultureInfo.InvariantCulture)),
-        })
-        {
-            request.Metadata.Add(name, value);
-        }
+            BucketName = Bucket, Key = key, FilePath = file, PartSize = s3.PartSizeBytes, ContentType = compressed ? "application/zstd" : "application/octet-stream",
 
-        await CallAsync("Upload", key, c => transfers.UploadAsync(request, c), cancellationToken);
+            // x-amz-meta-*: what an operator needs to pick a dump from the bucket without downloading it, and its digest.
+            Metadata =
+            {
+                ["trigger"] = dump.Id.Trigger, ["dump-number"] = dump.Id.DumpNumber.ToString(CultureInfo.InvariantCulture), ["dump-type"] = dump.Id.Type,
+                ["instance"] = instanceFolder, ["machine-name"] = string.Concat(Environment.MachineName.Select(c => c is >= ' ' and <= '~' ? c : '?')),
+                ["working-set-bytes"] = diagnostics.MemoryUsage.WorkingSetBytes.ToString(CultureInfo.InvariantCulture),
+                ["gc-heap-size-bytes"] = diagnostics.MemoryUsage.GcHeapSizeBytes.ToString(CultureInfo.InvariantCulture),
+                [Sha256Metadata] = dump.Sha256, [SizeMetadata] = dump.SizeBytes.ToString(CultureInfo.InvariantCulture),
+            },
+        };
+        await CallAsync("Upload", key, async c => { await transfers.UploadAsync(request, c); return key; }, cancellationToken);
         if (dump.DiagnosticsPath is { } diagnosticsPath && File.Exists(diagnosticsPath))
         {
             await PutDiagnosticsAsync(key, await File.ReadAllBytesAsync(diagnosticsPath, cancellationToken), cancellationToken);
@@ -109,8 +97,8 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDiagnosticsOpt
     }
 
     /// <summary>Writes the diagnostics object beside the dump object <paramref name="dumpKey"/>.</summary>
-    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken) => CallAsync("Upload", DiagnosticsKey(dumpKey), c =>
-        client.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = DiagnosticsKey(dumpKey), InputStream = new MemoryStream(content), ContentType = "application/json" }, c), cancellationToken);
+    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken) => CallAsync("Upload", DiagnosticsKey(dumpKey), c => client.PutObjectAsync(
+        new PutObjectRequest { BucketName = Bucket, Key = DiagnosticsKey(dumpKey), InputStream = new MemoryStream(content), ContentType = "application/json" }, c), cancellationToken);
 
     /// <summary>The dumps in the bucket for this app (every instance of it), newest first.</summary>
     public async Task<IReadOnlyList<RemoteHeapDump>> ListAsync(CancellationToken cancellationToken)
@@ -120,15 +108,11 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDiagnosticsOpt
         for (var page = 0; page == 0 || (request.ContinuationToken is not null && page < MaxListPages); page++)
         {
             var response = await CallAsync("Listing", appPrefix, c => client.ListObjectsV2Async(request, c), cancellationToken);
-            foreach (var item in response.S3Objects ?? [])
-            {
-                objects[item.Key] = item.Size ?? 0;
-            }
-
+            response.S3Objects?.ForEach(item => objects[item.Key] = item.Size ?? 0);
             request.ContinuationToken = response.IsTruncated == true ? response.NextContinuationToken : null;
         }
 
-        return [.. objects.Select(item => ParseKey(item.Key) is { } dump ? new RemoteHeapDump(dump.Id, item.Key, objects.ContainsKey(DiagnosticsKey(item.Key)) ? DiagnosticsKey(item.Key) : null, dump.Instance, item.Value) : null)
+        return [.. objects.Select(item => ParseKey(item.Key) is { } id ? new RemoteHeapDump(id, item.Key, objects.ContainsKey(DiagnosticsKey(item.Key)) ? DiagnosticsKey(item.Key) : null, item.Value) : null)
             .OfType<RemoteHeapDump>().OrderByDescending(dump => dump.Id.CreatedUtc)];
     }
 
@@ -138,78 +122,75 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDiagnosticsOpt
     public async Task<RemoteHeapDump> DescribeAsync(RemoteHeapDump dump, CancellationToken cancellationToken)
     {
         var head = await CallAsync("Reading the metadata", dump.Key, c => client.GetObjectMetadataAsync(Bucket, dump.Key, c), cancellationToken);
-        var size = long.TryParse(head.Metadata[SizeMetadata], NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) ? bytes : (long?)null;
-        return dump with { SizeBytes = size ?? (dump.Compressed ? null : dump.StoredBytes), Sha256 = head.Metadata[Sha256Metadata] };
+        return dump with { SizeBytes = SizeOf(head.Metadata) ?? (dump.Compressed ? null : dump.StoredBytes), Sha256 = head.Metadata[Sha256Metadata] };
     }
 
-    /// <summary>Opens an object for streaming, or only <paramref name="range"/> of it; null when it is gone.</summary>
-    public async Task<GetObjectResponse?> GetAsync(string key, RemoteRange? range, CancellationToken cancellationToken)
+    /// <summary>Opens a dump's object for streaming as stored (only <paramref name="range"/> of it, when given); null when it is gone.</summary>
+    public async Task<OpenedDump?> OpenAsync(RemoteHeapDump dump, (long? From, long? To)? range, CancellationToken cancellationToken)
     {
-        var request = new GetObjectRequest { BucketName = Bucket, Key = key, ByteRange = range is null ? null : new ByteRange(string.Create(CultureInfo.InvariantCulture, $"bytes={range.From}-{range.To}")) };
-        try
-        {
-            return await CallAsync("Download", key, c => client.GetObjectAsync(request, c), cancellationToken);
-        }
-        catch (HeapDumpStoreException ex) when (ex.ErrorCode == "NoSuchKey")
-        {
-            return null;
-        }
+        var request = new GetObjectRequest { BucketName = Bucket, Key = dump.Key, ByteRange = range is var (from, to) ? new ByteRange(string.Create(CultureInfo.InvariantCulture, $"bytes={from}-{to}")) : null };
+        var response = await CallAsync("Download", dump.Key, c => client.GetObjectAsync(request, c), cancellationToken);
+        return response is null ? null : new OpenedDump(
+            response.ResponseStream,
+            dump.Compressed,
+            response.ContentLength,
+            response.Metadata[Sha256Metadata],
+            response.LastModified is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null,
+            response.HttpStatusCode == HttpStatusCode.PartialContent ? response.ContentRange : null,
+            SizeOf(response.Metadata));
     }
+
+    /// <summary>A small object (diagnostics) read whole; null when it is gone.</summary>
+    public Task<byte[]?> ReadAsync(string key, CancellationToken cancellationToken) => CallAsync("Download", key, async c =>
+    {
+        using var response = await client.GetObjectAsync(Bucket, key, c);
+        using var buffer = new MemoryStream();
+        await response.ResponseStream.CopyToAsync(buffer, c);
+        return (byte[]?)buffer.ToArray();
+    }, cancellationToken);
 
     /// <summary>Downloads an object to a file (the SDK resumes an interrupted transfer).</summary>
     public Task DownloadAsync(string key, string file, CancellationToken cancellationToken) =>
-        CallAsync("Download", key, c => transfers.DownloadAsync(new TransferUtilityDownloadRequest { BucketName = Bucket, Key = key, FilePath = file }, c), cancellationToken);
+        CallAsync("Download", key, async c => { await transfers.DownloadAsync(new TransferUtilityDownloadRequest { BucketName = Bucket, Key = key, FilePath = file }, c); return file; }, cancellationToken);
 
-    /// <summary>A URL that lets whoever holds it download the object for <c>Egress:S3:PresignedUrlLifetime</c>.</summary>
+    /// <summary>A URL that lets whoever holds it download the object for a few minutes.</summary>
     public Task<string> PresignAsync(RemoteHeapDump dump) => CallAsync("Presigning", dump.Key, _ => client.GetPreSignedURLAsync(new GetPreSignedUrlRequest
     {
-        BucketName = Bucket,
-        Key = dump.Key,
+        BucketName = Bucket, Key = dump.Key,
         Expires = time.GetUtcNow().Add(s3.PresignedUrlLifetime).UtcDateTime,
         Protocol = s3.ServiceUrl?.StartsWith("http:", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
         ResponseHeaderOverrides = { ContentDisposition = $"attachment; filename=\"{dump.Key[(dump.Key.LastIndexOf('/') + 1)..]}\"" },
     }), CancellationToken.None);
 
-    public async Task DeleteAsync(RemoteHeapDump dump, CancellationToken cancellationToken)
-    {
-        foreach (var key in new[] { dump.Key, dump.DiagnosticsKey }.OfType<string>())
-        {
-            await CallAsync("Delete", key, c => client.DeleteObjectAsync(Bucket, key, c), cancellationToken);
-        }
-    }
+    public Task DeleteAsync(RemoteHeapDump dump, CancellationToken cancellationToken) =>
+        Task.WhenAll(new[] { dump.Key, dump.DiagnosticsKey }.OfType<string>().Select(key => CallAsync("Delete", key, c => client.DeleteObjectAsync(Bucket, key, c), cancellationToken)));
 
-    /// <summary>
-    /// Lists one key: proves the endpoint, the credentials, the bucket and the list permission without writing anything.
-    /// ListObjects (v1): s3rver on Node 20 fails to make v2 continuation tokens for a truncated page.
-    /// </summary>
+    /// <summary>Lists one key: proves endpoint, credentials, bucket and list permission without writing (v1: s3rver fails v2 tokens).</summary>
     public Task CheckAsync(CancellationToken cancellationToken) =>
         CallAsync("Access check", appPrefix, c => client.ListObjectsAsync(new ListObjectsRequest { BucketName = Bucket, Prefix = appPrefix, MaxKeys = 1 }, c), cancellationToken);
 
+    private static long? SizeOf(MetadataCollection metadata) => long.TryParse(metadata[SizeMetadata], NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null;
+
     private static string DiagnosticsKey(string dumpKey) => string.Concat(dumpKey.AsSpan(0, dumpKey.LastIndexOf(".dmp", StringComparison.Ordinal)), ".diagnostics.json");
 
-    private static string AppPrefix(S3EgressOptions s3, string application)
-    {
-        var app = string.Concat(application.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-'));
-        var prefix = (s3.Prefix ?? string.Empty).Trim('/');
-        return prefix.Length == 0 ? $"{app}/" : $"{prefix}/{app}/";
-    }
-
-    /// <summary>Splits <c>{appPrefix}{instance}/heapdump-{id}.dmp[.zst]</c>; null for any key HeapDiag did not write.</summary>
-    private (HeapDumpId Id, string Instance)? ParseKey(string key)
+    /// <summary>The id in <c>{appPrefix}{instance}/heapdump-{id}.dmp[.zst]</c>; null for any key HeapDiag did not write.</summary>
+    private HeapDumpId? ParseKey(string key)
     {
         var extension = key.EndsWith(".dmp.zst", StringComparison.Ordinal) ? ".dmp.zst" : ".dmp";
         var parts = key.StartsWith(appPrefix, StringComparison.Ordinal) && key.EndsWith(extension, StringComparison.Ordinal) ? key[appPrefix.Length..^extension.Length].Split('/') : [];
-        return parts is [{ Length: > 0 } folder, var name] && name.StartsWith("heapdump-", StringComparison.Ordinal) && HeapDumpId.TryParse(name["heapdump-".Length..], out var id) ? (id, folder) : null;
+        return parts is [{ Length: > 0 }, var name] && name.StartsWith("heapdump-", StringComparison.Ordinal) && HeapDumpId.TryParse(name["heapdump-".Length..], out var id) ? id : null;
     }
-
-    private Task CallAsync(string operation, string key, Func<CancellationToken, Task> call, CancellationToken cancellationToken) =>
-        CallAsync(operation, key, async c => { await call(c); return true; }, cancellationToken);
 
     private async Task<T> CallAsync<T>(string operation, string key, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         try
         {
             return await call(cancellationToken);
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchKey")
+        {
+            // Gone (deleted meanwhile): the callers answer "not found".
+            return default!;
         }
         catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or TimeoutException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
@@ -236,10 +217,7 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDiagnosticsOpt
         _ => $"Check that {(string.IsNullOrWhiteSpace(s3.ServiceUrl) ? "AWS S3" : $"HeapDiagnostics:Egress:S3:ServiceUrl ('{s3.ServiceUrl}')")} is right and reachable from this instance; the dump stays in the local directory meanwhile.",
     };
 
-    /// <summary>
-    /// A client that sends upload bodies as they are: the TransferUtility's object and part requests have no
-    /// <c>UseChunkEncoding</c> setting of their own, so it is turned off here, before each request is marshalled.
-    /// </summary>
+    /// <summary>Turns chunk encoding off on every upload request, which TransferUtility's requests cannot set themselves.</summary>
     private sealed class PlainBodyS3Client(AWSCredentials? credentials, AmazonS3Config config) : AmazonS3Client(credentials, config)
     {
         protected override void CustomizeRuntimePipeline(RuntimePipeline pipeline)

@@ -84,12 +84,12 @@ public sealed class HeapDumpStoreTests : IDisposable
     public async Task A_dump_deleted_while_it_is_read_is_read_to_its_end_from_the_open_handle()
     {
         var (id, content) = await CommitAsync();
-        using var opened = store.OpenLocal(id)!;
+        using var opened = (await store.OpenAsync(id, null, CancellationToken.None))!;
         var start = new byte[1000];
         await opened.Content!.ReadExactlyAsync(start);
 
         Assert.True(store.Delete(id));
-        Assert.Null(store.OpenLocal(id));
+        Assert.Null(await store.OpenAsync(id, null, CancellationToken.None));
 
         using var rest = new MemoryStream();
         await opened.Content.CopyToAsync(rest);
