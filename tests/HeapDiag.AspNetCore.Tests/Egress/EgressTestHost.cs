@@ -63,8 +63,12 @@ internal static class EgressTestHost
     }
 }
 
-/// <summary>Writes a file of a given size with pseudo-random bytes, one reused buffer at a time: a big "dump" without a big heap.</summary>
-internal sealed class SizedDumpWriter(long sizeBytes) : IHeapDumpWriter
+/// <summary>
+/// Writes a file of a given size, one reused buffer at a time: a big "dump" without a big heap. Pseudo-random bytes
+/// (which do not compress), or with <c>compressible</c> a file that compresses like a heap dump: an object header and a
+/// few fields every 4 KiB, zeros between them, as in a dump's free space.
+/// </summary>
+internal sealed class SizedDumpWriter(long sizeBytes, bool compressible = false) : IHeapDumpWriter
 {
     public async Task WriteAsync(string type, string path, CancellationToken cancellationToken)
     {
@@ -74,26 +78,13 @@ internal sealed class SizedDumpWriter(long sizeBytes) : IHeapDumpWriter
         await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
         for (long written = 0; written < sizeBytes; written += buffer.Length)
         {
-            random.NextBytes(buffer);
-            await file.WriteAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, sizeBytes - written)), cancellationToken);
-        }
-    }
-}
-
-/// <summary>Writes a file that compresses like a heap dump (mostly zeros and repeated structure, some noise): a compressible "dump" of a given size.</summary>
-internal sealed class CompressibleDumpWriter(long sizeBytes) : IHeapDumpWriter
-{
-    public async Task WriteAsync(string type, string path, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[1 << 20];
-        var random = new Random(7);
-        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-        for (long written = 0; written < sizeBytes; written += buffer.Length)
-        {
-            Array.Clear(buffer);
-            for (var i = 0; i < buffer.Length; i += 4096)
+            if (!compressible)
             {
-                // An object header and a few fields every 4 KiB; the rest zero, as in a dump's free space.
+                random.NextBytes(buffer);
+            }
+
+            for (var i = 0; compressible && i < buffer.Length; i += 4096)
+            {
                 random.NextBytes(buffer.AsSpan(i, 64));
             }
 

@@ -48,7 +48,7 @@ public sealed class S3EgressCatalogTests
         Assert.Equal("auto", dumps[1].GetProperty("trigger").GetString());
         Assert.Equal(JsonValueKind.Null, dumps[1].GetProperty("links").GetProperty("diagnostics").ValueKind);
         Assert.Equal(JsonValueKind.Null, dumps[1].GetProperty("sha256").ValueKind);
-        Assert.Equal(EgressTestHost.Sha256OfFileAsync(Path.Combine(factory.DumpDirectory, $"heapdump-{ownId}.dmp")).Result, dumps[0].GetProperty("sha256").GetString());
+        Assert.Equal(await EgressTestHost.Sha256OfFileAsync(Path.Combine(factory.DumpDirectory, $"heapdump-{ownId}.dmp")), dumps[0].GetProperty("sha256").GetString());
 
         using (var download = await client.GetAsync($"/debug/heapdump/{otherId}"))
         {

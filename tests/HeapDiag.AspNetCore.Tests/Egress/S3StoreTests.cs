@@ -22,7 +22,7 @@ public sealed class S3StoreTests
     public async Task A_dump_is_a_fraction_of_its_size_in_the_bucket_and_the_zstd_tool_reads_it_back_to_the_same_digest()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, writer: new CompressibleDumpWriter(DumpBytes));
+        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true));
         var (id, sha256, key, result) = await CaptureAsync(factory);
 
         var stored = result.GetProperty("egress").GetProperty("storedBytes").GetInt64();
@@ -40,7 +40,7 @@ public sealed class S3StoreTests
     public async Task A_fetched_copy_is_verified_and_retention_never_deletes_a_dump_being_analysed()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, settings: new Dictionary<string, string?> { ["HeapDiagnostics:Storage:MaxDumps"] = "1" }, writer: new CompressibleDumpWriter(DumpBytes));
+        using var factory = EgressTestHost.Create(s3, settings: new Dictionary<string, string?> { ["HeapDiagnostics:Storage:MaxDumps"] = "1" }, writer: new SizedDumpWriter(DumpBytes, compressible: true));
         var store = factory.Services.GetRequiredService<HeapDumpStore>();
         var (id, sha256, _, _) = await CaptureAsync(factory);
         Assert.True(store.Delete(Parse(id)));
@@ -66,7 +66,7 @@ public sealed class S3StoreTests
     public async Task A_presigned_download_redirects_to_the_bucket_and_curl_fetches_the_same_dump()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, writer: new CompressibleDumpWriter(DumpBytes), settings: new Dictionary<string, string?>
+        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true), settings: new Dictionary<string, string?>
         {
             ["HeapDiagnostics:Egress:S3:PresignedDownloads"] = "true",
             ["HeapDiagnostics:Egress:S3:DeleteLocalAfterUpload"] = "true",
@@ -102,7 +102,7 @@ public sealed class S3StoreTests
     public async Task Damaged_objects_answer_502_naming_the_problem_and_leave_no_partial_file()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, writer: new CompressibleDumpWriter(DumpBytes));
+        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true));
         using var client = factory.CreateAuthorizedClient();
         var store = factory.Services.GetRequiredService<HeapDumpStore>();
         var (id, sha256, key, _) = await CaptureAsync(factory);
@@ -159,7 +159,7 @@ public sealed class S3StoreTests
     public async Task Diagnostics_rewritten_after_the_upload_reach_the_bucket()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, writer: new CompressibleDumpWriter(1 << 20));
+        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(1 << 20, compressible: true));
         var store = factory.Services.GetRequiredService<HeapDumpStore>();
         var (id, _, key, _) = await CaptureAsync(factory);
         var diagnosticsKey = key.Replace(".dmp.zst", ".diagnostics.json", StringComparison.Ordinal);

@@ -79,7 +79,7 @@ public sealed class DumpDownloadTests
         Assert.Equal(sha256, Convert.ToHexStringLower(sha.GetHashAndReset()));
     }
 
-    private static SampleApiFactory Create() => new(configureServices: services => services.AddSingleton<HeapDiag.AspNetCore.Capture.IHeapDumpWriter>(new CompressibleDumpWriter(DumpBytes)));
+    private static SampleApiFactory Create() => new(configureServices: services => services.AddSingleton<HeapDiag.AspNetCore.Capture.IHeapDumpWriter>(new SizedDumpWriter(DumpBytes, compressible: true)));
 
     private static async Task<(string Id, string Sha256)> CaptureAsync(HttpClient client)
     {
