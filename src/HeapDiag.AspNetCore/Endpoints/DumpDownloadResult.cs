@@ -54,17 +54,7 @@ internal sealed class DumpDownloadResult(OpenedDump dump, bool zstd, bool ranges
             }
         }
 
-        response.StatusCode = dump.ContentRange is null ? StatusCodes.Status200OK : StatusCodes.Status206PartialContent;
-        response.ContentType = DumpContentType;
-        response.ContentLength = zstd == dump.Zstd ? dump.Length : zstd ? null : dump.SizeBytes;
-        response.Headers.AcceptRanges = zstd || dump.Zstd ? "none" : "bytes";
-        response.Headers.ContentRange = dump.ContentRange;
-        response.Headers.ContentEncoding = zstd ? "zstd" : null;
-        response.GetTypedHeaders().LastModified = dump.LastModified;
-        var disposition = new ContentDispositionHeaderValue("attachment");
-        disposition.SetHttpFileName(fileName);
-        response.Headers.ContentDisposition = disposition.ToString();
-
+        SetHeaders(response);
         await using (content)
         {
             if (zstd && !dump.Zstd)
@@ -77,5 +67,19 @@ internal sealed class DumpDownloadResult(OpenedDump dump, bool zstd, bool ranges
             await response.Body.WriteAsync(first, aborted);
             await content.CopyToAsync(response.Body, 1 << 20, aborted);
         }
+    }
+
+    private void SetHeaders(HttpResponse response)
+    {
+        response.StatusCode = dump.ContentRange is null ? StatusCodes.Status200OK : StatusCodes.Status206PartialContent;
+        response.ContentType = DumpContentType;
+        response.ContentLength = zstd == dump.Zstd ? dump.Length : zstd ? null : dump.SizeBytes;
+        response.Headers.AcceptRanges = zstd || dump.Zstd ? "none" : "bytes";
+        response.Headers.ContentRange = dump.ContentRange;
+        response.Headers.ContentEncoding = zstd ? "zstd" : null;
+        response.GetTypedHeaders().LastModified = dump.LastModified;
+        var disposition = new ContentDispositionHeaderValue("attachment");
+        disposition.SetHttpFileName(fileName);
+        response.Headers.ContentDisposition = disposition.ToString();
     }
 }
