@@ -269,7 +269,7 @@ SECTIONS = {
     "3": "Analysis",
     "4": "Monitor overhead on GET /hello",
     "5": "GET /debug/memory",
-    "6": "The store: zstd in the bucket and on the wire, digests",
+    "7": "The store: zstd in the bucket and on the wire, digests",
 }
 
 
