@@ -270,6 +270,7 @@ SECTIONS = {
     "4": "Monitor overhead on GET /hello",
     "5": "GET /debug/memory",
     "6": "The automatic leak report on a 1.5 GB heap",
+    "7": "The store: zstd in the bucket and on the wire, digests",
 }
 
 

@@ -118,6 +118,11 @@ internal sealed partial class HeapDiagnosticsOptionsValidator : IValidateOptions
         }
 
         var s3 = egress.S3;
+        if (!Enum.IsDefined(s3.Compression))
+        {
+            failures.Add($"{Section}:Egress:S3:Compression is {s3.Compression}; it must be zstd (the default) or none.");
+        }
+
         if (string.IsNullOrWhiteSpace(s3.Bucket))
         {
             failures.Add($"{Section}:Egress:S3:Bucket is empty; Egress:Provider is S3, so name an existing bucket (HeapDiagnostics__Egress__S3__Bucket=my-dumps), or set Egress:Provider to FileSystem.");

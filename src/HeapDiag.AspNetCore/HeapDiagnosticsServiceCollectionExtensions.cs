@@ -1,9 +1,10 @@
+using Amazon.Runtime;
+using Amazon.S3;
 using HeapDiag.AspNetCore;
 using HeapDiag.AspNetCore.Analysis;
 using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
-using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Endpoints;
 using HeapDiag.AspNetCore.Monitoring;
@@ -77,16 +78,27 @@ public static class HeapDiagnosticsServiceCollectionExtensions
         services.AddSingleton<ProcessInstance>();
         services.AddSingleton<MemoryDiagnosticsCollector>();
         services.AddSingleton<ApiKeyHashes>();
-        services.AddSingleton<HeapDumpStore>();
+
+        // The one store; with Egress:Provider=S3 it has a bucket tier, whose client is made once, here. The SDK finds
+        // credentials through its own chain; an AWSCredentials service (tests) replaces the chain.
+        services.TryAddSingleton<IAmazonS3>(provider =>
+        {
+            try
+            {
+                return S3DumpBucket.CreateClient(provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.S3, provider.GetService<AWSCredentials>());
+            }
+            catch (AmazonClientException ex)
+            {
+                // No region: neither in the settings nor in the SDK's chain (AWS_REGION, the profile, the instance).
+                throw new InvalidOperationException($"{ex.Message}: set HeapDiagnostics:Egress:S3:Region (for example eu-west-1), AWS_REGION, or HeapDiagnostics:Egress:S3:ServiceUrl.", ex);
+            }
+        });
+        services.AddSingleton(provider => provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.Provider == HeapDumpEgressProvider.S3
+            ? ActivatorUtilities.CreateInstance<HeapDumpStore>(provider, ActivatorUtilities.CreateInstance<S3DumpBucket>(provider))
+            : ActivatorUtilities.CreateInstance<HeapDumpStore>(provider));
         services.AddSingleton<CaptureCapabilities>();
         services.TryAddSingleton<IHeapDumpWriter, RuntimeHeapDumpWriter>();
         services.AddSingleton<IHeapDumpCapture, HeapDumpCaptureService>();
-        services.TryAddSingleton<S3ClientFactory>();
-        services.AddSingleton<IHeapDumpEgressProvider>(provider =>
-            provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.Provider == HeapDumpEgressProvider.S3
-                ? ActivatorUtilities.CreateInstance<S3HeapDumpEgress>(provider)
-                : ActivatorUtilities.CreateInstance<FileSystemHeapDumpEgress>(provider));
-        services.AddSingleton<HeapDumpEgressService>();
         services.TryAddSingleton(_ => AnalyzerHost.Locate());
         services.AddSingleton<AnalysisBudget>();
         services.AddSingleton<AnalyzerProcess>();

@@ -1,4 +1,3 @@
-using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Security;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Hosting;
@@ -15,7 +14,6 @@ namespace HeapDiag.AspNetCore;
 internal sealed partial class HeapDiagnosticsStartupCheck(
     ApiKeyHashes keys,
     HeapDumpStore store,
-    HeapDumpEgressService egress,
     IOptions<HeapDiagnosticsOptions> options,
     ILogger<HeapDiagnosticsStartupCheck> logger) : IHostedService
 {
@@ -39,7 +37,7 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
             LogLeftoversRemoved(logger, removed, store.DirectoryPath);
         }
 
-        if (egress.IsRemote)
+        if (store.HasBucket)
         {
             await CheckEgressAsync(cancellationToken);
         }
@@ -57,7 +55,7 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
         timeout.CancelAfter(EgressCheckTimeout);
         try
         {
-            var state = await egress.CheckAsync(timeout.Token);
+            var state = await store.CheckAsync(timeout.Token);
             if (state.Ok)
             {
                 LogEgressReady(logger, state.Target);
@@ -69,7 +67,7 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            LogEgressUnusable(logger, egress.Target, $"no answer within {EgressCheckTimeout.TotalSeconds} s", "Check HeapDiagnostics:Egress:S3:ServiceUrl and that the endpoint is reachable from this instance.");
+            LogEgressUnusable(logger, store.Target, $"no answer within {EgressCheckTimeout.TotalSeconds} s", "Check HeapDiagnostics:Egress:S3:ServiceUrl and that the endpoint is reachable from this instance.");
         }
     }
 

@@ -13,6 +13,16 @@ public enum HeapDumpEgressProvider
     S3,
 }
 
+/// <summary>How dumps are stored in the bucket (<c>Egress:S3:Compression</c>).</summary>
+public enum HeapDumpCompression
+{
+    /// <summary>zstd (the default): objects end in <c>.dmp.zst</c>, typically a fifth of the dump or much less.</summary>
+    Zstd,
+
+    /// <summary>The dump as it is: objects end in <c>.dmp</c>.</summary>
+    None,
+}
+
 /// <summary>Settings under <c>HeapDiagnostics:Egress</c>.</summary>
 public sealed class HeapDumpEgressOptions
 {
@@ -47,7 +57,7 @@ public sealed class S3EgressOptions
 
     /// <summary>
     /// Key prefix inside the bucket, for example <c>heapdumps</c>. Objects are named
-    /// <c>{Prefix}/{app}/{processId}-{sessionId}/heapdump-{id}.dmp</c>. Default none.
+    /// <c>{Prefix}/{app}/{processId}-{sessionId}/heapdump-{id}.dmp.zst</c>. Default none.
     /// </summary>
     public string? Prefix { get; set; }
 
@@ -63,21 +73,31 @@ public sealed class S3EgressOptions
     /// </summary>
     public bool DeleteLocalAfterUpload { get; set; }
 
-    // Tuning that is not part of the configuration contract (the binder skips non-public members). Tests shrink
-    // these to force a multipart upload of a small dump and to keep retries quick.
+    /// <summary>
+    /// <c>Zstd</c> (the default) stores dumps compressed, as <c>.dmp.zst</c>; <c>None</c> as they are, as <c>.dmp</c>.
+    /// Either way the object's metadata holds the dump's SHA-256, checked whenever HeapDiag fetches it back, and
+    /// objects of either kind (including those of earlier versions) are listed, downloaded and analysed.
+    /// </summary>
+    public HeapDumpCompression Compression { get; set; } = HeapDumpCompression.Zstd;
 
     /// <summary>
-    /// Bytes per multipart part; also the size above which an upload is multipart. Memory use is bounded by it.
-    /// AWS needs at least 5 MiB for every part but the last; tests against s3rver go down to 1 MiB.
+    /// Answer a download of a dump held only in the bucket with <c>307</c> to a presigned URL of the object (valid
+    /// for five minutes) instead of streaming it through the app. The URL names the endpoint as the app reaches it,
+    /// so the client must reach it too. Default false.
     /// </summary>
-    internal long PartSizeBytes { get; set; } = 32L << 20;
+    public bool PresignedDownloads { get; set; }
 
-    /// <summary>Attempts per request (the first plus retries) for transient failures.</summary>
+    // Tuning that is not part of the configuration contract (the binder skips non-public members).
+
+    /// <summary>Bytes per multipart part (TransferUtility uploads larger objects in parts); memory is bounded by a few of them.</summary>
+    internal long PartSizeBytes { get; set; } = 16L << 20;
+
+    /// <summary>Attempts per request (the first plus the SDK's retries) for transient failures.</summary>
     internal int MaxAttempts { get; set; } = 4;
-
-    /// <summary>Delay before the first retry; doubled for each next one.</summary>
-    internal TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Timeout of one request, so a server that stops answering counts as a transient failure instead of a hang.</summary>
     internal TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a presigned download URL is valid.</summary>
+    internal TimeSpan PresignedUrlLifetime { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -42,7 +42,7 @@ internal static class HeapDiagCommand
 
     private static Command Summary(TextWriter output, TextWriter error, Option<bool> json, Option<string?> maxMemory)
     {
-        var dump = new Argument<string>("dump") { Description = "Heap dump file (ELF core dump or Windows minidump)." };
+        var dump = new Argument<string>("dump") { Description = "Heap dump file (ELF core dump or Windows minidump; a .zst file is decompressed next to itself first)." };
         var top = TopOption(20, "How many types and duplicate strings to list.");
         var noRetained = new Option<bool>("--no-retained") { Description = "Skip the retained sizes (the dominator tree): about half the time and 16 bytes per object less memory." };
         var command = new Command("summary", "What fills the heap: live objects by type and generation, retained sizes, duplicate strings.")
@@ -51,7 +51,8 @@ internal static class HeapDiagCommand
         };
         command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
         {
-            using HeapDump heap = Open(parse.GetRequiredValue(dump), parse.GetValue(maxMemory));
+            using DumpInput input = DumpInput.Open(parse.GetRequiredValue(dump), cancellationToken);
+            using HeapDump heap = Open(input.Path, parse.GetValue(maxMemory));
             HeapSummary result = heap.Summarize(new SummaryOptions { Top = parse.GetValue(top), RetainedSizes = !parse.GetValue(noRetained) }, cancellationToken);
             Write(output, parse.GetValue(json), result, CliJsonContext.Default.HeapSummary, ReportWriter.WriteSummary);
         }));
@@ -60,7 +61,7 @@ internal static class HeapDiagCommand
 
     private static Command Suspects(TextWriter output, TextWriter error, Option<bool> json, Option<string?> maxMemory)
     {
-        var dump = new Argument<string>("dump") { Description = "Heap dump file." };
+        var dump = new Argument<string>("dump") { Description = "Heap dump file (or .zst)." };
         var baseline = new Option<string?>("--baseline") { Description = "An earlier dump of the same process (or app): suspects are matched by fingerprint and their growth shown." };
         var threshold = new Option<double>("--threshold")
         {
@@ -96,8 +97,8 @@ internal static class HeapDiagCommand
 
     private static Command Diff(TextWriter output, TextWriter error, Option<bool> json)
     {
-        var before = new Argument<string>("before") { Description = "The earlier heap dump." };
-        var after = new Argument<string>("after") { Description = "The later heap dump." };
+        var before = new Argument<string>("before") { Description = "The earlier heap dump (or .zst)." };
+        var after = new Argument<string>("after") { Description = "The later heap dump (or .zst)." };
         var top = TopOption(50, "How many types to list in each section.");
         var command = new Command("diff", "What grew between two dumps of the same process: live objects and bytes by type (after − before).")
         {
@@ -115,7 +116,7 @@ internal static class HeapDiagCommand
 
     private static Command Retainers(TextWriter output, TextWriter error, Option<bool> json)
     {
-        var dump = new Argument<string>("dump") { Description = "Heap dump file." };
+        var dump = new Argument<string>("dump") { Description = "Heap dump file (or .zst)." };
         var typeName = new Argument<string>("type") { Description = "Full type name (MyApp.Order) or an unambiguous last part of it (Order)." };
         var top = TopOption(10, "How many distinct reference chains to list.");
         var command = new Command("retainers", "Why instances of a type stay alive: the shortest reference chains from GC roots (static fields by name).")
@@ -124,7 +125,8 @@ internal static class HeapDiagCommand
         };
         command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
         {
-            using HeapDump heap = Open(parse.GetRequiredValue(dump), budget: null);
+            using DumpInput input = DumpInput.Open(parse.GetRequiredValue(dump), cancellationToken);
+            using HeapDump heap = Open(input.Path, budget: null);
             RetentionReport result = heap.FindRetainers(parse.GetRequiredValue(typeName), new RetainerOptions { Top = parse.GetValue(top) }, cancellationToken);
             Write(output, parse.GetValue(json), result, CliJsonContext.Default.RetentionReport, ReportWriter.WriteRetainers);
         }));
@@ -147,7 +149,8 @@ internal static class HeapDiagCommand
     {
         try
         {
-            using HeapDump heap = Open(dumpPath, budget);
+            using DumpInput input = DumpInput.Open(dumpPath, cancellationToken);
+            using HeapDump heap = Open(input.Path, budget);
             return heap.FindLeakSuspects(options, cancellationToken);
         }
         catch (HeapDumpFormatException ex)
@@ -188,7 +191,8 @@ internal static class HeapDiagCommand
     {
         try
         {
-            using HeapDump heap = Open(dumpPath, budget: null);
+            using DumpInput input = DumpInput.Open(dumpPath, cancellationToken);
+            using HeapDump heap = Open(input.Path, budget: null);
             return heap.Summarize(options, cancellationToken);
         }
         catch (HeapDumpFormatException ex)

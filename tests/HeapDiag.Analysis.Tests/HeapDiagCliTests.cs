@@ -134,6 +134,54 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
         Assert.StartsWith("heapdiag: type name 'Entry' is ambiguous", line, StringComparison.Ordinal);
         Assert.Contains("AlphaCache+Entry", line, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_zstd_dump_is_analysed_like_the_dump_and_its_decompressed_copy_is_deleted_afterwards()
+    {
+        string compressed = Compress(dumps.BeforePath, out string directory);
+
+        CliRun summary = CliRun.Of("summary", compressed, "--json");
+        CliRun diff = CliRun.Of("diff", compressed, dumps.AfterPath, "--json");
+        CliRun retainers = CliRun.Of("retainers", compressed, "LeakMarker", "--json");
+
+        Assert.Equal((0, 0, 0), (summary.ExitCode, diff.ExitCode, retainers.ExitCode));
+        using (JsonDocument json = JsonDocument.Parse(summary.Output))
+        {
+            Assert.Equal(dumps.Before.Live.Objects, json.RootElement.GetProperty("live").GetProperty("objects").GetInt64());
+        }
+
+        using (JsonDocument json = JsonDocument.Parse(diff.Output))
+        {
+            Assert.Equal(TargetDumps.AddedMarkers, json.RootElement.GetProperty("types").EnumerateArray().Single(t => t.GetProperty("name").GetString() == TargetDumps.MarkerType).GetProperty("countDelta").GetInt64());
+        }
+
+        Assert.Equal([Path.GetFileName(compressed)], Directory.GetFiles(directory).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void A_truncated_zstd_dump_exits_2_and_leaves_no_decompressed_copy()
+    {
+        string compressed = Compress(dumps.BeforePath, out string directory);
+        byte[] bytes = File.ReadAllBytes(compressed);
+        File.WriteAllBytes(compressed, bytes[..(bytes.Length / 2)]);
+
+        CliRun run = CliRun.Of("summary", compressed);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith($"heapdiag: not a complete zstd file: {Path.GetFileName(compressed)}", Assert.Single(run.ErrorLines), StringComparison.Ordinal);
+        Assert.Equal([Path.GetFileName(compressed)], Directory.GetFiles(directory).Select(Path.GetFileName));
+    }
+
+    /// <summary>A zstd copy of the dump, alone in a new directory under the dumps' one.</summary>
+    private string Compress(string dumpPath, out string directory)
+    {
+        directory = Directory.CreateDirectory(Path.Combine(dumps.Directory, $"zst-{Guid.NewGuid():N}")).FullName;
+        string path = Path.Combine(directory, Path.GetFileName(dumpPath) + ".zst");
+        using FileStream source = File.OpenRead(dumpPath);
+        using var target = new ZstdSharp.CompressionStream(File.Create(path), 3, leaveOpen: false);
+        source.CopyTo(target);
+        return path;
+    }
 }
 
 /// <summary>One in-process run of the tool.</summary>

@@ -45,11 +45,15 @@ public sealed class HeapDumpCaptureTests
         Assert.StartsWith(factory.DumpDirectory, dumpPath);
         Assert.Contains($"-{Environment.ProcessId}-manual-0-heap", Path.GetFileName(dumpPath));
 
-        // Written first: its own timestamp and its file's last write come before the dump was finished.
+        // Measured first: their timestamp comes before the dump was finished. The dump's SHA-256 is added to them
+        // once the dump is complete (and written beside it).
         using var diagnostics = JsonDocument.Parse(File.ReadAllText(diagPath));
         Assert.Equal("manual", diagnostics.RootElement.GetProperty("trigger").GetString());
         Assert.Equal(0, diagnostics.RootElement.GetProperty("dumpNumber").GetInt32());
-        Assert.True(File.GetLastWriteTimeUtc(diagPath) <= File.GetLastWriteTimeUtc(dumpPath));
+        Assert.True(diagnostics.RootElement.GetProperty("timestamp").GetDateTimeOffset() <= File.GetLastWriteTimeUtc(dumpPath));
+        var sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(dumpPath)));
+        Assert.Equal(sha256, result.GetProperty("sha256").GetString());
+        Assert.Equal(sha256, diagnostics.RootElement.GetProperty("dumpSha256").GetString());
 
         if (!OperatingSystem.IsWindows())
         {

@@ -5,7 +5,6 @@ using System.Text.Json.Serialization.Metadata;
 using HeapDiag.Analysis;
 using HeapDiag.Analyzer;
 using HeapDiag.AspNetCore.Analyzer;
-using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,7 +19,7 @@ namespace HeapDiag.AspNetCore.Analysis;
 /// read and a diff of two analysed dumps is instant.
 /// </summary>
 internal sealed partial class HeapAnalysisService(
-    HeapDumpStore store, HeapDumpEgressService egress, AnalyzerProcess analyzer, IOptions<HeapDiagnosticsOptions> options, ILogger<HeapAnalysisService> logger)
+    HeapDumpStore store, AnalyzerProcess analyzer, IOptions<HeapDiagnosticsOptions> options, ILogger<HeapAnalysisService> logger)
 {
     private const string SummaryResult = "summary";
     private const string SuspectsResult = "suspects";
@@ -77,21 +76,24 @@ internal sealed partial class HeapAnalysisService(
             return AnalysisOutcome<T>.Failed(AnalysisProblems.Off);
         }
 
-        // A dump held only in the bucket is fetched first: the analyzer reads a local file.
+        // A dump held only in the bucket is fetched first: the analyzer reads a local file. The lease keeps
+        // retention from deleting it while it is read.
+        LocalDumpLease? dump;
         try
         {
-            await egress.EnsureLocalCopyAsync(id, cancellationToken);
+            dump = await store.LeaseLocalCopyAsync(id, cancellationToken);
         }
-        catch (HeapDumpEgressException ex)
+        catch (HeapDumpStoreException ex)
         {
             return AnalysisOutcome<T>.Failed(new AnalysisProblem(AnalysisFailure.Unavailable, ex.Message, ex.Fix));
         }
 
-        if (store.Find(id) is not { } dump)
+        if (dump is null)
         {
             return AnalysisOutcome<T>.Failed(AnalysisProblems.NotFound(id));
         }
 
+        using var lease = dump;
         if (TryReadResult(id, resultName, typeInfo) is { } cached)
         {
             return new AnalysisOutcome<T>(cached);
@@ -118,9 +120,8 @@ internal sealed partial class HeapAnalysisService(
     }
 
     /// <summary>Runs the analyzer on the dump and commits what it wrote; returns the problem, or null when it produced the result.</summary>
-    private async Task<AnalysisProblem?> RunAnalyzerAsync(StoredHeapDump dump, AnalyzerJob job, string resultName, CancellationToken cancellationToken)
+    private async Task<AnalysisProblem?> RunAnalyzerAsync(LocalDumpLease dump, AnalyzerJob job, string resultName, CancellationToken cancellationToken)
     {
-        using var lease = store.LeaseForAnalysis(dump.Id);
         using var workspace = store.CreateAnalysisWorkspace(dump.Id);
         AnalyzerRun run = await analyzer.RunAsync(job, workspace, cancellationToken);
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Options;
 

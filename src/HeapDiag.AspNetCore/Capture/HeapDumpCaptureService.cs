@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Diagnostics;
-using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,7 +23,6 @@ internal sealed partial class HeapDumpCaptureService(
     HeapDumpStore store,
     IHeapDumpWriter writer,
     CaptureCapabilities capabilities,
-    HeapDumpEgressService egress,
     MemoryDiagnosticsCollector collector,
     ProcessInstance instance,
     HeapDiagnosticsMetrics metrics,
@@ -128,23 +126,21 @@ internal sealed partial class HeapDumpCaptureService(
             // The writer is not cancelled with the caller: createdump runs on once started, and a half-written
             // file is worse than a finished one nobody asked for any more.
             await writer.WriteAsync(request.Type, temp, CancellationToken.None);
-            var stored = store.Commit(id);
-            if (stored.SizeBytes == 0)
-            {
-                store.Delete(id);
-                throw new IOException("The dump writer reported success but wrote an empty file.");
-            }
 
+            // The digest is computed as the store commits the dump: createdump writes the file from outside while this
+            // process is suspended, so the first read of it can only start now. That one read also compresses the
+            // dump for the bucket. The store applies retention.
+            var written = Stopwatch.GetTimestamp();
+            var stored = await store.CommitAsync(id, diagnostics, CancellationToken.None);
+            var digestMs = Stopwatch.GetElapsedTime(written).TotalMilliseconds;
             var elapsed = Stopwatch.GetElapsedTime(started);
-            LogCaptureSucceeded(logger, id.ToString(), stored.SizeBytes, elapsed.TotalMilliseconds, stored.DumpPath);
+            LogCaptureSucceeded(logger, id.ToString(), stored.SizeBytes, elapsed.TotalMilliseconds, stored.DumpPath, stored.Sha256);
             metrics.DumpWritten(request.Trigger, elapsed);
-            store.ApplyRetention();
 
             // Shipped after commit and retention, still inside the gate: the next capture waits rather than
             // competing for the disk and the network. A failed upload keeps the local file and is reported in the
             // result; the capture itself succeeded.
-            var shipped = await egress.UploadAsync(stored, new HeapDumpUploadMetadata(
-                request.Trigger, request.DumpNumber, request.Type, diagnostics.MemoryUsage.WorkingSetBytes, diagnostics.MemoryUsage.GcHeapSizeBytes));
+            var shipped = await store.ShipAsync(stored, diagnostics);
             return new HeapDumpResult(
                 true,
                 id.ToString(),
@@ -154,7 +150,7 @@ internal sealed partial class HeapDumpCaptureService(
                 elapsed.TotalMilliseconds,
                 request.Type,
                 request.Trigger,
-                request.DumpNumber) { Egress = shipped };
+                request.DumpNumber) { Egress = shipped, Sha256 = stored.Sha256, DigestMs = digestMs };
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -182,8 +178,8 @@ internal sealed partial class HeapDumpCaptureService(
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Heap dump {DumpId} starting: trigger {Trigger}, dump number {DumpNumber}, type {Type}, working set {WorkingSetBytes} bytes, GC heap {GcHeapBytes} bytes")]
     private static partial void LogCaptureStarted(ILogger logger, string dumpId, string trigger, int dumpNumber, string type, long workingSetBytes, long gcHeapBytes);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Heap dump {DumpId} written: {SizeBytes} bytes in {DurationMs:0} ms to {Path}")]
-    private static partial void LogCaptureSucceeded(ILogger logger, string dumpId, long sizeBytes, double durationMs, string path);
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Heap dump {DumpId} written: {SizeBytes} bytes in {DurationMs:0} ms to {Path}, SHA-256 {Sha256}")]
+    private static partial void LogCaptureSucceeded(ILogger logger, string dumpId, long sizeBytes, double durationMs, string path, string? sha256);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Heap dump ({Trigger}, {Type}) failed ({Failure}): {Reason}")]
     private static partial void LogCaptureFailed(ILogger logger, string trigger, string type, string failure, string reason, Exception? exception);

@@ -1,4 +1,4 @@
-using HeapDiag.AspNetCore.Egress;
+using HeapDiag.AspNetCore.Storage;
 
 namespace HeapDiag.AspNetCore.Capture;
 
@@ -37,7 +37,9 @@ internal sealed record HeapDumpRequest(string Trigger, int DumpNumber, string Ty
 /// The outcome of one capture, the counterpart of the seed's HeapDumpResult. On failure <see cref="Error"/> says
 /// what happened and <see cref="Fix"/> what to do; <see cref="RawError"/> keeps the runtime's own words.
 /// <see cref="Egress"/> says where a successful dump went (null when no dump was written); when it was deleted
-/// locally after its upload, <see cref="HeapPath"/> and <see cref="DiagPath"/> are null.
+/// locally after its upload, <see cref="HeapPath"/> and <see cref="DiagPath"/> are null. <see cref="Sha256"/> is the
+/// dump's digest; <see cref="DigestMs"/> the part of <see cref="DurationMs"/> spent reading the finished dump once to
+/// compute it (and, for the bucket, to compress it).
 /// </summary>
 internal sealed record HeapDumpResult(
     bool Success,
@@ -54,4 +56,6 @@ internal sealed record HeapDumpResult(
     string? Fix = null,
     string? RawError = null,
     double? RetryAfterSeconds = null,
-    HeapDumpEgressResult? Egress = null);
+    HeapDumpEgressResult? Egress = null,
+    string? Sha256 = null,
+    double? DigestMs = null);

@@ -25,6 +25,12 @@ internal sealed record MemoryDiagnostics(
     /// dump has been analysed. Null everywhere else.
     /// </summary>
     public AutoDumpLeakReport? LeakReport { get; init; }
+
+    /// <summary>
+    /// SHA-256 (hex) of the dump written after these diagnostics, added once the dump is complete; null for a capture
+    /// that failed and for diagnostics that are not a dump's.
+    /// </summary>
+    public string? DumpSha256 { get; init; }
 }
 
 /// <summary>

@@ -1,7 +1,7 @@
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
-using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Monitoring;
+using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Ui;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -42,9 +42,9 @@ internal static class HeapDiagnosticsEndpoints
             .WithDescription("Working set, GC heap and generations, GC counters, runtime resource counts, cgroup limits and leak indicators of this process. Never forces a GC.")
             .Produces<MemoryDiagnostics>(StatusCodes.Status200OK, "application/json");
 
-        group.MapGet("/monitor", (string? window, MemoryMonitor monitor, HeapDumpEgressService egress) =>
+        group.MapGet("/monitor", (string? window, MemoryMonitor monitor, HeapDumpStore store) =>
                 QueryFlag.TryParse(window, out var includeWindow)
-                    ? TypedResults.Json(monitor.Status(includeWindow) with { Egress = egress.Status() }, HeapDiagnosticsJsonContext.Default.MonitorStatus)
+                    ? TypedResults.Json(monitor.Status(includeWindow) with { Egress = store.Status() }, HeapDiagnosticsJsonContext.Default.MonitorStatus)
                     : QueryFlag.Invalid("window", window))
             .WithName("HeapDiagnostics.Monitor")
             .WithSummary("The background monitor's state")
@@ -77,10 +77,11 @@ internal static class HeapDiagnosticsEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest);
         dumps.MapGet("/{id}", HeapDumpEndpoints.Download)
             .WithName("HeapDiagnostics.Download")
-            .WithSummary("Download a heap dump (streamed, Range supported)")
-            .WithDescription("From the local disk, or streamed from the bucket when the dump is held only there.")
+            .WithSummary("Download a heap dump (streamed, Range supported; zstd with Accept-Encoding: zstd)")
+            .WithDescription("From the local disk, or streamed from the bucket when the dump is held only there (307 to a presigned URL with Egress:S3:PresignedDownloads). Accept-Encoding: zstd answers Content-Encoding: zstd, without Range. X-HeapDiag-Sha256 carries the SHA-256 of the dump.")
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
             .Produces(StatusCodes.Status206PartialContent, contentType: "application/octet-stream")
+            .Produces(StatusCodes.Status307TemporaryRedirect)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status502BadGateway);

@@ -1,7 +1,6 @@
 using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
-using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,13 +12,11 @@ namespace HeapDiag.AspNetCore.Endpoints;
 /// <summary>Handlers of the <c>/heapdump</c> routes: parse, call the capture service or the store, shape the reply.</summary>
 internal static class HeapDumpEndpoints
 {
-    private const string DumpContentType = "application/octet-stream";
     private const string IdExample = "20261124T011500123Z-2477-manual-0-heap";
-    private const int CopyBufferBytes = 81920;
     private static readonly TimeSpan EgressCheckTimeout = TimeSpan.FromSeconds(10);
 
     public static async Task<IResult> CaptureAsync(
-        HttpContext http, string? type, string? download, IHeapDumpCapture captures, HeapDumpEgressService egress, IOptions<HeapDiagnosticsOptions> options)
+        HttpContext http, string? type, string? download, IHeapDumpCapture captures, HeapDumpStore store, IOptions<HeapDiagnosticsOptions> options)
     {
         if (!HeapDumpTypes.TryParse(type ?? options.Value.Capture.DefaultType, out var dumpType))
         {
@@ -37,29 +34,21 @@ internal static class HeapDumpEndpoints
             return Problems.ForFailure(result);
         }
 
-        var location = $"{CollectionUrl(http)}/{result.Id}";
-        if (streamIt)
-        {
-            http.Response.Headers.Location = location;
-            if (result.HeapPath is null && result.Egress?.Key is { } key)
-            {
-                // Deleted locally after its upload (Egress:S3:DeleteLocalAfterUpload): stream it back from the bucket.
-                return await StreamRemoteAsync(egress, key, null, DumpContentType, FileName(result.Id!), http.RequestAborted);
-            }
+        http.Response.Headers.Location = $"{CollectionUrl(http)}/{result.Id}";
 
-            return TypedResults.PhysicalFile(result.HeapPath!, DumpContentType, FileName(result.Id!), enableRangeProcessing: false);
-        }
-
-        http.Response.Headers.Location = location;
-        return TypedResults.Json(result, HeapDiagnosticsJsonContext.Default.HeapDumpResult, statusCode: StatusCodes.Status201Created);
+        // With download=true the new dump is sent as a download would send it: from the disk, or from the bucket when
+        // it was deleted locally after its upload (Egress:S3:DeleteLocalAfterUpload).
+        return streamIt && HeapDumpId.TryParse(result.Id, out var id)
+            ? await SendAsync(http, store, id, withRanges: false) ?? Problems.NotFound(id)
+            : TypedResults.Json(result, HeapDiagnosticsJsonContext.Default.HeapDumpResult, statusCode: StatusCodes.Status201Created);
     }
 
-    public static async Task<IResult> List(HttpContext http, HeapDumpStore store, HeapDumpEgressService egress)
+    public static async Task<IResult> List(HttpContext http, HeapDumpStore store)
     {
         var collection = CollectionUrl(http);
 
         // Local and remote merged: a dump written by an instance that is gone is listed from the bucket.
-        var catalog = await egress.ListAsync(http.RequestAborted);
+        var catalog = await store.ListAsync(http.RequestAborted);
         var dumps = catalog.Dumps.Select(dump => new HeapDumpListItem(
             dump.Id.ToString(),
             dump.Id.CreatedUtc,
@@ -69,14 +58,15 @@ internal static class HeapDumpEndpoints
             dump.SizeBytes,
             new HeapDumpLinks($"{collection}/{dump.Id}", dump.HasDiagnostics ? $"{collection}/{dump.Id}/diagnostics" : null),
             dump.Location,
-            dump.Remote?.Key));
+            dump.Remote?.Key,
+            dump.Sha256));
         return TypedResults.Json(
-            new HeapDumpList(store.DirectoryPath, [.. dumps], egress.IsRemote ? egress.Target : null, catalog.RemoteError),
+            new HeapDumpList(store.DirectoryPath, [.. dumps], store.HasBucket ? store.Target : null, catalog.RemoteError),
             HeapDiagnosticsJsonContext.Default.HeapDumpList);
     }
 
     public static async Task<IResult> Capabilities(
-        HttpContext http, string? type, CaptureCapabilities capabilities, HeapDumpEgressService egress, AnalyzerProcess analyzer, TimeProvider time, IOptions<HeapDiagnosticsOptions> options)
+        HttpContext http, string? type, CaptureCapabilities capabilities, HeapDumpStore store, AnalyzerProcess analyzer, TimeProvider time, IOptions<HeapDiagnosticsOptions> options)
     {
         if (!HeapDumpTypes.TryParse(type ?? options.Value.Capture.DefaultType, out var dumpType))
         {
@@ -89,42 +79,21 @@ internal static class HeapDumpEndpoints
         HeapDumpEgressState state;
         try
         {
-            state = await egress.CheckAsync(timeout.Token);
+            state = await store.CheckAsync(timeout.Token);
         }
         catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
         {
-            state = new HeapDumpEgressState(egress.Provider, egress.Target, false, $"No answer within {EgressCheckTimeout.TotalSeconds} s.",
+            state = new HeapDumpEgressState(store.Provider, store.Target, false, $"No answer within {EgressCheckTimeout.TotalSeconds} s.",
                 "Check HeapDiagnostics:Egress:S3:ServiceUrl and that the endpoint is reachable from this instance.", time.GetUtcNow());
         }
 
         return TypedResults.Json(capabilities.Probe(dumpType) with { Egress = state, Analysis = analyzer.Describe() }, HeapDiagnosticsJsonContext.Default.HeapDumpCapabilities);
     }
 
-    public static async Task<IResult> Download(HttpContext http, string id, HeapDumpStore store, HeapDumpEgressService egress)
-    {
-        if (!HeapDumpId.TryParse(id, out var dumpId))
-        {
-            return Problems.InvalidId(id);
-        }
+    public static async Task<IResult> Download(HttpContext http, string id, HeapDumpStore store) =>
+        !HeapDumpId.TryParse(id, out var dumpId) ? Problems.InvalidId(id) : await SendAsync(http, store, dumpId, withRanges: true) ?? Problems.NotFound(dumpId);
 
-        if (store.Find(dumpId) is { } dump)
-        {
-            return TypedResults.PhysicalFile(dump.DumpPath, DumpContentType, FileName(dump.Id.ToString()), lastModified: dump.Id.CreatedUtc, enableRangeProcessing: true);
-        }
-
-        try
-        {
-            return await egress.FindRemoteAsync(dumpId, http.RequestAborted) is { } remote
-                ? await StreamRemoteAsync(egress, remote.Key, RequestedRange(http), DumpContentType, FileName(dumpId.ToString()), http.RequestAborted)
-                : Problems.NotFound(dumpId);
-        }
-        catch (HeapDumpEgressException ex)
-        {
-            return Problems.Upstream(ex);
-        }
-    }
-
-    public static async Task<IResult> Diagnostics(HttpContext http, string id, HeapDumpStore store, HeapDumpEgressService egress)
+    public static async Task<IResult> Diagnostics(HttpContext http, string id, HeapDumpStore store)
     {
         if (!HeapDumpId.TryParse(id, out var dumpId))
         {
@@ -132,32 +101,24 @@ internal static class HeapDumpEndpoints
         }
 
         // Diagnostics of a failed capture exist without a dump: they are what is left to look at.
-        var path = store.DiagnosticsPath(dumpId);
-        if (File.Exists(path))
-        {
-            return TypedResults.PhysicalFile(path, "application/json");
-        }
-
         try
         {
-            return await egress.FindRemoteAsync(dumpId, http.RequestAborted) is { DiagnosticsKey: { } key }
-                ? await StreamRemoteAsync(egress, key, null, "application/json", null, http.RequestAborted)
-                : Problems.NotFound(dumpId);
+            return await store.ReadDiagnosticsAsync(dumpId, http.RequestAborted) is { } content ? TypedResults.Bytes(content, "application/json") : Problems.NotFound(dumpId);
         }
-        catch (HeapDumpEgressException ex)
+        catch (HeapDumpStoreException ex)
         {
             return Problems.Upstream(ex);
         }
     }
 
-    public static async Task<IResult> Delete(HttpContext http, string id, HeapDumpEgressService egress)
+    public static async Task<IResult> Delete(HttpContext http, string id, HeapDumpStore store)
     {
         if (!HeapDumpId.TryParse(id, out var dumpId))
         {
             return Problems.InvalidId(id);
         }
 
-        var deletion = await egress.DeleteAsync(dumpId, http.RequestAborted);
+        var deletion = await store.DeleteAsync(dumpId, http.RequestAborted);
         if (deletion.RemoteError is { } error)
         {
             return Problems.Upstream("The heap dump could not be deleted from the bucket", $"{error} Retry DELETE once the bucket is reachable.");
@@ -167,34 +128,34 @@ internal static class HeapDumpEndpoints
     }
 
     /// <summary>
-    /// Streams an object from the bucket to the client as it arrives, never buffered whole. A single byte range is
-    /// passed on to the bucket (206); several ranges in one request are answered with the whole object, as RFC 9110 allows.
+    /// Sends a dump, from the disk or streamed from the bucket, never buffered whole; null when it is nowhere. With
+    /// <c>Accept-Encoding: zstd</c> the answer is <c>Content-Encoding: zstd</c> (without ranges); otherwise the raw dump,
+    /// where a single byte range is served (206) for a local dump and passed on to the bucket for an uncompressed object.
     /// </summary>
-    private static async Task<IResult> StreamRemoteAsync(
-        HeapDumpEgressService egress, string key, RemoteRange? range, string contentType, string? fileName, CancellationToken cancellationToken)
+    private static async Task<IResult?> SendAsync(HttpContext http, HeapDumpStore store, HeapDumpId id, bool withRanges)
     {
+        var zstd = http.Request.GetTypedHeaders().AcceptEncoding.Any(coding => coding.Value.Equals("zstd", StringComparison.OrdinalIgnoreCase) && (coding.Quality ?? 1) > 0);
         try
         {
-            var remote = await egress.OpenRemoteAsync(key, range, cancellationToken);
-            return remote is null
-                ? TypedResults.Problem($"'{key}' is no longer in {egress.Target}. List the dumps with GET /heapdump.", statusCode: StatusCodes.Status404NotFound, title: "Heap dump not found")
-                : new RemoteObjectResult(remote, contentType, fileName);
+            return await store.OpenAsync(id, zstd || !withRanges ? null : RequestedRange(http), http.RequestAborted) is { } dump
+                ? new DumpDownloadResult(dump, zstd, withRanges, FileName(id.ToString()))
+                : null;
         }
-        catch (HeapDumpEgressException ex) when (ex.ErrorCode == "InvalidRange")
+        catch (HeapDumpStoreException ex) when (ex.ErrorCode == "InvalidRange")
         {
-            return TypedResults.Problem($"The requested range is outside '{key}'.", statusCode: StatusCodes.Status416RangeNotSatisfiable, title: "Range not satisfiable");
+            return TypedResults.Problem($"The requested range is outside the dump '{id}'.", statusCode: StatusCodes.Status416RangeNotSatisfiable, title: "Range not satisfiable");
         }
-        catch (HeapDumpEgressException ex)
+        catch (HeapDumpStoreException ex)
         {
             return Problems.Upstream(ex);
         }
     }
 
-    private static RemoteRange? RequestedRange(HttpContext http)
+    private static (long? From, long? To)? RequestedRange(HttpContext http)
     {
         var header = http.Request.GetTypedHeaders().Range;
         return header is { Unit.Value: "bytes", Ranges.Count: 1 } && header.Ranges.Single() is var range && (range.From is not null || range.To is not null)
-            ? new RemoteRange(range.From, range.To)
+            ? (range.From, range.To)
             : null;
     }
 
@@ -227,7 +188,7 @@ internal static class HeapDumpEndpoints
                 statusCode: StatusCodes.Status404NotFound,
                 title: "Heap dump not found");
 
-        public static IResult Upstream(HeapDumpEgressException exception) =>
+        public static IResult Upstream(HeapDumpStoreException exception) =>
             Upstream("The bucket could not be reached", $"{exception.Message} {exception.Fix}");
 
         public static IResult Upstream(string title, string detail) =>
@@ -270,42 +231,6 @@ internal static class HeapDumpEndpoints
         private static string Shorten(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 80), "…");
     }
 
-    /// <summary>An object from the bucket, copied to the response as it arrives, then disposed with its connection.</summary>
-    private sealed class RemoteObjectResult(RemoteObject remote, string contentType, string? fileName) : IResult, IStatusCodeHttpResult
-    {
-        public int? StatusCode => remote.ContentRange is null ? StatusCodes.Status200OK : StatusCodes.Status206PartialContent;
-
-        public async Task ExecuteAsync(HttpContext httpContext)
-        {
-            using (remote)
-            {
-                var response = httpContext.Response;
-                response.StatusCode = StatusCode!.Value;
-                response.ContentType = contentType;
-                response.ContentLength = remote.Length;
-                response.Headers.AcceptRanges = "bytes";
-                if (remote.ContentRange is { } contentRange)
-                {
-                    response.Headers.ContentRange = contentRange;
-                }
-
-                if (remote.LastModified is { } lastModified)
-                {
-                    response.GetTypedHeaders().LastModified = lastModified;
-                }
-
-                if (fileName is not null)
-                {
-                    var disposition = new ContentDispositionHeaderValue("attachment");
-                    disposition.SetHttpFileName(fileName);
-                    response.Headers.ContentDisposition = disposition.ToString();
-                }
-
-                await remote.Content.CopyToAsync(response.Body, CopyBufferBytes, httpContext.RequestAborted);
-            }
-        }
-    }
-
     /// <summary>A problem response that also sets Retry-After, which ProblemHttpResult cannot.</summary>
     private sealed class ProblemWithHeaders(ProblemHttpResult problem, double? retryAfterSeconds) : IResult, IStatusCodeHttpResult
     {
@@ -329,9 +254,12 @@ internal static class HeapDumpEndpoints
 /// </summary>
 internal sealed record HeapDumpList(string Directory, IReadOnlyList<HeapDumpListItem> Dumps, string? Remote = null, string? RemoteError = null);
 
-/// <summary>One dump in the list. <see cref="Location"/>: <c>local</c>, <c>s3</c> or <c>both</c>; <see cref="ObjectKey"/> its key in the bucket.</summary>
+/// <summary>
+/// One dump in the list. <see cref="Location"/>: <c>local</c>, <c>s3</c> or <c>both</c>; <see cref="ObjectKey"/> its key in
+/// the bucket; <see cref="Sha256"/> the digest of the dump (null for dumps written before digests).
+/// </summary>
 internal sealed record HeapDumpListItem(
-    string Id, DateTimeOffset Created, string Trigger, int DumpNumber, string Type, long SizeBytes, HeapDumpLinks Links, string Location = "local", string? ObjectKey = null);
+    string Id, DateTimeOffset Created, string Trigger, int DumpNumber, string Type, long SizeBytes, HeapDumpLinks Links, string Location = "local", string? ObjectKey = null, string? Sha256 = null);
 
 /// <summary>Where to fetch a dump and its diagnostics.</summary>
 internal sealed record HeapDumpLinks(string Download, string? Diagnostics);

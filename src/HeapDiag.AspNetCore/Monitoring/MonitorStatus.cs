@@ -1,5 +1,5 @@
 using HeapDiag.AspNetCore.Diagnostics;
-using HeapDiag.AspNetCore.Egress;
+using HeapDiag.AspNetCore.Storage;
 
 namespace HeapDiag.AspNetCore.Monitoring;
 

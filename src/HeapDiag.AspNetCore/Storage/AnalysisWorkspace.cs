@@ -1,16 +1,13 @@
 namespace HeapDiag.AspNetCore.Storage;
 
 /// <summary>
-/// A directory in the dump directory where one run of the analyzer process writes its results and scratch files.
-/// Made by <see cref="HeapDumpStore.CreateAnalysisWorkspace"/>; disposing it deletes it with everything left in it.
+/// A directory beside the dumps where one run of the analyzer process writes its results and scratch files. Made by
+/// <see cref="HeapDumpStore.CreateAnalysisWorkspace"/>; disposing it deletes it with everything left in it.
 /// </summary>
-internal sealed class AnalysisWorkspace(string path, HeapDumpStore store) : IDisposable
+internal sealed record AnalysisWorkspace(string DirectoryPath, HeapDumpStore Store) : IDisposable
 {
-    /// <summary>The directory's full path.</summary>
-    public string DirectoryPath { get; } = path;
-
     /// <summary>A file in the workspace.</summary>
     public string File(string name) => Path.Combine(DirectoryPath, name);
 
-    public void Dispose() => store.TryDeleteDirectory(DirectoryPath);
+    public void Dispose() => Store.TryDelete(DirectoryPath);
 }

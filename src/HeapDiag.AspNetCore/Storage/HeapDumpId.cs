@@ -21,23 +21,14 @@ internal sealed partial record HeapDumpId(DateTimeOffset CreatedUtc, int Process
 
     public static bool TryParse(string? text, [NotNullWhen(true)] out HeapDumpId? id)
     {
-        id = null;
-        if (text is null || text.Length > MaxLength)
-        {
-            return false;
-        }
-
-        var match = IdPattern().Match(text);
-        if (!match.Success
-            || !DateTime.TryParseExact(match.Groups["time"].Value, TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var created)
-            || !int.TryParse(match.Groups["pid"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var processId)
-            || !int.TryParse(match.Groups["number"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var dumpNumber))
-        {
-            return false;
-        }
-
-        id = new HeapDumpId(new DateTimeOffset(created, TimeSpan.Zero), processId, match.Groups["trigger"].Value, dumpNumber, match.Groups["type"].Value);
-        return true;
+        var match = text is { Length: <= MaxLength } ? IdPattern().Match(text) : Match.Empty;
+        id = match.Success
+            && DateTime.TryParseExact(match.Groups["time"].Value, TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var created)
+            && int.TryParse(match.Groups["pid"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var processId)
+            && int.TryParse(match.Groups["number"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var dumpNumber)
+            ? new HeapDumpId(new DateTimeOffset(created, TimeSpan.Zero), processId, match.Groups["trigger"].Value, dumpNumber, match.Groups["type"].Value)
+            : null;
+        return id is not null;
     }
 
     [GeneratedRegex(@"^(?<time>\d{8}T\d{9}Z)-(?<pid>\d{1,9})-(?<trigger>manual|auto)-(?<number>\d{1,6})-(?<type>heap|full|mini|triage)\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]

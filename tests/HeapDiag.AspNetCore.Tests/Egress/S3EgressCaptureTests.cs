@@ -3,8 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Amazon.Runtime;
 using HeapDiag.AspNetCore.Diagnostics;
-using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,11 +17,10 @@ namespace HeapDiag.AspNetCore.Tests.Egress;
 public sealed class S3EgressCaptureTests
 {
     [RequiresS3rverFact]
-    public async Task A_real_dump_is_uploaded_in_parts_listed_downloaded_with_the_same_sha256_and_deleted_everywhere()
+    public async Task A_real_dump_goes_up_compressed_with_its_digest_and_is_listed_downloaded_fetched_back_and_deleted_everywhere()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        var clients = new TestS3ClientFactory();
-        using var factory = EgressTestHost.Create(s3, clients);
+        using var factory = EgressTestHost.Create(s3);
         using var client = factory.CreateAuthorizedClient();
         var instance = factory.Services.GetRequiredService<ProcessInstance>();
 
@@ -33,27 +32,31 @@ public sealed class S3EgressCaptureTests
         var dumpPath = result.GetProperty("heapPath").GetString()!;
         var diagPath = result.GetProperty("diagPath").GetString()!;
         var size = result.GetProperty("sizeBytes").GetInt64();
+        var sha256 = result.GetProperty("sha256").GetString()!;
         var egress = result.GetProperty("egress");
-        var key = $"team/dumps/SampleApi/{instance.ProcessId}-{instance.SessionId}/heapdump-{id}.dmp";
+        var key = $"team/dumps/SampleApi/{instance.ProcessId}-{instance.SessionId}/heapdump-{id}.dmp.zst";
         Assert.Equal("S3", egress.GetProperty("provider").GetString());
         Assert.True(egress.GetProperty("success").GetBoolean(), egress.GetProperty("error").GetString());
         Assert.Equal(key, egress.GetProperty("key").GetString());
         Assert.Equal($"s3://{s3.Bucket}/{key}", egress.GetProperty("location").GetString());
-        Assert.Equal(0, egress.GetProperty("retries").GetInt32());
+        Assert.Equal("zstd", egress.GetProperty("compression").GetString());
         Assert.False(egress.GetProperty("localDeleted").GetBoolean());
 
-        // Multipart: the mini dump is several parts of 1 MiB, each read from the file.
-        var expectedParts = (int)((size + EgressTestHost.PartSizeBytes - 1) / EgressTestHost.PartSizeBytes);
-        Assert.True(expectedParts > 1, $"the dump ({size} bytes) should need several parts");
-        Assert.Equal(expectedParts, clients.UploadParts);
+        // The digest is of the dump on disk, written beside it in sha256sum's format and into its diagnostics.
+        Assert.Equal(await EgressTestHost.Sha256OfFileAsync(dumpPath), sha256);
+        Assert.Equal($"{sha256}  heapdump-{id}.dmp\n", await File.ReadAllTextAsync(Path.Combine(factory.DumpDirectory, $"heapdump-{id}.sha256")));
+        Assert.Equal(sha256, JsonDocument.Parse(await File.ReadAllBytesAsync(diagPath)).RootElement.GetProperty("dumpSha256").GetString());
 
-        // The bucket holds the very bytes (not aws-chunked framing), the metadata and the diagnostics beside it.
-        var original = await EgressTestHost.Sha256OfFileAsync(dumpPath);
-        Assert.Equal(original, await s3.Sha256Async(key));
+        // The bucket holds zstd that decodes to the very dump (not aws-chunked framing), with the digest as metadata.
+        var stored = await s3.ReadAsync(key);
+        Assert.Equal(egress.GetProperty("storedBytes").GetInt64(), stored.Length);
+        Assert.True(stored.Length < size, $"{stored.Length} stored bytes for a {size}-byte dump");
+        Assert.Equal(sha256, await EgressTestHost.Sha256OfZstdAsync(new MemoryStream(stored)));
         using (var s3Client = s3.CreateClient())
         {
             var metadata = await s3Client.GetObjectMetadataAsync(s3.Bucket, key);
-            Assert.Equal(size, metadata.ContentLength);
+            Assert.Equal(sha256, metadata.Metadata["sha256"]);
+            Assert.Equal(size.ToString(System.Globalization.CultureInfo.InvariantCulture), metadata.Metadata["size-bytes"]);
             Assert.Equal("manual", metadata.Metadata["trigger"]);
             Assert.Equal("0", metadata.Metadata["dump-number"]);
             Assert.Equal("mini", metadata.Metadata["dump-type"]);
@@ -62,45 +65,51 @@ public sealed class S3EgressCaptureTests
             Assert.True(long.Parse(metadata.Metadata["gc-heap-size-bytes"], System.Globalization.CultureInfo.InvariantCulture) > 0);
         }
 
-        var diagnosticsKey = key.Replace(".dmp", ".diagnostics.json", StringComparison.Ordinal);
-        Assert.Equal(Convert.ToHexString(SHA256.HashData(await File.ReadAllBytesAsync(diagPath))), await s3.Sha256Async(diagnosticsKey));
+        var diagnosticsKey = key.Replace(".dmp.zst", ".diagnostics.json", StringComparison.Ordinal);
+        Assert.Equal(EgressTestHost.Sha256(await File.ReadAllBytesAsync(diagPath)), await s3.Sha256Async(diagnosticsKey));
 
         var listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
         var item = Assert.Single(listed.GetProperty("dumps").EnumerateArray());
         Assert.Equal("both", item.GetProperty("location").GetString());
         Assert.Equal(key, item.GetProperty("objectKey").GetString());
+        Assert.Equal(sha256, item.GetProperty("sha256").GetString());
         Assert.Equal(JsonValueKind.Null, listed.GetProperty("remoteError").ValueKind);
         Assert.Contains($"s3://{s3.Bucket}/team/dumps/SampleApi/", listed.GetProperty("remote").GetString());
 
-        // The instance that wrote it is gone (its disk with it): the bucket still serves the dump.
-        File.Delete(dumpPath);
-        File.Delete(diagPath);
+        // The instance that wrote it is gone (its disk with it): the bucket still serves the dump, its size and digest.
+        foreach (var file in Directory.GetFiles(factory.DumpDirectory, $"heapdump-{id}.*"))
+        {
+            File.Delete(file);
+        }
+
         listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
         item = Assert.Single(listed.GetProperty("dumps").EnumerateArray());
         Assert.Equal("s3", item.GetProperty("location").GetString());
         Assert.Equal(size, item.GetProperty("sizeBytes").GetInt64());
+        Assert.Equal(sha256, item.GetProperty("sha256").GetString());
         Assert.Equal($"/debug/heapdump/{id}/diagnostics", item.GetProperty("links").GetProperty("diagnostics").GetString());
 
-        using (var download = await client.GetAsync($"/debug/heapdump/{id}", HttpCompletionOption.ResponseHeadersRead))
-        {
-            Assert.Equal(HttpStatusCode.OK, download.StatusCode);
-            Assert.Equal(size, download.Content.Headers.ContentLength);
-            Assert.Equal($"heapdump-{id}.dmp", download.Content.Headers.ContentDisposition?.FileNameStar ?? download.Content.Headers.ContentDisposition?.FileName);
-            await using var body = await download.Content.ReadAsStreamAsync();
-            Assert.Equal(original, Convert.ToHexString(await SHA256.HashDataAsync(body)));
-        }
-
+        // Raw: decompressed on the fly, whole (no ranges on a compressed object), with its digest in a header.
         using (var rangeRequest = new HttpRequestMessage(HttpMethod.Get, $"/debug/heapdump/{id}"))
         {
             rangeRequest.Headers.Range = new RangeHeaderValue(100, 199);
-            using var range = await client.SendAsync(rangeRequest);
-            Assert.Equal(HttpStatusCode.PartialContent, range.StatusCode);
-            Assert.Equal($"bytes 100-199/{size}", range.Content.Headers.ContentRange?.ToString());
-            using var s3Client = s3.CreateClient();
-            using var expected = await s3Client.GetObjectAsync(new Amazon.S3.Model.GetObjectRequest { BucketName = s3.Bucket, Key = key, ByteRange = new Amazon.S3.Model.ByteRange(100, 199) });
-            using var expectedBytes = new MemoryStream();
-            await expected.ResponseStream.CopyToAsync(expectedBytes);
-            Assert.Equal(expectedBytes.ToArray(), await range.Content.ReadAsByteArrayAsync());
+            using var download = await client.SendAsync(rangeRequest, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+            Assert.Equal(size, download.Content.Headers.ContentLength);
+            Assert.Equal(sha256, download.Headers.GetValues("X-HeapDiag-Sha256").Single());
+            Assert.Equal($"heapdump-{id}.dmp", download.Content.Headers.ContentDisposition?.FileNameStar ?? download.Content.Headers.ContentDisposition?.FileName);
+            await using var body = await download.Content.ReadAsStreamAsync();
+            Assert.Equal(sha256, Convert.ToHexStringLower(await SHA256.HashDataAsync(body)));
+        }
+
+        // zstd: the object as it is stored.
+        using (var zstdRequest = new HttpRequestMessage(HttpMethod.Get, $"/debug/heapdump/{id}"))
+        {
+            zstdRequest.Headers.AcceptEncoding.ParseAdd("zstd");
+            using var download = await client.SendAsync(zstdRequest);
+            Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+            Assert.Equal("zstd", Assert.Single(download.Content.Headers.ContentEncoding));
+            Assert.Equal(stored, await download.Content.ReadAsByteArrayAsync());
         }
 
         using (var diagnostics = await client.GetAsync($"/debug/heapdump/{id}/diagnostics"))
@@ -109,19 +118,23 @@ public sealed class S3EgressCaptureTests
             Assert.Equal("manual", (await diagnostics.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("trigger").GetString());
         }
 
-        // What analysis calls: a local copy, fetched once, then an ordinary local dump.
-        var egressService = factory.Services.GetRequiredService<HeapDumpEgressService>();
+        // What analysis calls: a verified local copy, fetched once, then an ordinary local dump.
+        var store = factory.Services.GetRequiredService<HeapDumpStore>();
         Assert.True(HeapDumpId.TryParse(id, out var dumpId));
-        var copy = await egressService.EnsureLocalCopyAsync(dumpId, CancellationToken.None);
-        Assert.Equal(dumpPath, copy);
-        Assert.Equal(original, await EgressTestHost.Sha256OfFileAsync(copy!));
-        Assert.True(File.Exists(diagPath));
-        if (!OperatingSystem.IsWindows())
+        using (var lease = await store.LeaseLocalCopyAsync(dumpId, CancellationToken.None))
         {
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(copy!));
+            Assert.NotNull(lease);
+            Assert.Equal(dumpPath, lease.DumpPath);
+            Assert.Equal(size, lease.SizeBytes);
+            Assert.Equal(sha256, lease.Sha256);
+            Assert.Equal(sha256, await EgressTestHost.Sha256OfFileAsync(lease.DumpPath));
+            Assert.True(File.Exists(diagPath));
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(lease.DumpPath));
+            }
         }
 
-        Assert.Equal(copy, await egressService.EnsureLocalCopyAsync(dumpId, CancellationToken.None));
         Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "*.tmp"));
         listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
         Assert.Equal("both", Assert.Single(listed.GetProperty("dumps").EnumerateArray()).GetProperty("location").GetString());
@@ -147,7 +160,7 @@ public sealed class S3EgressCaptureTests
     public async Task DeleteLocalAfterUpload_keeps_only_the_bucket_copy_and_download_true_streams_it_back()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, new TestS3ClientFactory(), settings: new Dictionary<string, string?>
+        using var factory = EgressTestHost.Create(s3, settings: new Dictionary<string, string?>
         {
             ["HeapDiagnostics:Egress:S3:DeleteLocalAfterUpload"] = "true",
             ["HeapDiagnostics:Egress:S3:Prefix"] = null,
@@ -160,28 +173,35 @@ public sealed class S3EgressCaptureTests
         var body = await response.Content.ReadAsByteArrayAsync();
         Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "heapdump-*"));
         var stored = await s3.ListAsync();
-        var dump = Assert.Single(stored, o => o.Key.EndsWith(".dmp", StringComparison.Ordinal));
+        var dump = Assert.Single(stored, o => o.Key.EndsWith(".dmp.zst", StringComparison.Ordinal));
         Assert.StartsWith("SampleApi/", dump.Key);
         Assert.Single(stored, o => o.Key.EndsWith(".diagnostics.json", StringComparison.Ordinal));
-        Assert.Equal(body.Length, dump.Size);
-        Assert.Equal(Convert.ToHexString(SHA256.HashData(body)), await s3.Sha256Async(dump.Key));
-        Assert.EndsWith(Path.GetFileNameWithoutExtension(dump.Key)["heapdump-".Length..], response.Headers.Location?.OriginalString);
+        Assert.Equal(EgressTestHost.Sha256(body), await EgressTestHost.Sha256OfZstdAsync(new MemoryStream(await s3.ReadAsync(dump.Key))));
+        Assert.Equal(EgressTestHost.Sha256(body), response.Headers.GetValues("X-HeapDiag-Sha256").Single());
+        Assert.EndsWith(Path.GetFileName(dump.Key)["heapdump-".Length..^".dmp.zst".Length], response.Headers.Location?.OriginalString);
 
         var listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
         Assert.Equal("s3", Assert.Single(listed.GetProperty("dumps").EnumerateArray()).GetProperty("location").GetString());
     }
 
     [RequiresS3rverFact]
-    public async Task A_server_stopped_mid_upload_is_retried_then_reported_with_the_endpoint_and_bucket_and_the_local_copy_is_kept()
+    public async Task A_server_stopped_mid_upload_is_reported_with_the_endpoint_and_bucket_and_the_local_copy_is_kept()
     {
         await using var s3 = await S3rverServer.StartAsync();
 
-        // The real server is killed right after it accepted the first part, as a crash or a network cut would.
-        var clients = new TestS3ClientFactory { AfterUploadPart = parts => { if (parts == 1) { s3.Kill(); } } };
-        using var factory = EgressTestHost.Create(s3, clients);
+        // Random bytes do not compress, so the upload is several parts; the real server is killed right after it
+        // accepted the first, as a crash or a network cut would. The SDK retries, then gives up.
+        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(4 * EgressTestHost.PartSizeBytes));
         using var client = factory.CreateAuthorizedClient();
+        new UploadWatch(factory.Services).AfterUploadPart = parts =>
+        {
+            if (parts == 1)
+            {
+                s3.Kill();
+            }
+        };
 
-        using var created = await client.PostAsync("/debug/heapdump?type=mini", null);
+        using var created = await client.PostAsync("/debug/heapdump?type=heap", null);
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var result = await created.Content.ReadFromJsonAsync<JsonElement>();
@@ -192,17 +212,13 @@ public sealed class S3EgressCaptureTests
         var error = egress.GetProperty("error").GetString()!;
         Assert.Contains(s3.ServiceUrl, error);
         Assert.Contains($"s3://{s3.Bucket}/", error);
-        Assert.Contains("after 3 attempts", error);
         Assert.Contains("The dump is kept at", error);
-        Assert.Equal(2, egress.GetProperty("retries").GetInt32());
-        Assert.Equal(1, clients.UploadParts);
 
         var dumpPath = result.GetProperty("heapPath").GetString()!;
         Assert.Equal(dumpPath, egress.GetProperty("location").GetString());
         Assert.Equal(result.GetProperty("sizeBytes").GetInt64(), new FileInfo(dumpPath).Length);
         Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "*.tmp"));
 
-        Assert.Equal(2, factory.Logs.Entries.Count(e => e.EventId.Id == 2210 && e.Level == LogLevel.Warning));
         var logged = Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 2202);
         Assert.Equal(LogLevel.Error, logged.Level);
         Assert.Contains(error, logged.Message);
@@ -222,7 +238,7 @@ public sealed class S3EgressCaptureTests
     public async Task Wrong_credentials_warn_at_start_and_fail_the_upload_with_a_clear_error()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, new TestS3ClientFactory("NOT-A-KNOWN-KEY", "wrong-secret"));
+        using var factory = EgressTestHost.Create(s3, new BasicAWSCredentials("NOT-A-KNOWN-KEY", "wrong-secret"));
         using var client = factory.CreateAuthorizedClient();
 
         var warning = Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 1004);
@@ -241,7 +257,6 @@ public sealed class S3EgressCaptureTests
         Assert.Contains($"bucket '{s3.Bucket}'", error);
         Assert.Contains(s3.ServiceUrl, error);
         Assert.DoesNotContain("wrong-secret", error);
-        Assert.Equal(0, egress.GetProperty("retries").GetInt32());
         Assert.Single(Directory.GetFiles(factory.DumpDirectory, "*.dmp"));
 
         var capabilities = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump/capabilities");
@@ -255,7 +270,7 @@ public sealed class S3EgressCaptureTests
     public async Task A_missing_bucket_warns_at_start_and_fails_the_upload_saying_to_create_it()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, new TestS3ClientFactory(), bucket: "no-such-bucket");
+        using var factory = EgressTestHost.Create(s3, bucket: "no-such-bucket");
         using var client = factory.CreateAuthorizedClient();
 
         var warning = Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 1004);

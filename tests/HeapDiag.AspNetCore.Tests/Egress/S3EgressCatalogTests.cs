@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Amazon.S3.Model;
-using HeapDiag.AspNetCore.Egress;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,13 +18,14 @@ public sealed class S3EgressCatalogTests
     private const long DumpBytes = (3L << 20) + 12345;
 
     [RequiresS3rverFact]
-    public async Task Dumps_of_other_instances_in_the_bucket_are_listed_downloaded_and_fetched_once_for_concurrent_callers()
+    public async Task Old_uncompressed_dumps_of_other_instances_are_listed_downloaded_and_fetched_once_for_concurrent_callers()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, new TestS3ClientFactory(), writer: new SizedDumpWriter(DumpBytes));
+        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes));
         using var client = factory.CreateAuthorizedClient();
 
-        // Another instance of the app (another pod, long gone) left a dump in the bucket; a foreign object sits beside it.
+        // Another instance of the app (another pod, long gone) left a dump in the bucket, uncompressed and without a
+        // digest, as versions before zstd did; a foreign object sits beside it.
         var otherId = "20261101T101010123Z-999-auto-2-heap";
         var otherKey = $"team/dumps/SampleApi/999-abcdef012345/heapdump-{otherId}.dmp";
         var content = RandomNumberGenerator.GetBytes(200_000);
@@ -47,6 +47,8 @@ public sealed class S3EgressCatalogTests
         Assert.Equal(content.Length, dumps[1].GetProperty("sizeBytes").GetInt64());
         Assert.Equal("auto", dumps[1].GetProperty("trigger").GetString());
         Assert.Equal(JsonValueKind.Null, dumps[1].GetProperty("links").GetProperty("diagnostics").ValueKind);
+        Assert.Equal(JsonValueKind.Null, dumps[1].GetProperty("sha256").ValueKind);
+        Assert.Equal(await EgressTestHost.Sha256OfFileAsync(Path.Combine(factory.DumpDirectory, $"heapdump-{ownId}.dmp")), dumps[0].GetProperty("sha256").GetString());
 
         using (var download = await client.GetAsync($"/debug/heapdump/{otherId}"))
         {
@@ -54,27 +56,50 @@ public sealed class S3EgressCatalogTests
             Assert.Equal(content, await download.Content.ReadAsByteArrayAsync());
         }
 
+        // An uncompressed object still passes a single range to the bucket, and is compressed on the fly for zstd.
+        using (var rangeRequest = new HttpRequestMessage(HttpMethod.Get, $"/debug/heapdump/{otherId}"))
+        {
+            rangeRequest.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(100, 199);
+            using var range = await client.SendAsync(rangeRequest);
+            Assert.Equal(HttpStatusCode.PartialContent, range.StatusCode);
+            Assert.Equal($"bytes 100-199/{content.Length}", range.Content.Headers.ContentRange?.ToString());
+            Assert.Equal(content[100..200], await range.Content.ReadAsByteArrayAsync());
+        }
+
+        using (var zstdRequest = new HttpRequestMessage(HttpMethod.Get, $"/debug/heapdump/{otherId}"))
+        {
+            zstdRequest.Headers.AcceptEncoding.ParseAdd("zstd");
+            using var zstd = await client.SendAsync(zstdRequest);
+            Assert.Equal("zstd", Assert.Single(zstd.Content.Headers.ContentEncoding));
+            Assert.Equal(EgressTestHost.Sha256(content), await EgressTestHost.Sha256OfZstdAsync(await zstd.Content.ReadAsStreamAsync()));
+        }
+
         using (var noDiagnostics = await client.GetAsync($"/debug/heapdump/{otherId}/diagnostics"))
         {
             Assert.Equal(HttpStatusCode.NotFound, noDiagnostics.StatusCode);
         }
 
-        var egress = factory.Services.GetRequiredService<HeapDumpEgressService>();
+        var store = factory.Services.GetRequiredService<HeapDumpStore>();
         Assert.True(HeapDumpId.TryParse(otherId, out var id));
-        var copies = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => egress.EnsureLocalCopyAsync(id, CancellationToken.None)));
-        Assert.All(copies, copy => Assert.Equal(Path.Combine(factory.DumpDirectory, $"heapdump-{otherId}.dmp"), copy));
-        Assert.Equal(content, await File.ReadAllBytesAsync(copies[0]!));
+        var copies = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => store.LeaseLocalCopyAsync(id, CancellationToken.None)));
+        Assert.All(copies, copy => Assert.Equal(Path.Combine(factory.DumpDirectory, $"heapdump-{otherId}.dmp"), copy!.DumpPath));
+        Assert.Equal(content, await File.ReadAllBytesAsync(copies[0]!.DumpPath));
+        Assert.All(copies, copy => Assert.Equal(EgressTestHost.Sha256(content), copy!.Sha256));
         Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 2205);
+        foreach (var copy in copies)
+        {
+            copy!.Dispose();
+        }
 
         Assert.True(HeapDumpId.TryParse("20200101T000000000Z-1-manual-0-heap", out var unknown));
-        Assert.Null(await egress.EnsureLocalCopyAsync(unknown, CancellationToken.None));
+        Assert.Null(await store.LeaseLocalCopyAsync(unknown, CancellationToken.None));
     }
 
     [RequiresS3rverFact]
     public async Task With_the_bucket_down_a_delete_still_frees_the_disk_and_answers_502_naming_the_bucket()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, new TestS3ClientFactory(), writer: new SizedDumpWriter(DumpBytes));
+        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes));
         using var client = factory.CreateAuthorizedClient();
         using var created = await client.PostAsync("/debug/heapdump?type=heap", null);
         var result = await created.Content.ReadFromJsonAsync<JsonElement>();
@@ -92,8 +117,8 @@ public sealed class S3EgressCatalogTests
         Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "heapdump-*"));
 
         Assert.True(HeapDumpId.TryParse(id, out var dumpId));
-        var egress = factory.Services.GetRequiredService<HeapDumpEgressService>();
-        var error = await Assert.ThrowsAsync<HeapDumpEgressException>(() => egress.EnsureLocalCopyAsync(dumpId, CancellationToken.None));
+        var store = factory.Services.GetRequiredService<HeapDumpStore>();
+        var error = await Assert.ThrowsAsync<HeapDumpStoreException>(() => store.LeaseLocalCopyAsync(dumpId, CancellationToken.None));
         Assert.Contains(s3.ServiceUrl, error.Message);
         Assert.NotNull(error.Fix);
 

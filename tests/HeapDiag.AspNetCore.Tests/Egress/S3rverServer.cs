@@ -6,7 +6,8 @@ using System.Text;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
-using HeapDiag.AspNetCore.Egress;
+using Microsoft.Extensions.DependencyInjection;
+using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 
 namespace HeapDiag.AspNetCore.Tests.Egress;
@@ -88,7 +89,30 @@ public sealed class S3rverServer : IAsyncDisposable
     }
 
     /// <summary>A client of the server with its credentials, for checking what the app stored.</summary>
-    public IAmazonS3 CreateClient() => new AmazonS3Client(new BasicAWSCredentials(AccessKey, SecretKey), S3HeapDumpEgress.CreateConfig(new S3EgressOptions { ServiceUrl = ServiceUrl, ForcePathStyle = true }));
+    public IAmazonS3 CreateClient() => S3DumpBucket.CreateClient(new S3EgressOptions { ServiceUrl = ServiceUrl, ForcePathStyle = true }, new BasicAWSCredentials(AccessKey, SecretKey));
+
+    /// <summary>Replaces an object's bytes, keeping its metadata: a damaged object, as a faulty disk or proxy would leave it.</summary>
+    public async Task OverwriteAsync(string key, byte[] content)
+    {
+        using var client = CreateClient();
+        var head = await client.GetObjectMetadataAsync(Bucket, key);
+        var put = new PutObjectRequest { BucketName = Bucket, Key = key, InputStream = new MemoryStream(content) };
+        foreach (var name in head.Metadata.Keys)
+        {
+            put.Metadata.Add(name, head.Metadata[name]);
+        }
+
+        await client.PutObjectAsync(put);
+    }
+
+    public async Task<byte[]> ReadAsync(string key)
+    {
+        using var client = CreateClient();
+        using var response = await client.GetObjectAsync(Bucket, key);
+        using var buffer = new MemoryStream();
+        await response.ResponseStream.CopyToAsync(buffer);
+        return buffer.ToArray();
+    }
 
     /// <summary>Settings that point the app at this server.</summary>
     public Dictionary<string, string?> Settings(string? bucket = null, string prefix = "team/dumps") => new()
@@ -112,7 +136,7 @@ public sealed class S3rverServer : IAsyncDisposable
     {
         using var client = CreateClient();
         using var response = await client.GetObjectAsync(Bucket, key);
-        return Convert.ToHexString(await SHA256.HashDataAsync(response.ResponseStream));
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(response.ResponseStream));
     }
 
     /// <summary>Stops the server at once, as a crash or a network cut would.</summary>
@@ -183,35 +207,29 @@ public sealed class S3rverServer : IAsyncDisposable
     }
 }
 
-/// <summary>A fact that needs s3rver; skipped with a message naming it where it is not installed.</summary>
+/// <summary>A fact that needs s3rver (and the programs named); skipped with a message naming what is missing.</summary>
 public sealed class RequiresS3rverFactAttribute : FactAttribute
 {
-    public RequiresS3rverFactAttribute()
+    public RequiresS3rverFactAttribute(params string[] programs)
     {
         if (S3rverServer.Find() is null)
         {
             Skip = $"s3rver is not installed ({S3rverServer.Install}; it needs node); .ci/run installs it.";
         }
+        else if (programs.FirstOrDefault(program => Programs.Find(program) is null) is { } missing)
+        {
+            Skip = $"{missing} is not installed (apt-get install {missing}); .ci/run installs it.";
+        }
     }
 }
 
-/// <summary>
-/// Hands the app's S3 client fixed credentials instead of the SDK's chain (whose last resort, the instance metadata
-/// service, is not on this machine), and lets a test watch the real requests go by.
-/// </summary>
-internal sealed class TestS3ClientFactory(string accessKey = S3rverServer.AccessKey, string secretKey = S3rverServer.SecretKey) : S3ClientFactory
+/// <summary>Watches the app's own S3 client (made once by dependency injection): counts the upload parts it sends.</summary>
+internal sealed class UploadWatch
 {
     private int uploadParts;
 
-    public int UploadParts => Volatile.Read(ref uploadParts);
-
-    /// <summary>Called after each UploadPart response, with the count so far.</summary>
-    public Action<int>? AfterUploadPart { get; set; }
-
-    public override IAmazonS3 Create(AmazonS3Config config)
-    {
-        var client = new AmazonS3Client(new BasicAWSCredentials(accessKey, secretKey), config);
-        client.AfterResponseEvent += (_, e) =>
+    public UploadWatch(IServiceProvider services) =>
+        ((AmazonS3Client)services.GetRequiredService<IAmazonS3>()).AfterResponseEvent += (_, e) =>
         {
             if (e is WebServiceResponseEventArgs { Request: UploadPartRequest })
             {
@@ -219,6 +237,9 @@ internal sealed class TestS3ClientFactory(string accessKey = S3rverServer.Access
                 AfterUploadPart?.Invoke(parts);
             }
         };
-        return client;
-    }
+
+    public int UploadParts => Volatile.Read(ref uploadParts);
+
+    /// <summary>Called after each UploadPart response, with the count so far.</summary>
+    public Action<int>? AfterUploadPart { get; set; }
 }

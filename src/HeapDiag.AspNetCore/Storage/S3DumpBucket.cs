@@ -1,0 +1,247 @@
+using System.Globalization;
+using System.Net;
+using System.Reflection;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.Runtime.Internal;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Amazon.S3.Transfer;
+using HeapDiag.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace HeapDiag.AspNetCore.Storage;
+
+/// <summary>
+/// The bucket tier of <see cref="HeapDumpStore"/>: <c>{Prefix}/{app}/{processId}-{sessionId}/heapdump-{id}.dmp.zst</c> (<c>.dmp</c>
+/// uncompressed) and its diagnostics. <see cref="TransferUtility"/> moves parts from files (bounded memory), the SDK's standard
+/// retry mode retries; what fails for good is a <see cref="HeapDumpStoreException"/> with a fix.
+/// </summary>
+internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDiagnosticsOptions> options, ProcessInstance instance, TimeProvider time, IHostEnvironment? environment = null)
+{
+    public const string Sha256Metadata = "sha256";
+    public const string SizeMetadata = "size-bytes";
+
+    // A listing stops at 100 000 objects: past that the bucket needs a lifecycle rule, not a longer list.
+    private const int MaxListPages = 100;
+
+    private readonly S3EgressOptions s3 = options.Value.Egress.S3;
+    private readonly TransferUtility transfers = new(client, new TransferUtilityConfig { ConcurrentServiceRequests = 4 });
+    // {Prefix}/{app}/: the host's application name is the app's assembly name even under a test host.
+    private readonly string appPrefix = $"{(options.Value.Egress.S3.Prefix ?? string.Empty).Trim('/')}/".TrimStart('/')
+        + string.Concat((environment?.ApplicationName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? "app").Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-')) + "/";
+    private readonly string instanceFolder = $"{instance.ProcessId.ToString(CultureInfo.InvariantCulture)}-{instance.SessionId}";
+
+    private string Bucket => s3.Bucket ?? string.Empty;
+
+    private string Endpoint => string.IsNullOrWhiteSpace(s3.ServiceUrl) ? $"AWS S3 ({(string.IsNullOrWhiteSpace(s3.Region) ? "SDK default region" : s3.Region)})" : s3.ServiceUrl.TrimEnd('/');
+
+    public string Target => $"s3://{Bucket}/{appPrefix} at {Endpoint}";
+
+    public string Location(string key) => $"s3://{Bucket}/{key}";
+
+    /// <summary>
+    /// The one client, made by dependency injection (credentials from the SDK's chain unless given). AWSSDK.S3 4.x sends
+    /// aws-chunked bodies with trailing checksums, which some S3-compatible servers store as the object's bytes: checksums
+    /// only when required, and no chunk encoding (PlainBodyS3Client), so every server stores the bytes as sent.
+    /// </summary>
+    public static IAmazonS3 CreateClient(S3EgressOptions options, AWSCredentials? credentials)
+    {
+        var config = new AmazonS3Config
+        {
+            ForcePathStyle = options.ForcePathStyle,
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+            RetryMode = RequestRetryMode.Standard,
+            MaxErrorRetry = Math.Max(0, options.MaxAttempts - 1),
+            Timeout = options.RequestTimeout,
+        };
+        if (!string.IsNullOrWhiteSpace(options.ServiceUrl))
+        {
+            (config.ServiceURL, config.AuthenticationRegion) = (options.ServiceUrl, string.IsNullOrWhiteSpace(options.Region) ? "us-east-1" : options.Region);
+        }
+        else if (!string.IsNullOrWhiteSpace(options.Region))
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
+        }
+
+        return new PlainBodyS3Client(credentials, config);
+    }
+
+    /// <summary>Uploads a committed dump (<paramref name="file"/>: its zstd form or the dump itself), then its diagnostics. Returns the key.</summary>
+    public async Task<string> UploadAsync(StoredHeapDump dump, string file, bool compressed, MemoryDiagnostics diagnostics, CancellationToken cancellationToken)
+    {
+        var key = $"{appPrefix}{instanceFolder}/heapdump-{dump.Id}{(compressed ? ".dmp.zst" : ".dmp")}";
+        var request = new TransferUtilityUploadRequest
+        {
+            BucketName = Bucket, Key = key, FilePath = file, PartSize = s3.PartSizeBytes, ContentType = compressed ? "application/zstd" : "application/octet-stream",
+
+            // x-amz-meta-*: what an operator needs to pick a dump from the bucket without downloading it, and its digest.
+            Metadata =
+            {
+                ["trigger"] = dump.Id.Trigger, ["dump-number"] = dump.Id.DumpNumber.ToString(CultureInfo.InvariantCulture), ["dump-type"] = dump.Id.Type,
+                ["instance"] = instanceFolder, ["machine-name"] = string.Concat(Environment.MachineName.Select(c => c is >= ' ' and <= '~' ? c : '?')),
+                ["working-set-bytes"] = diagnostics.MemoryUsage.WorkingSetBytes.ToString(CultureInfo.InvariantCulture),
+                ["gc-heap-size-bytes"] = diagnostics.MemoryUsage.GcHeapSizeBytes.ToString(CultureInfo.InvariantCulture),
+                [Sha256Metadata] = dump.Sha256, [SizeMetadata] = dump.SizeBytes.ToString(CultureInfo.InvariantCulture),
+            },
+        };
+        await CallAsync("Upload", key, async c => { await transfers.UploadAsync(request, c); return key; }, cancellationToken);
+        if (dump.DiagnosticsPath is { } diagnosticsPath && File.Exists(diagnosticsPath))
+        {
+            await PutDiagnosticsAsync(key, await File.ReadAllBytesAsync(diagnosticsPath, cancellationToken), cancellationToken);
+        }
+
+        return key;
+    }
+
+    /// <summary>Writes the diagnostics object beside the dump object <paramref name="dumpKey"/>.</summary>
+    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken) => CallAsync("Upload", DiagnosticsKey(dumpKey), c => client.PutObjectAsync(
+        new PutObjectRequest { BucketName = Bucket, Key = DiagnosticsKey(dumpKey), InputStream = new MemoryStream(content), ContentType = "application/json" }, c), cancellationToken);
+
+    /// <summary>The dumps in the bucket for this app (every instance of it), newest first.</summary>
+    public async Task<IReadOnlyList<RemoteHeapDump>> ListAsync(CancellationToken cancellationToken)
+    {
+        var objects = new Dictionary<string, long>(StringComparer.Ordinal);
+        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = appPrefix };
+        for (var page = 0; page == 0 || (request.ContinuationToken is not null && page < MaxListPages); page++)
+        {
+            var response = await CallAsync("Listing", appPrefix, c => client.ListObjectsV2Async(request, c), cancellationToken);
+            response.S3Objects?.ForEach(item => objects[item.Key] = item.Size ?? 0);
+            request.ContinuationToken = response.IsTruncated == true ? response.NextContinuationToken : null;
+        }
+
+        return [.. objects.Select(item => ParseKey(item.Key) is { } id ? new RemoteHeapDump(id, item.Key, objects.ContainsKey(DiagnosticsKey(item.Key)) ? DiagnosticsKey(item.Key) : null, item.Value) : null)
+            .OfType<RemoteHeapDump>().OrderByDescending(dump => dump.Id.CreatedUtc)];
+    }
+
+    public async Task<RemoteHeapDump?> FindAsync(HeapDumpId id, CancellationToken cancellationToken) => (await ListAsync(cancellationToken)).FirstOrDefault(dump => dump.Id == id);
+
+    /// <summary>Adds the dump's size and digest from the object's metadata (one HEAD request).</summary>
+    public async Task<RemoteHeapDump> DescribeAsync(RemoteHeapDump dump, CancellationToken cancellationToken)
+    {
+        var head = await CallAsync("Reading the metadata", dump.Key, c => client.GetObjectMetadataAsync(Bucket, dump.Key, c), cancellationToken);
+        return dump with { SizeBytes = SizeOf(head.Metadata) ?? (dump.Compressed ? null : dump.StoredBytes), Sha256 = head.Metadata[Sha256Metadata] };
+    }
+
+    /// <summary>Opens a dump's object for streaming as stored (only <paramref name="range"/> of it, when given); null when it is gone.</summary>
+    public async Task<OpenedDump?> OpenAsync(RemoteHeapDump dump, (long? From, long? To)? range, CancellationToken cancellationToken)
+    {
+        var request = new GetObjectRequest { BucketName = Bucket, Key = dump.Key, ByteRange = range is var (from, to) ? new ByteRange(string.Create(CultureInfo.InvariantCulture, $"bytes={from}-{to}")) : null };
+        var response = await CallAsync("Download", dump.Key, c => client.GetObjectAsync(request, c), cancellationToken);
+        return response is null ? null : new OpenedDump(
+            response.ResponseStream,
+            dump.Compressed,
+            response.ContentLength,
+            response.Metadata[Sha256Metadata],
+            response.LastModified is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null,
+            response.HttpStatusCode == HttpStatusCode.PartialContent ? response.ContentRange : null,
+            SizeOf(response.Metadata));
+    }
+
+    /// <summary>A small object (diagnostics) read whole; null when it is gone.</summary>
+    public Task<byte[]?> ReadAsync(string key, CancellationToken cancellationToken) => CallAsync("Download", key, async c =>
+    {
+        using var response = await client.GetObjectAsync(Bucket, key, c);
+        using var buffer = new MemoryStream();
+        await response.ResponseStream.CopyToAsync(buffer, c);
+        return (byte[]?)buffer.ToArray();
+    }, cancellationToken);
+
+    /// <summary>Downloads an object to a file (the SDK resumes an interrupted transfer).</summary>
+    public Task DownloadAsync(string key, string file, CancellationToken cancellationToken) =>
+        CallAsync("Download", key, async c => { await transfers.DownloadAsync(new TransferUtilityDownloadRequest { BucketName = Bucket, Key = key, FilePath = file }, c); return file; }, cancellationToken);
+
+    /// <summary>A URL that lets whoever holds it download the object for a few minutes.</summary>
+    public Task<string> PresignAsync(RemoteHeapDump dump) => CallAsync("Presigning", dump.Key, _ => client.GetPreSignedURLAsync(new GetPreSignedUrlRequest
+    {
+        BucketName = Bucket, Key = dump.Key,
+        Expires = time.GetUtcNow().Add(s3.PresignedUrlLifetime).UtcDateTime,
+        Protocol = s3.ServiceUrl?.StartsWith("http:", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
+        ResponseHeaderOverrides = { ContentDisposition = $"attachment; filename=\"{dump.Key[(dump.Key.LastIndexOf('/') + 1)..]}\"" },
+    }), CancellationToken.None);
+
+    public Task DeleteAsync(RemoteHeapDump dump, CancellationToken cancellationToken) =>
+        Task.WhenAll(new[] { dump.Key, dump.DiagnosticsKey }.OfType<string>().Select(key => CallAsync("Delete", key, c => client.DeleteObjectAsync(Bucket, key, c), cancellationToken)));
+
+    /// <summary>Lists one key: proves endpoint, credentials, bucket and list permission without writing (v1: s3rver fails v2 tokens).</summary>
+    public Task CheckAsync(CancellationToken cancellationToken) =>
+        CallAsync("Access check", appPrefix, c => client.ListObjectsAsync(new ListObjectsRequest { BucketName = Bucket, Prefix = appPrefix, MaxKeys = 1 }, c), cancellationToken);
+
+    private static long? SizeOf(MetadataCollection metadata) => long.TryParse(metadata[SizeMetadata], NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null;
+
+    private static string DiagnosticsKey(string dumpKey) => string.Concat(dumpKey.AsSpan(0, dumpKey.LastIndexOf(".dmp", StringComparison.Ordinal)), ".diagnostics.json");
+
+    /// <summary>The id in <c>{appPrefix}{instance}/heapdump-{id}.dmp[.zst]</c>; null for any key HeapDiag did not write.</summary>
+    private HeapDumpId? ParseKey(string key)
+    {
+        var extension = key.EndsWith(".dmp.zst", StringComparison.Ordinal) ? ".dmp.zst" : ".dmp";
+        var parts = key.StartsWith(appPrefix, StringComparison.Ordinal) && key.EndsWith(extension, StringComparison.Ordinal) ? key[appPrefix.Length..^extension.Length].Split('/') : [];
+        return parts is [{ Length: > 0 }, var name] && name.StartsWith("heapdump-", StringComparison.Ordinal) && HeapDumpId.TryParse(name["heapdump-".Length..], out var id) ? id : null;
+    }
+
+    private async Task<T> CallAsync<T>(string operation, string key, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(cancellationToken);
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchKey")
+        {
+            // Gone (deleted meanwhile): the callers answer "not found".
+            return default!;
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or TimeoutException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            var service = ex as AmazonServiceException;
+
+            // The outermost message is often generic ("An error occurred while sending the request"); the innermost names the cause.
+            var root = ex.GetBaseException().Message.TrimEnd('.');
+            var cause = service is { StatusCode: not 0 } ? $"{service.ErrorCode ?? service.StatusCode.ToString()} (HTTP {(int)service.StatusCode}): {service.Message.TrimEnd('.')}"
+                : root == ex.Message.TrimEnd('.') ? root : $"{ex.Message.TrimEnd('.')} ({root})";
+            throw new HeapDumpStoreException($"{operation} of s3://{Bucket}/{key} at {Endpoint} failed: {cause}.", ex) { Fix = Fix(ex, service), ErrorCode = service?.ErrorCode };
+        }
+    }
+
+    private string Fix(Exception exception, AmazonServiceException? service) => service switch
+    {
+        { ErrorCode: "NoSuchBucket" } => $"Create the bucket '{Bucket}' (HeapDiag never creates it) or correct HeapDiagnostics:Egress:S3:Bucket.",
+        { ErrorCode: "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "AccessDenied" or "InvalidToken" or "ExpiredToken" or "TokenRefreshRequired" }
+            or { StatusCode: HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized } =>
+            $"Check the credentials the AWS SDK finds for this process (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the instance role) and that they allow s3:PutObject, s3:GetObject, s3:ListBucket and s3:DeleteObject on bucket '{Bucket}'.",
+        { StatusCode: > 0 and < (HttpStatusCode)500 } => "Check the HeapDiagnostics:Egress:S3 settings (ServiceUrl, Region, Bucket, ForcePathStyle).",
+        null when exception is AmazonClientException && exception.Message.Contains("credential", StringComparison.OrdinalIgnoreCase) =>
+            "Give the AWS SDK credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance/pod role. HeapDiag never takes them from its own settings.",
+        _ => $"Check that {(string.IsNullOrWhiteSpace(s3.ServiceUrl) ? "AWS S3" : $"HeapDiagnostics:Egress:S3:ServiceUrl ('{s3.ServiceUrl}')")} is right and reachable from this instance; the dump stays in the local directory meanwhile.",
+    };
+
+    /// <summary>Turns chunk encoding off on every upload request, which TransferUtility's requests cannot set themselves.</summary>
+    private sealed class PlainBodyS3Client(AWSCredentials? credentials, AmazonS3Config config) : AmazonS3Client(credentials, config)
+    {
+        protected override void CustomizeRuntimePipeline(RuntimePipeline pipeline)
+        {
+            base.CustomizeRuntimePipeline(pipeline);
+            pipeline.AddHandlerBefore<Marshaller>(new PlainBody());
+        }
+
+        private sealed class PlainBody : PipelineHandler
+        {
+            public override Task<T> InvokeAsync<T>(IExecutionContext executionContext)
+            {
+                switch (executionContext.RequestContext.OriginalRequest)
+                {
+                    case PutObjectRequest put:
+                        put.UseChunkEncoding = false;
+                        break;
+                    case UploadPartRequest part:
+                        part.UseChunkEncoding = false;
+                        break;
+                }
+
+                return base.InvokeAsync<T>(executionContext);
+            }
+        }
+    }
+}

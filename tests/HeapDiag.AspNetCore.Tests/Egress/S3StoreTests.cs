@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using HeapDiag.AspNetCore.Storage;
+using HeapDiag.AspNetCore.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HeapDiag.AspNetCore.Tests.Egress;
+
+/// <summary>
+/// The store's bucket tier against a real S3 server: zstd objects with digests, verified fetch-back, presigned
+/// downloads, damaged objects. The writer writes a compressible file instead of a dump (only the bytes matter here).
+/// </summary>
+public sealed class S3StoreTests
+{
+    private const long DumpBytes = 24L << 20;
+
+    [RequiresS3rverFact("zstd")]
+    public async Task A_dump_is_a_fraction_of_its_size_in_the_bucket_and_the_zstd_tool_reads_it_back_to_the_same_digest()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true));
+        var (id, sha256, key, result) = await CaptureAsync(factory);
+
+        var stored = result.GetProperty("egress").GetProperty("storedBytes").GetInt64();
+        Assert.True(stored * 5 <= DumpBytes, $"{stored} bytes in the bucket for a {DumpBytes}-byte dump");
+        Assert.EndsWith($"heapdump-{id}.dmp.zst", key);
+
+        var file = Path.Combine(factory.DumpDirectory, "copy.dmp.zst");
+        await File.WriteAllBytesAsync(file, await s3.ReadAsync(key));
+        var decoded = Run("zstd", "-d", "-q", file, "-o", file[..^4]);
+        Assert.True(decoded.ExitCode == 0, decoded.Output);
+        Assert.Equal(sha256, await EgressTestHost.Sha256OfFileAsync(file[..^4]));
+    }
+
+    [RequiresS3rverFact]
+    public async Task A_fetched_copy_is_verified_and_retention_never_deletes_a_dump_being_analysed()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        using var factory = EgressTestHost.Create(s3, settings: new Dictionary<string, string?> { ["HeapDiagnostics:Storage:MaxDumps"] = "1" }, writer: new SizedDumpWriter(DumpBytes, compressible: true));
+        var store = factory.Services.GetRequiredService<HeapDumpStore>();
+        var (id, sha256, _, _) = await CaptureAsync(factory);
+        Assert.True(store.Delete(Parse(id)));
+
+        var lease = await store.LeaseLocalCopyAsync(Parse(id), CancellationToken.None);
+
+        Assert.Equal(sha256, lease!.Sha256);
+        Assert.Equal(sha256, await EgressTestHost.Sha256OfFileAsync(lease.DumpPath));
+        Assert.Equal(DumpBytes, lease.SizeBytes);
+
+        // Two more captures with Storage:MaxDumps=1: the dump being analysed stays, the one beside it goes.
+        var (second, _, _, _) = await CaptureAsync(factory);
+        var (third, _, _, _) = await CaptureAsync(factory);
+        Assert.Equal([third, id], store.List().Select(dump => dump.Id.ToString()));
+        Assert.Null(store.Find(Parse(second)));
+
+        lease.Dispose();
+        store.ApplyRetention();
+        Assert.Equal([third], store.List().Select(dump => dump.Id.ToString()));
+    }
+
+    [RequiresS3rverFact("curl")]
+    public async Task A_presigned_download_redirects_to_the_bucket_and_curl_fetches_the_same_dump()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true), settings: new Dictionary<string, string?>
+        {
+            ["HeapDiagnostics:Egress:S3:PresignedDownloads"] = "true",
+            ["HeapDiagnostics:Egress:S3:DeleteLocalAfterUpload"] = "true",
+        });
+        var (id, sha256, key, _) = await CaptureAsync(factory);
+        using var client = factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        client.DefaultRequestHeaders.Add("X-Api-Key", SampleApiFactory.ApiKey);
+
+        using var redirect = await client.GetAsync($"/debug/heapdump/{id}");
+
+        Assert.Equal(HttpStatusCode.TemporaryRedirect, redirect.StatusCode);
+        var url = redirect.Headers.Location!.AbsoluteUri;
+        Assert.StartsWith($"{s3.ServiceUrl}/{s3.Bucket}/{key}?", url);
+        var file = Path.Combine(factory.DumpDirectory, "presigned.dmp.zst");
+        var curl = Run("curl", "-sS", "-f", "-D", file + ".headers", "-o", file, url);
+        Assert.True(curl.ExitCode == 0, curl.Output);
+        await using (var body = File.OpenRead(file))
+        {
+            Assert.Equal(sha256, await EgressTestHost.Sha256OfZstdAsync(body));
+        }
+
+        var headers = await File.ReadAllTextAsync(file + ".headers");
+        Assert.Contains($"x-amz-meta-sha256: {sha256}", headers, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains($"filename=\"heapdump-{id}.dmp.zst\"", headers);
+
+        // A capture with download=true is sent to GET the same kind of URL (303: the POST is not repeated there).
+        using var captured = await client.PostAsync("/debug/heapdump?download=true", null);
+        Assert.Equal(HttpStatusCode.SeeOther, captured.StatusCode);
+        Assert.StartsWith($"{s3.ServiceUrl}/{s3.Bucket}/", captured.Headers.Location!.AbsoluteUri);
+    }
+
+    [RequiresS3rverFact]
+    public async Task Damaged_objects_answer_502_naming_the_problem_and_leave_no_partial_file()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true));
+        using var client = factory.CreateAuthorizedClient();
+        var store = factory.Services.GetRequiredService<HeapDumpStore>();
+        var (id, sha256, key, _) = await CaptureAsync(factory);
+        var original = await s3.ReadAsync(key);
+        Assert.True(store.Delete(Parse(id)));
+
+        // Not zstd at all: a download is refused before it starts, and a fetch for analysis keeps nothing.
+        await s3.OverwriteAsync(key, System.Security.Cryptography.RandomNumberGenerator.GetBytes(100_000));
+        using (var download = await client.GetAsync($"/debug/heapdump/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, download.StatusCode);
+            Assert.Contains("not valid zstd", (await download.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
+        }
+
+        await AssertFetchFailsAsync("not a complete zstd stream");
+
+        // Truncated: the fetch fails at the end of the stream; a download stops short of its Content-Length.
+        await s3.OverwriteAsync(key, original[..(original.Length / 2)]);
+        await AssertFetchFailsAsync("not a complete zstd stream");
+        using (var download = await client.GetAsync($"/debug/heapdump/{id}", HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(DumpBytes, download.Content.Headers.ContentLength);
+            await Assert.ThrowsAnyAsync<Exception>(async () => await (await download.Content.ReadAsStreamAsync()).CopyToAsync(Stream.Null));
+        }
+
+        // Valid zstd of other bytes: the digest recorded at upload catches it, and the message names both digests.
+        using (var other = new MemoryStream())
+        {
+            await using (var zstd = DumpCodec.Compress(other, leaveOpen: true))
+            {
+                await zstd.WriteAsync(new byte[DumpBytes]);
+            }
+
+            await s3.OverwriteAsync(key, other.ToArray());
+        }
+
+        var mismatch = await AssertFetchFailsAsync(sha256);
+        Assert.Contains(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[DumpBytes])), mismatch);
+
+        async Task<string> AssertFetchFailsAsync(string expected)
+        {
+            var error = await Assert.ThrowsAsync<HeapDumpStoreException>(() => store.LeaseLocalCopyAsync(Parse(id), CancellationToken.None));
+            Assert.Contains(expected, error.Message);
+            Assert.NotNull(error.Fix);
+            using var summary = await client.GetAsync($"/debug/heapdump/{id}/summary");
+            Assert.Equal(HttpStatusCode.BadGateway, summary.StatusCode);
+            Assert.Contains(expected, (await summary.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
+            Assert.Empty(Directory.GetFiles(factory.DumpDirectory, $"heapdump-{id}.*"));
+            return error.Message;
+        }
+    }
+
+    [RequiresS3rverFact]
+    public async Task Diagnostics_rewritten_after_the_upload_reach_the_bucket()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(1 << 20, compressible: true));
+        var store = factory.Services.GetRequiredService<HeapDumpStore>();
+        var (id, _, key, _) = await CaptureAsync(factory);
+        var diagnosticsKey = key.Replace(".dmp.zst", ".diagnostics.json", StringComparison.Ordinal);
+
+        // What the leak reporter does after an automatic dump: the bucket copy follows in the background.
+        var updated = "{\"leakReport\":{\"headline\":\"grew\"}}"u8.ToArray();
+        store.WriteDiagnostics(Parse(id), updated);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await s3.ReadAsync(diagnosticsKey)).SequenceEqual(updated))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the rewritten diagnostics did not reach the bucket within 30 s");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<(string Id, string Sha256, string Key, JsonElement Result)> CaptureAsync(SampleApiFactory factory)
+    {
+        using var client = factory.CreateAuthorizedClient();
+        using var created = await client.PostAsync("/debug/heapdump?type=heap", null);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var result = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var egress = result.GetProperty("egress");
+        Assert.True(egress.GetProperty("success").GetBoolean(), egress.GetProperty("error").GetString());
+        return (result.GetProperty("id").GetString()!, result.GetProperty("sha256").GetString()!, egress.GetProperty("key").GetString()!, result);
+    }
+
+    private static HeapDumpId Parse(string id) => HeapDumpId.TryParse(id, out var parsed) ? parsed : throw new ArgumentException(id);
+
+    private static (int ExitCode, string Output) Run(string program, params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output.Result + error);
+    }
+}

@@ -1,0 +1,229 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Storage;
+using HeapDiag.AspNetCore.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace HeapDiag.AspNetCore.Tests.Storage;
+
+/// <summary>The local tier of the store on a temp directory: no web host, no bucket, files written the way createdump writes them.</summary>
+public sealed class HeapDumpStoreTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("heapdiag-store-").FullName;
+    private readonly HeapDumpStore store;
+    private readonly MemoryDiagnosticsCollector collector;
+    private int clock;
+
+    public HeapDumpStoreTests()
+    {
+        var options = Options.Create(new HeapDiagnosticsOptions());
+        options.Value.Storage.Directory = directory;
+        options.Value.Storage.MaxDumps = 2;
+        store = new HeapDumpStore(options, TimeProvider.System, NullLogger<HeapDumpStore>.Instance);
+        collector = new MemoryDiagnosticsCollector(new ProcessInstance(), new MemoryTrend(), TimeProvider.System, options);
+    }
+
+    [Fact]
+    public async Task Commit_computes_the_sha256_of_the_dump_and_writes_it_beside_it_and_into_its_diagnostics()
+    {
+        var (id, content) = await WriteDumpAsync(3_000_000);
+
+        var stored = await store.CommitAsync(id, collector.Collect("manual", 0), CancellationToken.None);
+
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(content));
+        Assert.Equal(sha256, stored.Sha256);
+        Assert.Equal(content.Length, stored.SizeBytes);
+        Assert.Equal(Path.Combine(directory, $"heapdump-{id}.dmp"), stored.DumpPath);
+        Assert.Equal($"{sha256}  heapdump-{id}.dmp\n", await File.ReadAllTextAsync(Path.Combine(directory, $"heapdump-{id}.sha256")));
+        Assert.Equal(sha256, JsonDocument.Parse(store.TryReadDiagnostics(id)!).RootElement.GetProperty("dumpSha256").GetString());
+        Assert.Empty(Directory.GetFiles(directory, "*.tmp"));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(stored.DumpPath));
+        }
+
+        Assert.Equal(sha256, Assert.Single(store.List()).Sha256);
+        using var lease = await store.LeaseLocalCopyAsync(id, CancellationToken.None);
+        Assert.Equal((stored.DumpPath, stored.SizeBytes, sha256), (lease!.DumpPath, lease.SizeBytes, lease.Sha256));
+    }
+
+    [Fact]
+    public async Task An_empty_dump_is_refused_and_leaves_nothing()
+    {
+        var id = NextId();
+        await File.WriteAllBytesAsync(store.PrepareTempDump(id), []);
+
+        await Assert.ThrowsAsync<IOException>(() => store.CommitAsync(id, collector.Collect("manual", 0), CancellationToken.None));
+
+        Assert.Empty(Directory.GetFiles(directory));
+    }
+
+    [Fact]
+    public async Task Retention_never_deletes_a_dump_being_analysed_and_deletes_it_once_the_lease_is_gone()
+    {
+        var (oldest, _) = await CommitAsync();
+        var lease = await store.LeaseLocalCopyAsync(oldest, CancellationToken.None);
+
+        // MaxDumps is 2: the leased oldest counts as kept, so the newest two are kept beside it.
+        await CommitAsync();
+        await CommitAsync();
+
+        Assert.Equal(3, store.List().Count);
+        Assert.True(File.Exists(lease!.DumpPath));
+        lease.Dispose();
+        lease.Dispose();
+
+        Assert.Equal([oldest], store.ApplyRetention());
+        Assert.Equal(2, store.List().Count);
+        Assert.Null(await store.LeaseLocalCopyAsync(oldest, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_dump_deleted_while_it_is_read_is_read_to_its_end_from_the_open_handle()
+    {
+        var (id, content) = await CommitAsync();
+        using var opened = (await store.OpenAsync(id, null, CancellationToken.None))!;
+        var start = new byte[1000];
+        await opened.Content!.ReadExactlyAsync(start);
+
+        Assert.True(store.Delete(id));
+        Assert.Null(await store.OpenAsync(id, null, CancellationToken.None));
+
+        using var rest = new MemoryStream();
+        await opened.Content.CopyToAsync(rest);
+        Assert.Equal(content, start.Concat(rest.ToArray()).ToArray());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(content)), opened.Sha256);
+    }
+
+    [Fact]
+    public async Task Leftovers_of_a_crash_are_removed_at_start_and_nothing_else_is()
+    {
+        var (id, _) = await CommitAsync();
+        await File.WriteAllBytesAsync(store.PrepareTempDump(NextId()), [1, 2, 3]);
+        await File.WriteAllBytesAsync(Path.Combine(directory, $"heapdump-{id}.dmp.zst.tmp"), [1]);
+        var workspace = store.CreateAnalysisWorkspace(id);
+        await File.WriteAllBytesAsync(workspace.File("scratch.bin"), [1]);
+        await File.WriteAllTextAsync(Path.Combine(directory, "notes.tmp"), "not ours");
+
+        Assert.Equal(3, store.RemoveLeftovers());
+
+        Assert.False(Directory.Exists(workspace.DirectoryPath));
+        Assert.Equal(
+            [$"heapdump-{id}.diagnostics.json", $"heapdump-{id}.dmp", $"heapdump-{id}.sha256", "notes.tmp"],
+            Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Analysis_results_are_committed_by_rename_and_deleted_with_the_dump()
+    {
+        var (id, _) = await CommitAsync();
+        using (var workspace = store.CreateAnalysisWorkspace(id))
+        {
+            await File.WriteAllTextAsync(workspace.File("out.json"), "{}");
+            store.CommitAnalysisResult(id, "summary", workspace.File("out.json"));
+        }
+
+        store.WriteAnalysisResult(id, "retainers-ab", "[]"u8.ToArray());
+
+        Assert.Equal("{}", await File.ReadAllTextAsync(store.AnalysisResultPath(id, "summary")));
+        Assert.Equal("[]", await File.ReadAllTextAsync(store.AnalysisResultPath(id, "retainers-ab")));
+        Assert.True(store.Delete(id));
+        Assert.Empty(Directory.GetFileSystemEntries(directory));
+    }
+
+    public void Dispose()
+    {
+        store.Dispose();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    private async Task<(HeapDumpId Id, byte[] Content)> CommitAsync()
+    {
+        var (id, content) = await WriteDumpAsync(64_000);
+        await store.CommitAsync(id, collector.Collect("manual", 0), CancellationToken.None);
+        return (id, content);
+    }
+
+    /// <summary>A dump at the temp path, created by "the writer" as createdump creates it.</summary>
+    private async Task<(HeapDumpId Id, byte[] Content)> WriteDumpAsync(int size)
+    {
+        var id = NextId();
+        var content = RandomNumberGenerator.GetBytes(size);
+        await File.WriteAllBytesAsync(store.PrepareTempDump(id), content);
+        return (id, content);
+    }
+
+    private HeapDumpId NextId() => new(new DateTimeOffset(2026, 11, 24, 1, 0, 0, TimeSpan.Zero).AddSeconds(++clock), 42, "manual", 0, "heap");
+}
+
+/// <summary>zstd and SHA-256 streams, and what a damaged zstd stream does.</summary>
+public sealed class DumpCodecTests
+{
+    private static readonly byte[] Dump = [.. Enumerable.Range(0, 3_000_000).Select(i => (byte)(i % 4096 < 64 ? i * 7 : 0))];
+
+    [Fact]
+    public async Task Compressed_dumps_decode_to_the_same_bytes_and_digest()
+    {
+        var compressed = await CompressAsync(Dump);
+
+        Assert.True(compressed.Length * 5 < Dump.Length, $"{compressed.Length} bytes for {Dump.Length}");
+        using var decoded = new MemoryStream();
+        var sha256 = await DumpCodec.CopyWithDigestAsync(DumpCodec.Decompress(new MemoryStream(compressed)), decoded, CancellationToken.None);
+        Assert.Equal(Dump, decoded.ToArray());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Dump)), sha256);
+    }
+
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("corrupt")]
+    [InlineData("not zstd")]
+    public async Task A_damaged_stream_fails_as_corrupt_instead_of_ending_early(string damage)
+    {
+        var compressed = await CompressAsync(Dump);
+        var damaged = damage switch
+        {
+            "truncated" => compressed[..(compressed.Length / 2)],
+            "corrupt" => [.. compressed[..20], .. compressed[20..].Select(b => (byte)~b)],
+            _ => RandomNumberGenerator.GetBytes(10_000),
+        };
+
+        var error = await Record.ExceptionAsync(() => DumpCodec.CopyWithDigestAsync(DumpCodec.Decompress(new MemoryStream(damaged)), Stream.Null, CancellationToken.None));
+
+        Assert.NotNull(error);
+        Assert.True(DumpCodec.IsCorrupt(error), error.ToString());
+    }
+
+    [RequiresProgramFact("zstd", "apt-get install zstd")]
+    public async Task The_zstd_tool_reads_what_the_store_writes()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"heapdiag-codec-{Guid.NewGuid():N}.zst");
+        try
+        {
+            await File.WriteAllBytesAsync(path, await CompressAsync(Dump));
+            using var zstd = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("zstd", ["-d", "-c", path]) { RedirectStandardOutput = true })!;
+            using var decoded = new MemoryStream();
+            await zstd.StandardOutput.BaseStream.CopyToAsync(decoded);
+            await zstd.WaitForExitAsync();
+
+            Assert.Equal(0, zstd.ExitCode);
+            Assert.Equal(Dump, decoded.ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static async Task<byte[]> CompressAsync(byte[] content)
+    {
+        using var output = new MemoryStream();
+        await using (var zstd = DumpCodec.Compress(output, content.Length, leaveOpen: true))
+        {
+            await zstd.WriteAsync(content);
+        }
+
+        return output.ToArray();
+    }
+}
