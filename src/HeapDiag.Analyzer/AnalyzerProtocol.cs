@@ -16,6 +16,12 @@ public static class AnalyzerProtocol
     /// <summary>Command: retention paths of one type (<c>--type</c>).</summary>
     public const string RetainersCommand = "retainers";
 
+    /// <summary>
+    /// Command: <c>digest --follow PATH</c>, the SHA-256 of a dump while the runtime writes it; the app sends
+    /// <c>end LENGTH</c> when the writer is done and reads <c>sha256 HEX</c>.
+    /// </summary>
+    public const string DigestCommand = "digest";
+
     /// <summary>Result file of the summary (<c>HeapSummary</c>, camelCase JSON).</summary>
     public const string SummaryFile = "summary.json";
 

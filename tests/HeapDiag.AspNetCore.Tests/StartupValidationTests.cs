@@ -1,8 +1,14 @@
-using HeapDiag.AspNetCore.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace HeapDiag.AspNetCore.Tests;
 
+/// <summary>A bad setting stops start-up with a message naming the key and the fix, on an app with nothing but <c>AddHeapDiagnostics()</c>.</summary>
 public sealed class StartupValidationTests
 {
     [Theory]
@@ -10,11 +16,22 @@ public sealed class StartupValidationTests
     [InlineData("HeapDiagnostics:Storage:MaxDumps", "0", "HeapDiagnostics:Storage:MaxDumps is 0")]
     [InlineData("HeapDiagnostics:Capture:DefaultType", "everything", "HeapDiagnostics:Capture:DefaultType is 'everything'")]
     [InlineData("HeapDiagnostics:RoutePrefix", "debug", "HeapDiagnostics:RoutePrefix is 'debug'")]
-    public void A_bad_value_stops_startup_naming_the_key(string key, string value, string expected)
+    [InlineData("HeapDiagnostics:Analysis:MaxMemoryBytes", "1000", "HeapDiagnostics:Analysis:MaxMemoryBytes is 1000")]
+    [InlineData("HeapDiagnostics:Analysis:SuspectThresholdPercent", "0", "HeapDiagnostics:Analysis:SuspectThresholdPercent is 0")]
+    public async Task A_bad_value_stops_startup_naming_the_key(string key, string value, string expected)
     {
-        using var factory = new SampleApiFactory(new Dictionary<string, string?> { [key] = value });
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["HeapDiagnostics:Storage:Directory"] = Path.Combine(Path.GetTempPath(), "heapdiag-validation-tests"),
+            [key] = value,
+        });
+        builder.Services.AddHeapDiagnostics();
+        await using var app = builder.Build();
 
-        var error = Assert.Throws<OptionsValidationException>(() => factory.CreateClient());
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
 
         Assert.Contains(expected, error.Message);
         Assert.DoesNotContain("too-short", error.Message.Replace(expected, string.Empty, StringComparison.Ordinal));
