@@ -1,7 +1,6 @@
 using Amazon.Runtime;
 using Amazon.S3;
 using HeapDiag.AspNetCore;
-using HeapDiag.AspNetCore.Analysis;
 using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
@@ -72,6 +71,7 @@ public static class HeapDiagnosticsServiceCollectionExtensions
 
         services.AddSingleton<HeapDiagnosticsMarker>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HeapDiagnosticsOptions>, HeapDiagnosticsOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HeapDiagnosticsOptions>, HeapDiagnosticsRulesValidator>());
         optionsBuilder.ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
@@ -105,6 +105,7 @@ public static class HeapDiagnosticsServiceCollectionExtensions
         services.AddSingleton<HeapAnalysisService>();
         services.AddSingleton<IAutoDumpReporter, AutoDumpLeakReporter>();
         services.AddSingleton<MemoryTrend>();
+        services.AddSingleton<IMemoryGrowth>(provider => provider.GetRequiredService<MemoryTrend>());
         services.TryAddSingleton<IMemorySampler, RuntimeMemorySampler>();
         services.AddMetrics();
         services.AddSingleton<HeapDiagnosticsMetrics>();

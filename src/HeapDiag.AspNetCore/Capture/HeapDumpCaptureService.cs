@@ -4,6 +4,7 @@ using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using HeapDiag.AspNetCore.Monitoring;
 
 namespace HeapDiag.AspNetCore.Capture;
 

@@ -14,7 +14,7 @@ namespace HeapDiag.AspNetCore.Diagnostics;
 /// </summary>
 internal sealed class MemoryDiagnosticsCollector(
     ProcessInstance instance,
-    MemoryTrend trend,
+    IMemoryGrowth trend,
     TimeProvider timeProvider,
     IOptions<HeapDiagnosticsOptions> options)
 {

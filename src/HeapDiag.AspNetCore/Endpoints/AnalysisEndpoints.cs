@@ -1,6 +1,6 @@
-using HeapDiag.AspNetCore.Analysis;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.AspNetCore.Http;
+using HeapDiag.AspNetCore.Analyzer;
 
 namespace HeapDiag.AspNetCore.Endpoints;
 

@@ -1,4 +1,3 @@
-using HeapDiag.AspNetCore.Analysis;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Logging;

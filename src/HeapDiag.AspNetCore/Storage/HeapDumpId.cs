@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using HeapDiag.AspNetCore.Capture;
 
 namespace HeapDiag.AspNetCore.Storage;
 
@@ -31,6 +32,6 @@ internal sealed partial record HeapDumpId(DateTimeOffset CreatedUtc, int Process
         return id is not null;
     }
 
-    [GeneratedRegex(@"^(?<time>\d{8}T\d{9}Z)-(?<pid>\d{1,9})-(?<trigger>manual|auto)-(?<number>\d{1,6})-(?<type>heap|full|mini|triage)\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
+    [GeneratedRegex(@"^(?<time>\d{8}T\d{9}Z)-(?<pid>\d{1,9})-(?<trigger>manual|auto)-(?<number>\d{1,6})-(?<type>" + HeapDumpTypes.Pattern + @")\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
     private static partial Regex IdPattern();
 }

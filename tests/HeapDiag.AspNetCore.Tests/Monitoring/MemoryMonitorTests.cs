@@ -1,5 +1,6 @@
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Monitoring;
 using Microsoft.Extensions.Logging;
 
 namespace HeapDiag.AspNetCore.Tests.Monitoring;

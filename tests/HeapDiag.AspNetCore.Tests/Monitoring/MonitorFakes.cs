@@ -1,7 +1,6 @@
-using HeapDiag.AspNetCore.Analysis;
+using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
-using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

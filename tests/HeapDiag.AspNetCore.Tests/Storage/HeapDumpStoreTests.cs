@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -2,7 +2,7 @@ using HeapDiag.Analyzer;
 using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Storage;
 
-namespace HeapDiag.AspNetCore.Analysis;
+namespace HeapDiag.AspNetCore.Analyzer;
 
 /// <summary>The analysis failures a person can get, each with what to do about it.</summary>
 internal static class AnalysisProblems

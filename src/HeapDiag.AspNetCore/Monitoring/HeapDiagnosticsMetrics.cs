@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
+using HeapDiag.AspNetCore.Diagnostics;
 
-namespace HeapDiag.AspNetCore.Diagnostics;
+namespace HeapDiag.AspNetCore.Monitoring;
 
 /// <summary>
 /// HeapDiag's instruments on the meter <c>HeapDiag</c>, visible to OpenTelemetry and <c>dotnet-counters</c>

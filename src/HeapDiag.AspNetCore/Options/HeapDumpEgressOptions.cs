@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace HeapDiag.AspNetCore;
 
 /// <summary>Where finished dumps go after they are written to <c>Storage:Directory</c>.</summary>
@@ -27,9 +29,11 @@ public enum HeapDumpCompression
 public sealed class HeapDumpEgressOptions
 {
     /// <summary><c>FileSystem</c> (the default: no upload) or <c>S3</c>.</summary>
+    [EnumDataType(typeof(HeapDumpEgressProvider), ErrorMessage = "HeapDiagnostics:Egress:Provider must be FileSystem (the default) or S3.")]
     public HeapDumpEgressProvider Provider { get; set; } = HeapDumpEgressProvider.FileSystem;
 
     /// <summary>The bucket used when <see cref="Provider"/> is <c>S3</c>.</summary>
+    [Microsoft.Extensions.Options.ValidateObjectMembers]
     public S3EgressOptions S3 { get; } = new();
 }
 
@@ -78,6 +82,7 @@ public sealed class S3EgressOptions
     /// Either way the object's metadata holds the dump's SHA-256, checked whenever HeapDiag fetches it back, and
     /// objects of either kind (including those of earlier versions) are listed, downloaded and analysed.
     /// </summary>
+    [EnumDataType(typeof(HeapDumpCompression), ErrorMessage = "HeapDiagnostics:Egress:S3:Compression must be zstd (the default) or none.")]
     public HeapDumpCompression Compression { get; set; } = HeapDumpCompression.Zstd;
 
     /// <summary>

@@ -4,8 +4,9 @@ using HeapDiag.Analysis;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Logging;
+using HeapDiag.AspNetCore.Analyzer;
 
-namespace HeapDiag.AspNetCore.Analysis;
+namespace HeapDiag.AspNetCore.Monitoring;
 
 /// <summary>Turns an automatic dump into a leak report. Called by the monitor after each automatic dump.</summary>
 internal interface IAutoDumpReporter

@@ -1,10 +1,6 @@
-namespace HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Diagnostics;
 
-/// <summary>What the sample window says about growth.</summary>
-internal readonly record struct GrowthTrend(double BytesPerSecond, int Samples, double RisingFraction, bool Sustained)
-{
-    public double MbPerHour => BytesPerSecond * 3600 / (1024 * 1024);
-}
+namespace HeapDiag.AspNetCore.Monitoring;
 
 /// <summary>
 /// The last <see cref="Capacity"/> samples of the monitored metric (and of the three metrics, for the page's chart),
@@ -12,7 +8,7 @@ internal readonly record struct GrowthTrend(double BytesPerSecond, int Samples, 
 /// The monitor writes it; <c>/memory</c>, <c>/monitor</c> and the leak indicators read it. Growth is the
 /// least-squares slope over the window, which one noisy sample cannot swing the way rss/uptime swings at start.
 /// </summary>
-internal sealed class MemoryTrend
+internal sealed class MemoryTrend : IMemoryGrowth
 {
     public const int Capacity = 360;
 

@@ -1,4 +1,4 @@
-namespace HeapDiag.AspNetCore.Analysis;
+namespace HeapDiag.AspNetCore.Analyzer;
 
 /// <summary>Why an analysis gave no answer; each maps to one HTTP status.</summary>
 internal enum AnalysisFailure

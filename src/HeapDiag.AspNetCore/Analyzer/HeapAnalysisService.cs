@@ -9,7 +9,7 @@ using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace HeapDiag.AspNetCore.Analysis;
+namespace HeapDiag.AspNetCore.Analyzer;
 
 /// <summary>
 /// Answers "what fills the heap", "where does it accumulate", "what grew" and "who holds it" for dumps in the store.
