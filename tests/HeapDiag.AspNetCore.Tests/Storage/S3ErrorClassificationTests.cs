@@ -1,0 +1,240 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Amazon.Runtime;
+using HeapDiag.AspNetCore.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace HeapDiag.AspNetCore.Tests.Storage;
+
+/// <summary>
+/// How the bucket tier turns what the AWS SDK throws into a problem and a fix, and which failures are transient (the
+/// SDK's standard retry mode tries them again, up to the attempts HeapDiag allows) and which are not. Seen through
+/// <c>GET /heapdump/capabilities</c>, which checks the bucket live, against an endpoint that answers every request the way
+/// S3 answers that failure and counts the attempts.
+/// </summary>
+public sealed class S3ErrorClassificationTests
+{
+    private const string Bucket = "heapdumps";
+    private const string Secret = "secret-never-shown-5d1f0e";
+
+    /// <summary>What HeapDiag allows by default: the first try and three retries.</summary>
+    private const int DefaultAttempts = 4;
+
+    private const string CredentialsFix = "Check the credentials the AWS SDK finds for this process (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the instance role)";
+    private const string ReachableFix = "is right and reachable from this instance";
+
+    [Theory]
+    [InlineData(403, "InvalidAccessKeyId")]
+    [InlineData(403, "SignatureDoesNotMatch")]
+    [InlineData(403, "AccessDenied")]
+    [InlineData(400, "ExpiredToken")]
+    public async Task Refused_credentials_are_not_retried_and_the_fix_says_where_the_SDK_finds_them(int status, string code)
+    {
+        await using var s3 = await ScriptedS3.StartAsync(ScriptedS3.Error(status, code));
+
+        var (egress, attempts) = await CheckAsync(s3);
+
+        Assert.Equal(1, attempts);
+        AssertProblem(egress, s3.ServiceUrl, $"{code} (HTTP {status})", CredentialsFix);
+        Assert.Contains($"on bucket '{Bucket}'", egress.GetProperty("fix").GetString());
+    }
+
+    [Fact]
+    public async Task A_missing_bucket_is_not_retried_and_the_fix_says_to_create_it()
+    {
+        await using var s3 = await ScriptedS3.StartAsync(ScriptedS3.Error(404, "NoSuchBucket"));
+
+        var (egress, attempts) = await CheckAsync(s3);
+
+        Assert.Equal(1, attempts);
+        AssertProblem(egress, s3.ServiceUrl, "NoSuchBucket (HTTP 404)", $"Create the bucket '{Bucket}' (HeapDiag never creates it) or correct HeapDiagnostics:Egress:S3:Bucket.");
+    }
+
+    [Theory]
+    [InlineData(400, "AuthorizationHeaderMalformed")]
+    [InlineData(400, "InvalidBucketName")]
+    [InlineData(301, "PermanentRedirect")]
+    public async Task Other_refusals_are_not_retried_and_the_fix_points_at_the_settings(int status, string code)
+    {
+        await using var s3 = await ScriptedS3.StartAsync(ScriptedS3.Error(status, code));
+
+        var (egress, attempts) = await CheckAsync(s3);
+
+        Assert.Equal(1, attempts);
+        AssertProblem(egress, s3.ServiceUrl, $"{code} (HTTP {status})", "Check the HeapDiagnostics:Egress:S3 settings (ServiceUrl, Region, Bucket, ForcePathStyle).");
+    }
+
+    [Theory]
+    [InlineData(503, "SlowDown")]
+    [InlineData(500, "InternalError")]
+    [InlineData(503, "ServiceUnavailable")]
+    public async Task Throttling_and_server_errors_are_transient_tried_every_allowed_attempt_then_reported(int status, string code)
+    {
+        await using var s3 = await ScriptedS3.StartAsync(ScriptedS3.Error(status, code));
+
+        var (egress, attempts) = await CheckAsync(s3);
+
+        Assert.Equal(DefaultAttempts, attempts);
+        AssertProblem(egress, s3.ServiceUrl, $"{code} (HTTP {status})", ReachableFix);
+    }
+
+    [Fact]
+    public async Task A_connection_dropped_mid_request_is_transient()
+    {
+        await using var s3 = await ScriptedS3.StartAsync(http =>
+        {
+            http.Abort();
+            return Task.CompletedTask;
+        });
+
+        var (egress, attempts) = await CheckAsync(s3);
+
+        // At least every attempt HeapDiag allows: .NET's own handler may also retry a request whose connection dropped.
+        Assert.True(attempts >= DefaultAttempts, $"{attempts} attempts");
+        AssertProblem(egress, s3.ServiceUrl, "Connection reset by peer", ReachableFix);
+    }
+
+    [Fact]
+    public async Task A_server_that_stops_answering_times_out_each_attempt_instead_of_hanging()
+    {
+        await using var s3 = await ScriptedS3.StartAsync(http => Task.Delay(Timeout.Infinite, http.RequestAborted));
+
+        var (egress, attempts) = await CheckAsync(s3, services => services.PostConfigure<HeapDiagnosticsOptions>(options =>
+        {
+            options.Egress.S3.RequestTimeout = TimeSpan.FromMilliseconds(500);
+            options.Egress.S3.MaxAttempts = 2;
+        }));
+
+        Assert.Equal(2, attempts);
+        AssertProblem(egress, s3.ServiceUrl, string.Empty, ReachableFix);
+    }
+
+    [Fact]
+    public async Task An_endpoint_nothing_listens_on_is_reported_with_the_url_to_check()
+    {
+        var closed = ClosedPortUrl();
+
+        var (egress, _) = await CheckAsync(null, serviceUrl: closed);
+
+        AssertProblem(egress, closed, "Connection refused", $"Check that HeapDiagnostics:Egress:S3:ServiceUrl ('{closed}') {ReachableFix}");
+    }
+
+    [Fact]
+    public async Task Credentials_the_SDK_cannot_find_are_reported_before_any_request_with_where_to_put_them()
+    {
+        await using var s3 = await ScriptedS3.StartAsync(ScriptedS3.Error(200, "unused"));
+
+        var (egress, attempts) = await CheckAsync(s3, credentials: new UnresolvableCredentials());
+
+        Assert.Equal(0, attempts);
+        AssertProblem(egress, s3.ServiceUrl, "Failed to resolve AWS credentials", "Give the AWS SDK credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance/pod role.");
+    }
+
+    /// <summary>A test host pointed at the endpoint; the egress part of its capabilities, and the requests the check made.</summary>
+    private static async Task<(JsonElement Egress, int Attempts)> CheckAsync(
+        ScriptedS3? s3, Action<IServiceCollection>? services = null, AWSCredentials? credentials = null, string? serviceUrl = null)
+    {
+        await using var host = await TestHost.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["HeapDiagnostics:Egress:Provider"] = "S3",
+                ["HeapDiagnostics:Egress:S3:ServiceUrl"] = serviceUrl ?? s3!.ServiceUrl,
+                ["HeapDiagnostics:Egress:S3:Bucket"] = Bucket,
+                ["HeapDiagnostics:Egress:S3:ForcePathStyle"] = "true",
+            },
+            services: all =>
+            {
+                all.AddSingleton(credentials ?? new BasicAWSCredentials("AKIAHEAPDIAGTEST", Secret));
+                services?.Invoke(all);
+            });
+
+        // The start-up check asked once already; count only what the capabilities ask.
+        var before = s3?.Requests ?? 0;
+        var capabilities = await host.Client.GetFromJsonAsync<JsonElement>("/debug/heapdump/capabilities");
+        var attempts = (s3?.Requests ?? 0) - before;
+
+        // The bucket's trouble never stops captures: dumps stay local meanwhile, and start-up said so once.
+        Assert.True(capabilities.GetProperty("canCapture").GetBoolean());
+        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Id == 1004);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.DoesNotContain(Secret, warning.Message, StringComparison.Ordinal);
+        return (capabilities.GetProperty("egress"), attempts);
+    }
+
+    private static void AssertProblem(JsonElement egress, string serviceUrl, string cause, string fix)
+    {
+        var (problem, advice) = (egress.GetProperty("problem").GetString()!, egress.GetProperty("fix").GetString()!);
+        Assert.False(egress.GetProperty("ok").GetBoolean());
+        Assert.StartsWith($"Access check of s3://{Bucket}/{TestHost.ApplicationName}/ at {serviceUrl} failed: ", problem, StringComparison.Ordinal);
+        Assert.Contains(cause, problem, StringComparison.Ordinal);
+        Assert.Contains(fix, advice, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, problem + advice, StringComparison.Ordinal);
+    }
+
+    /// <summary>An address on 127.0.0.1 where nothing listens (a port just given up by a listener).</summary>
+    private static string ClosedPortUrl()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+    }
+
+    /// <summary>What the SDK's credential chain throws when it finds nothing (no variables, no profile, no instance role).</summary>
+    private sealed class UnresolvableCredentials : AWSCredentials
+    {
+        public override ImmutableCredentials GetCredentials() =>
+            throw new AmazonClientException("Failed to resolve AWS credentials. The credential providers used to search for credentials returned the following errors: no environment variables, no profile, no instance role.");
+    }
+
+    /// <summary>An S3 endpoint on 127.0.0.1 that answers every request the same way and counts them.</summary>
+    private sealed class ScriptedS3 : IAsyncDisposable
+    {
+        private readonly WebApplication app;
+        private int requests;
+
+        private ScriptedS3(WebApplication app) => this.app = app;
+
+        public string ServiceUrl => app.Urls.First();
+
+        public int Requests => Volatile.Read(ref requests);
+
+        public static async Task<ScriptedS3> StartAsync(RequestDelegate answer)
+        {
+            var builder = WebApplication.CreateBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var server = new ScriptedS3(app);
+            app.Run(http =>
+            {
+                Interlocked.Increment(ref server.requests);
+                return answer(http);
+            });
+            await app.StartAsync();
+            return server;
+        }
+
+        /// <summary>An S3 error response: the status and an XML body with the error's code, as S3 sends them.</summary>
+        public static RequestDelegate Error(int status, string code) => http =>
+        {
+            http.Response.StatusCode = status;
+            http.Response.ContentType = "application/xml";
+            return http.Response.WriteAsync($"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{code} from the test endpoint</Message><RequestId>0123456789ABCDEF</RequestId></Error>");
+        };
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
