@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -17,9 +19,9 @@ namespace HeapDiag.AspNetCore.Tests.Storage;
 /// How the bucket tier turns what the AWS SDK throws into a problem and a fix, and which failures are transient (the
 /// SDK's standard retry mode tries them again, up to the attempts HeapDiag allows) and which are tried once. Seen through
 /// <c>GET /heapdump/capabilities</c>, which checks the bucket live, against an endpoint that answers every request the way
-/// S3 answers that failure and counts the attempts.
+/// S3 answers that failure and counts the SDK's attempts at each call.
 /// </summary>
-public sealed class S3ErrorClassificationTests
+public sealed partial class S3ErrorClassificationTests
 {
     private const string Bucket = "heapdumps";
     private const string Secret = "secret-never-shown-5d1f0e";
@@ -42,9 +44,9 @@ public sealed class S3ErrorClassificationTests
     {
         await using var s3 = await ScriptedS3.StartAsync(ScriptedS3.Error(status, code));
 
-        var (egress, attempts) = await CheckAsync(s3);
+        var egress = await CheckAsync(s3);
 
-        Assert.Equal(1, attempts);
+        await AssertEachCallTriedAsync(s3, 1);
         AssertProblem(egress, s3.ServiceUrl, $"{code} (HTTP {status})", CredentialsFix);
         Assert.Contains($"on bucket '{Bucket}'", egress.GetProperty("fix").GetString());
     }
@@ -54,9 +56,9 @@ public sealed class S3ErrorClassificationTests
     {
         await using var s3 = await ScriptedS3.StartAsync(ScriptedS3.Error(404, "NoSuchBucket"));
 
-        var (egress, attempts) = await CheckAsync(s3);
+        var egress = await CheckAsync(s3);
 
-        Assert.Equal(1, attempts);
+        await AssertEachCallTriedAsync(s3, 1);
         AssertProblem(egress, s3.ServiceUrl, "NoSuchBucket (HTTP 404)", $"Create the bucket '{Bucket}' (HeapDiag never creates it) or correct HeapDiagnostics:Egress:S3:Bucket.");
     }
 
@@ -68,9 +70,9 @@ public sealed class S3ErrorClassificationTests
     {
         await using var s3 = await ScriptedS3.StartAsync(ScriptedS3.Error(status, code));
 
-        var (egress, attempts) = await CheckAsync(s3);
+        var egress = await CheckAsync(s3);
 
-        Assert.Equal(1, attempts);
+        await AssertEachCallTriedAsync(s3, 1);
         AssertProblem(egress, s3.ServiceUrl, $"{code} (HTTP {status})", "Check the HeapDiagnostics:Egress:S3 settings (ServiceUrl, Region, Bucket, ForcePathStyle).");
     }
 
@@ -82,9 +84,9 @@ public sealed class S3ErrorClassificationTests
     {
         await using var s3 = await ScriptedS3.StartAsync(ScriptedS3.Error(status, code));
 
-        var (egress, attempts) = await CheckAsync(s3, Allow(AllowedAttempts));
+        var egress = await CheckAsync(s3, Allow(AllowedAttempts));
 
-        Assert.Equal(AllowedAttempts, attempts);
+        await AssertEachCallTriedAsync(s3, AllowedAttempts);
         AssertProblem(egress, s3.ServiceUrl, $"{code} (HTTP {status})", ReachableFix);
     }
 
@@ -97,10 +99,9 @@ public sealed class S3ErrorClassificationTests
             return Task.CompletedTask;
         });
 
-        var (egress, attempts) = await CheckAsync(s3, Allow(AllowedAttempts));
+        var egress = await CheckAsync(s3, Allow(AllowedAttempts));
 
-        // At least every attempt allowed: .NET's own handler may also retry a request whose connection dropped.
-        Assert.True(attempts >= AllowedAttempts, $"{attempts} attempts");
+        await AssertEachCallTriedAsync(s3, AllowedAttempts);
         AssertProblem(egress, s3.ServiceUrl, "Connection reset by peer", ReachableFix);
     }
 
@@ -109,9 +110,9 @@ public sealed class S3ErrorClassificationTests
     {
         await using var s3 = await ScriptedS3.StartAsync(http => Task.Delay(Timeout.Infinite, http.RequestAborted));
 
-        var (egress, attempts) = await CheckAsync(s3, Allow(AllowedAttempts, requestTimeout: TimeSpan.FromMilliseconds(500)));
+        var egress = await CheckAsync(s3, Allow(AllowedAttempts, requestTimeout: TimeSpan.FromMilliseconds(500)));
 
-        Assert.Equal(AllowedAttempts, attempts);
+        await AssertEachCallTriedAsync(s3, AllowedAttempts);
         AssertProblem(egress, s3.ServiceUrl, string.Empty, ReachableFix);
     }
 
@@ -120,7 +121,7 @@ public sealed class S3ErrorClassificationTests
     {
         var closed = ClosedPortUrl();
 
-        var (egress, _) = await CheckAsync(null, Allow(AllowedAttempts), serviceUrl: closed);
+        var egress = await CheckAsync(null, Allow(AllowedAttempts), serviceUrl: closed);
 
         AssertProblem(egress, closed, "Connection refused", $"Check that HeapDiagnostics:Egress:S3:ServiceUrl ('{closed}') {ReachableFix}");
     }
@@ -130,9 +131,9 @@ public sealed class S3ErrorClassificationTests
     {
         await using var s3 = await ScriptedS3.StartAsync(ScriptedS3.Error(200, "unused"));
 
-        var (egress, attempts) = await CheckAsync(s3, credentials: new UnresolvableCredentials());
+        var egress = await CheckAsync(s3, credentials: new UnresolvableCredentials());
 
-        Assert.Equal(0, attempts);
+        Assert.Empty(s3.AttemptsPerCall);
         AssertProblem(egress, s3.ServiceUrl, "Failed to resolve AWS credentials", "Give the AWS SDK credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance/pod role.");
     }
 
@@ -144,8 +145,8 @@ public sealed class S3ErrorClassificationTests
             options.Egress.S3.RequestTimeout = requestTimeout ?? options.Egress.S3.RequestTimeout;
         });
 
-    /// <summary>A test host pointed at the endpoint; the egress part of its capabilities, and the requests the check made.</summary>
-    private static async Task<(JsonElement Egress, int Attempts)> CheckAsync(
+    /// <summary>A test host pointed at the endpoint (its start-up checks the bucket once); the egress part of its capabilities.</summary>
+    private static async Task<JsonElement> CheckAsync(
         ScriptedS3? s3, Action<IServiceCollection>? services = null, AWSCredentials? credentials = null, string? serviceUrl = null)
     {
         await using var host = await TestHost.StartAsync(
@@ -162,17 +163,25 @@ public sealed class S3ErrorClassificationTests
                 services?.Invoke(all);
             });
 
-        // The start-up check asked once already; count only what the capabilities ask.
-        var before = s3?.Requests ?? 0;
         var capabilities = await host.Client.GetFromJsonAsync<JsonElement>("/debug/heapdump/capabilities");
-        var attempts = (s3?.Requests ?? 0) - before;
 
         // The bucket's trouble never stops captures: dumps stay local meanwhile, and start-up said so once.
         Assert.True(capabilities.GetProperty("canCapture").GetBoolean());
         var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Id == 1004);
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.DoesNotContain(Secret, warning.Message, StringComparison.Ordinal);
-        return (capabilities.GetProperty("egress"), attempts);
+        return capabilities.GetProperty("egress");
+    }
+
+    /// <summary>
+    /// Both checks of the bucket (at start and for the capabilities) were tried exactly <paramref name="times"/>: the
+    /// SDK numbers each attempt of a call. Waited for, because the server may take a request in after the SDK gave it up.
+    /// </summary>
+    private static async Task AssertEachCallTriedAsync(ScriptedS3 s3, int times)
+    {
+        var calls = await Poll.UntilAsync(
+            () => Task.FromResult(s3.AttemptsPerCall), calls => calls.Count >= 2 && calls.All(attempts => attempts >= times), $"two calls tried {times} times", TimeSpan.FromSeconds(30));
+        Assert.Equal([times, times], calls);
     }
 
     private static void AssertProblem(JsonElement egress, string serviceUrl, string cause, string fix)
@@ -202,17 +211,20 @@ public sealed class S3ErrorClassificationTests
             throw new AmazonClientException("Failed to resolve AWS credentials. The credential providers used to search for credentials returned the following errors: no environment variables, no profile, no instance role.");
     }
 
-    /// <summary>An S3 endpoint on 127.0.0.1 that answers every request the same way and counts them.</summary>
-    private sealed class ScriptedS3 : IAsyncDisposable
+    /// <summary>An S3 endpoint on 127.0.0.1 that answers every request the same way, and notes the SDK's attempts at each call.</summary>
+    private sealed partial class ScriptedS3 : IAsyncDisposable
     {
         private readonly WebApplication app;
-        private int requests;
+
+        // A call's id (amz-sdk-invocation-id) and the highest attempt number seen for it (amz-sdk-request: attempt=N; max=M).
+        private readonly ConcurrentDictionary<string, (long FirstSeen, int Attempts)> calls = new();
 
         private ScriptedS3(WebApplication app) => this.app = app;
 
         public string ServiceUrl => app.Urls.First();
 
-        public int Requests => Volatile.Read(ref requests);
+        /// <summary>Attempts at each call, in the order the calls began (a resent request is one attempt).</summary>
+        public List<int> AttemptsPerCall => [.. calls.Values.OrderBy(call => call.FirstSeen).Select(call => call.Attempts)];
 
         public static async Task<ScriptedS3> StartAsync(RequestDelegate answer)
         {
@@ -223,7 +235,7 @@ public sealed class S3ErrorClassificationTests
             var server = new ScriptedS3(app);
             app.Run(http =>
             {
-                Interlocked.Increment(ref server.requests);
+                server.Note(http.Request.Headers["amz-sdk-invocation-id"].ToString(), http.Request.Headers["amz-sdk-request"].ToString());
                 return answer(http);
             });
             await app.StartAsync();
@@ -243,5 +255,14 @@ public sealed class S3ErrorClassificationTests
             await app.StopAsync();
             await app.DisposeAsync();
         }
+
+        private void Note(string call, string request)
+        {
+            var attempt = AttemptNumber().Match(request) is { Success: true } match ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+            calls.AddOrUpdate(call, _ => (Stopwatch.GetTimestamp(), attempt), (_, seen) => seen with { Attempts = Math.Max(seen.Attempts, attempt) });
+        }
+
+        [System.Text.RegularExpressions.GeneratedRegex(@"attempt=(\d+)")]
+        private static partial System.Text.RegularExpressions.Regex AttemptNumber();
     }
 }
