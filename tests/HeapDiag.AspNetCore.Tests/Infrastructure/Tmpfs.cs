@@ -54,18 +54,18 @@ public sealed class Tmpfs : IDisposable
         }
         catch (InvalidOperationException ex)
         {
-            return $"{ex.Message}; mounting needs root (CAP_SYS_ADMIN)";
+            return $"{ex.Message}; mounting one needs root (CAP_SYS_ADMIN)";
         }
     }
 
-    /// <summary>Runs a program to its end; null when it succeeded, else what it wrote to stderr.</summary>
+    /// <summary>Runs a program to its end; null when it succeeded, else the first line it wrote to stderr.</summary>
     private static string? Run(string program, params string[] arguments)
     {
         using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardError = true, RedirectStandardOutput = true })!;
         var error = process.StandardError.ReadToEndAsync();
         process.StandardOutput.ReadToEnd();
         process.WaitForExit();
-        return process.ExitCode == 0 ? null : $"exit {process.ExitCode}: {error.Result.Trim()}";
+        return process.ExitCode == 0 ? null : $"exit {process.ExitCode}: {error.Result.Split('\n')[0].Trim().TrimEnd('.')}";
     }
 }
 
