@@ -54,38 +54,19 @@ internal sealed class TestHost : IAsyncDisposable
     public HttpClient Client => client ??= CreateClient(withKey: true);
 
     /// <param name="settings">Configuration on top of the defaults (<c>HeapDiagnostics:…</c> keys); a null value removes a default.</param>
-    /// <param name="configure">Applied to the options after the configuration, as an app's own <c>AddHeapDiagnostics(options => …)</c>.</param>
     /// <param name="services">The app's own services (its authentication, a stand-in dump writer, …).</param>
     /// <param name="map">The app's own endpoints and middleware, before it starts.</param>
     /// <param name="kestrel">Serve on Kestrel at 127.0.0.1 (for a browser) instead of the test server.</param>
+    /// <param name="addHeapDiagnostics">How the app adds HeapDiag; <c>AddHeapDiagnostics()</c> when null.</param>
     public static async Task<TestHost> StartAsync(
         IDictionary<string, string?>? settings = null,
-        Action<HeapDiagnosticsOptions>? configure = null,
         Action<IServiceCollection>? services = null,
         Action<WebApplication>? map = null,
-        bool kestrel = false)
+        bool kestrel = false,
+        Action<WebApplicationBuilder>? addHeapDiagnostics = null)
     {
         var directory = Directory.CreateTempSubdirectory("heapdiag-test-").FullName;
-        var configuration = new Dictionary<string, string?>
-        {
-            ["HeapDiagnostics:ApiKeys:0"] = ApiKey,
-            ["HeapDiagnostics:Storage:Directory"] = directory,
-            ["HeapDiagnostics:Storage:ReserveBytes"] = "0",
-            ["HeapDiagnostics:Capture:MinInterval"] = "00:00:00",
-            ["HeapDiagnostics:Monitor:Enabled"] = "false",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            if (value is null)
-            {
-                configuration.Remove(key);
-            }
-            else
-            {
-                configuration[key] = value;
-            }
-        }
-
+        var configuration = Settings(directory, settings);
         var logs = new CapturingLoggerProvider();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ApplicationName = ApplicationName });
 
@@ -102,15 +83,7 @@ internal sealed class TestHost : IAsyncDisposable
         }
 
         builder.Logging.ClearProviders().AddProvider(logs);
-        if (configure is null)
-        {
-            builder.Services.AddHeapDiagnostics();
-        }
-        else
-        {
-            builder.Services.AddHeapDiagnostics(configure);
-        }
-
+        (addHeapDiagnostics ?? (app => app.Services.AddHeapDiagnostics()))(builder);
         services?.Invoke(builder.Services);
         var app = builder.Build();
         try
@@ -154,6 +127,32 @@ internal sealed class TestHost : IAsyncDisposable
         using var response = await Client.PostAsync($"/debug/heapdump?type={type}", null);
         Assert.True(response.StatusCode == HttpStatusCode.Created, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>The defaults, with a test's settings on top (a null value removes a default).</summary>
+    private static Dictionary<string, string?> Settings(string directory, IDictionary<string, string?>? settings)
+    {
+        var configuration = new Dictionary<string, string?>
+        {
+            ["HeapDiagnostics:ApiKeys:0"] = ApiKey,
+            ["HeapDiagnostics:Storage:Directory"] = directory,
+            ["HeapDiagnostics:Storage:ReserveBytes"] = "0",
+            ["HeapDiagnostics:Capture:MinInterval"] = "00:00:00",
+            ["HeapDiagnostics:Monitor:Enabled"] = "false",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                configuration.Remove(key);
+            }
+            else
+            {
+                configuration[key] = value;
+            }
+        }
+
+        return configuration;
     }
 
     public async ValueTask DisposeAsync()
