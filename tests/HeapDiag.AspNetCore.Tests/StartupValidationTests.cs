@@ -1,9 +1,4 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace HeapDiag.AspNetCore.Tests;
@@ -23,18 +18,7 @@ public sealed class StartupValidationTests
     [InlineData("HeapDiagnostics:Egress:Provider", "S3", "HeapDiagnostics:Egress:S3:Bucket is empty")]
     public async Task A_bad_value_stops_startup_naming_the_key(string key, string value, string expected)
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["HeapDiagnostics:Storage:Directory"] = Path.Combine(Path.GetTempPath(), "heapdiag-validation-tests"),
-            [key] = value,
-        });
-        builder.Services.AddHeapDiagnostics();
-        await using var app = builder.Build();
-
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestHost.StartAsync(new Dictionary<string, string?> { [key] = value }));
 
         Assert.Contains(expected, error.Message);
         Assert.Single(error.Failures);

@@ -44,7 +44,7 @@ public sealed partial class ContainerLikeStartTests
                 using var anonymous = await client.GetAsync("/debug/memory");
                 Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
 
-                client.DefaultRequestHeaders.Add("X-Api-Key", SampleApiFactory.ApiKey);
+                client.DefaultRequestHeaders.Add("X-Api-Key", TestHost.ApiKey);
                 using var memory = await client.GetAsync("/debug/memory");
                 Assert.Equal(HttpStatusCode.OK, memory.StatusCode);
                 var monitor = await client.GetFromJsonAsync<JsonElement>("/debug/monitor");
@@ -76,7 +76,7 @@ public sealed partial class ContainerLikeStartTests
     [RequiresProgramFact("docker-compose", "apt-get install docker-compose")]
     public async Task Docker_compose_accepts_the_file_and_refuses_to_start_without_a_key()
     {
-        var withKey = await RunAsync("docker-compose", ["-f", Path.Combine(Repository.Root, "docker-compose.yml"), "config", "-q"], new() { ["HEAPDIAG_API_KEY"] = SampleApiFactory.ApiKey }, check: false);
+        var withKey = await RunAsync("docker-compose", ["-f", Path.Combine(Repository.Root, "docker-compose.yml"), "config", "-q"], new() { ["HEAPDIAG_API_KEY"] = TestHost.ApiKey }, check: false);
         var withoutKey = await RunAsync("docker-compose", ["-f", Path.Combine(Repository.Root, "docker-compose.yml"), "config", "-q"], new() { ["HEAPDIAG_API_KEY"] = string.Empty }, check: false);
 
         Assert.True(withKey.ExitCode == 0, withKey.Output);
@@ -138,7 +138,7 @@ public sealed partial class ContainerLikeStartTests
             // As compose does with the variable unset: ${NAME:-default} and ${NAME-default} become the default.
             yield return new(
                 entry.Groups[1].Value,
-                value.StartsWith("${HEAPDIAG_API_KEY", StringComparison.Ordinal) ? SampleApiFactory.ApiKey : ComposeDefault().Replace(value, match => match.Groups[1].Value));
+                value.StartsWith("${HEAPDIAG_API_KEY", StringComparison.Ordinal) ? TestHost.ApiKey : ComposeDefault().Replace(value, match => match.Groups[1].Value));
         }
     }
 
@@ -158,28 +158,22 @@ public sealed partial class ContainerLikeStartTests
         return process;
     }
 
-    private static async Task WaitForHealthAsync(HttpClient client, Process process)
-    {
-        for (var attempt = 0; attempt < 300; attempt++)
+    private static Task WaitForHealthAsync(HttpClient client, Process process) => Poll.UntilAsync(
+        async () =>
         {
             Assert.False(process.HasExited, "the app exited before serving");
             try
             {
                 using var health = await client.GetAsync("/health");
-                if (health.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
+                return health.StatusCode == HttpStatusCode.OK;
             }
             catch (HttpRequestException)
             {
+                return false;
             }
-
-            await Task.Delay(200);
-        }
-
-        Assert.Fail("/health did not answer 200 within 60 s");
-    }
+        },
+        "/health to answer 200",
+        TimeSpan.FromSeconds(60));
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string program, string[] arguments, Dictionary<string, string>? environment = null, bool check = true)
     {

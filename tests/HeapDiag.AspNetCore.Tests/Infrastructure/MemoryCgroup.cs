@@ -8,7 +8,7 @@ namespace HeapDiag.AspNetCore.Tests.Infrastructure;
 /// <c>cgroup.procs</c>. Needs root and a writable cgroup file system; <see cref="Unavailable"/> says what is missing.
 /// Reads the peak usage, the limit hits and the OOM kills afterwards; removed on dispose.
 /// </summary>
-public sealed class MemoryCgroup : IDisposable
+public sealed class MemoryCgroup : IAsyncDisposable
 {
     private MemoryCgroup(string path, int version)
     {
@@ -44,9 +44,10 @@ public sealed class MemoryCgroup : IDisposable
         return new MemoryCgroup(path, version);
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        // A group can only be removed once empty: whatever still runs in it is killed first.
+        // A group can only be removed once empty: whatever still runs in it is killed first, and the kernel takes a
+        // moment to let the group go.
         foreach (string line in File.Exists(ProcessesFile) ? File.ReadAllLines(ProcessesFile) : [])
         {
             try
@@ -58,16 +59,19 @@ public sealed class MemoryCgroup : IDisposable
             }
         }
 
-        for (int attempt = 0; attempt < 100 && Directory.Exists(DirectoryPath); attempt++)
+        await Poll.UntilAsync(TryRemove, $"the memory cgroup {DirectoryPath} to be removed");
+    }
+
+    private bool TryRemove()
+    {
+        try
         {
-            try
-            {
-                Directory.Delete(DirectoryPath);
-            }
-            catch (IOException)
-            {
-                Thread.Sleep(100);
-            }
+            Directory.Delete(DirectoryPath);
+            return true;
+        }
+        catch (IOException)
+        {
+            return !Directory.Exists(DirectoryPath);
         }
     }
 

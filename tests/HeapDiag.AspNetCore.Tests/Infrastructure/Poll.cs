@@ -1,9 +1,11 @@
+using System.Diagnostics;
+
 namespace HeapDiag.AspNetCore.Tests.Infrastructure;
 
 /// <summary>
 /// Waits for a condition that another process or thread makes true, checking it often and failing with what was
-/// awaited when it does not come true in time. The deadline only guards against a hang: no test asserts how long
-/// anything takes.
+/// awaited (and the last value seen) when it does not come true in time. The deadline only guards against a hang: no
+/// test asserts how long anything takes. The one way tests wait: never a sleep followed by an assertion.
 /// </summary>
 public static class Poll
 {
@@ -13,14 +15,25 @@ public static class Poll
     public static Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
         UntilAsync(() => Task.FromResult(condition()), what, timeout);
 
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    public static Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null) =>
+        UntilAsync(condition, met => met, what, timeout);
+
+    /// <summary>Reads a value until it satisfies <paramref name="condition"/>, and returns that value.</summary>
+    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> condition, string what, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
-        while (!await condition())
+        var started = Stopwatch.GetTimestamp();
+        var limit = timeout ?? DefaultTimeout;
+        while (true)
         {
-            if (DateTime.UtcNow > deadline)
+            var value = await read();
+            if (condition(value))
             {
-                Assert.Fail($"Timed out waiting for {what}.");
+                return value;
+            }
+
+            if (Stopwatch.GetElapsedTime(started) > limit)
+            {
+                Assert.Fail(value is bool ? $"Timed out waiting for {what}." : $"Timed out waiting for {what}; last seen: {value}");
             }
 
             await Task.Delay(Interval);

@@ -69,7 +69,7 @@ public sealed class SampleApiProcess : IAsyncDisposable
         }
 
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
-        start.Environment["HeapDiagnostics__ApiKeys__0"] = SampleApiFactory.ApiKey;
+        start.Environment["HeapDiagnostics__ApiKeys__0"] = TestHost.ApiKey;
         start.Environment["HeapDiagnostics__Storage__Directory"] = dumpDirectory;
         start.Environment["HeapDiagnostics__Storage__ReserveBytes"] = "0";
         start.Environment["HeapDiagnostics__Capture__MinInterval"] = "00:00:00";
@@ -91,7 +91,7 @@ public sealed class SampleApiProcess : IAsyncDisposable
     public HttpClient CreateAuthorizedClient()
     {
         var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(3) };
-        client.DefaultRequestHeaders.Add("X-Api-Key", SampleApiFactory.ApiKey);
+        client.DefaultRequestHeaders.Add("X-Api-Key", TestHost.ApiKey);
         return client;
     }
 
@@ -143,33 +143,33 @@ public sealed class SampleApiProcess : IAsyncDisposable
     private async Task WaitUntilServingAsync()
     {
         using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (DateTime.UtcNow < deadline)
+        try
         {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"SampleApi exited with {process.ExitCode} before serving:\n{Output}");
-            }
-
-            try
-            {
-                using var response = await client.GetAsync("/hello");
-                if (response.IsSuccessStatusCode)
+            await Poll.UntilAsync(
+                async () =>
                 {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
+                    if (process.HasExited)
+                    {
+                        throw new InvalidOperationException($"SampleApi exited with {process.ExitCode} before serving:\n{Output}");
+                    }
 
-            await Task.Delay(200);
+                    try
+                    {
+                        using var response = await client.GetAsync("/hello");
+                        return response.IsSuccessStatusCode;
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                    {
+                        return false;
+                    }
+                },
+                "SampleApi to serve GET /hello",
+                TimeSpan.FromSeconds(90));
         }
-
-        throw new TimeoutException($"SampleApi did not serve within 90 s:\n{Output}");
+        catch (Xunit.Sdk.FailException)
+        {
+            throw new TimeoutException($"SampleApi did not serve within 90 s:\n{Output}");
+        }
     }
 
     private void Append(string? line)

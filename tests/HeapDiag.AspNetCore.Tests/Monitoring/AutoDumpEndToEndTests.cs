@@ -29,7 +29,7 @@ public sealed class AutoDumpEndToEndTests
                 Assert.Equal(HttpStatusCode.OK, leak.StatusCode);
             }
 
-            var status = await WaitForAsync(client, s => s.GetProperty("autoDumps").GetArrayLength() >= 1, TimeSpan.FromMinutes(2));
+            var status = await MonitorUntilAsync(client, s => s.GetProperty("autoDumps").GetArrayLength() >= 1, "the automatic dump");
             var autoDump = Assert.Single(status.GetProperty("autoDumps").EnumerateArray());
             Assert.True(autoDump.GetProperty("success").GetBoolean(), autoDump.ToString());
             Assert.Equal(1, autoDump.GetProperty("dumpNumber").GetInt32());
@@ -42,10 +42,10 @@ public sealed class AutoDumpEndToEndTests
 
             // The monitor's own word that it saw the grown value and declined it: a sample past the threshold that the
             // policy answered with CoolingDown (no waiting for a dump that should not come).
-            status = await WaitForAsync(
+            status = await MonitorUntilAsync(
                 client,
                 s => s.GetProperty("lastSample").GetProperty("workingSetBytes").GetInt64() > 600 * Mb && s.GetProperty("lastDecision").GetString() == "CoolingDown",
-                TimeSpan.FromSeconds(60));
+                "a sample past 600 MB declined as CoolingDown");
             Assert.Single(status.GetProperty("autoDumps").EnumerateArray());
             Assert.NotEqual(JsonValueKind.Null, status.GetProperty("nextAllowedAt").ValueKind);
 
@@ -82,18 +82,18 @@ public sealed class AutoDumpEndToEndTests
         try
         {
             (await client.PostAsync("/leak/cache?mb=450", null)).Dispose();
-            var first = await WaitForAsync(client, s => s.GetProperty("autoDumps").GetArrayLength() >= 1, TimeSpan.FromMinutes(2));
+            var first = await MonitorUntilAsync(client, s => s.GetProperty("autoDumps").GetArrayLength() >= 1, "the first automatic dump");
             var firstId = first.GetProperty("autoDumps")[0].GetProperty("id").GetString()!;
-            var firstReport = await WaitForLeakReportAsync(client, firstId);
+            var firstReport = await LeakReportAsync(client, firstId);
             Assert.Equal(JsonValueKind.Null, firstReport.GetProperty("comparedWithDumpId").ValueKind);
             Assert.NotEmpty(firstReport.GetProperty("topTypes").EnumerateArray());
             Assert.StartsWith("SampleApi.Leaks.LeakStore.cache (List<CachedOrder>, ", firstReport.GetProperty("headline").GetString());
             Assert.DoesNotContain("since the last dump", firstReport.GetProperty("headline").GetString());
 
             (await client.PostAsync("/leak/cache?mb=450", null)).Dispose();
-            var second = await WaitForAsync(client, s => s.GetProperty("autoDumps").GetArrayLength() >= 2, TimeSpan.FromMinutes(2));
+            var second = await MonitorUntilAsync(client, s => s.GetProperty("autoDumps").GetArrayLength() >= 2, "the second automatic dump");
             var secondId = second.GetProperty("autoDumps")[1].GetProperty("id").GetString()!;
-            var report = await WaitForLeakReportAsync(client, secondId);
+            var report = await LeakReportAsync(client, secondId);
 
             // The suspect that grew most is the cache's list, matched with the first dump's by its fingerprint. Either
             // dump may fire while a leak route is still allocating, so the growth is whatever was added between them.
@@ -123,42 +123,19 @@ public sealed class AutoDumpEndToEndTests
     private static long LiveCount(JsonElement summary, string typeName) =>
         summary.GetProperty("types").EnumerateArray().Single(t => t.GetProperty("name").GetString() == typeName).GetProperty("count").GetInt64();
 
-    private static async Task<JsonElement> WaitForLeakReportAsync(HttpClient client, string dumpId)
+    /// <summary>The leak report the monitor adds to an automatic dump's diagnostics once the analyzer has run; it must hold no error.</summary>
+    internal static async Task<JsonElement> LeakReportAsync(HttpClient client, string dumpId)
     {
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (DateTime.UtcNow < deadline)
-        {
-            var diagnostics = await client.GetFromJsonAsync<JsonElement>($"/debug/heapdump/{dumpId}/diagnostics");
-            if (diagnostics.TryGetProperty("leakReport", out var report) && report.ValueKind == JsonValueKind.Object)
-            {
-                Assert.Equal(JsonValueKind.Null, report.GetProperty("error").ValueKind);
-                return report;
-            }
-
-            await Task.Delay(500);
-        }
-
-        Assert.Fail($"No leak report in the diagnostics of {dumpId} within 2 minutes");
-        return default;
+        var diagnostics = await Poll.UntilAsync(
+            () => client.GetFromJsonAsync<JsonElement>($"/debug/heapdump/{dumpId}/diagnostics"),
+            diagnostics => diagnostics.TryGetProperty("leakReport", out var report) && report.ValueKind == JsonValueKind.Object,
+            $"the leak report in the diagnostics of {dumpId}",
+            TimeSpan.FromMinutes(3));
+        var report = diagnostics.GetProperty("leakReport");
+        Assert.Equal(JsonValueKind.Null, report.GetProperty("error").ValueKind);
+        return report;
     }
 
-    private static async Task<JsonElement> WaitForAsync(HttpClient client, Func<JsonElement, bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        JsonElement status;
-        do
-        {
-            status = await client.GetFromJsonAsync<JsonElement>("/debug/monitor");
-            if (condition(status))
-            {
-                return status;
-            }
-
-            await Task.Delay(250);
-        }
-        while (DateTime.UtcNow < deadline);
-
-        Assert.Fail($"Condition not met within {timeout}: {status}");
-        return status;
-    }
+    private static Task<JsonElement> MonitorUntilAsync(HttpClient client, Func<JsonElement, bool> condition, string what) =>
+        Poll.UntilAsync(() => client.GetFromJsonAsync<JsonElement>("/debug/monitor"), condition, what);
 }

@@ -1,10 +1,8 @@
 using System.Net;
-using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace HeapDiag.AspNetCore.Tests.Reliability;
 
@@ -23,7 +21,7 @@ public sealed class AuthorizationMatrixTests(ReliabilityReport report)
         new("anonymous", _ => { }, Allowed: false, ExpectedDenial: HttpStatusCode.Unauthorized),
         new("wrong key", r => r.Headers.Add("X-Api-Key", "wrong-key-0123456789abcdef0123456789abcdef"), false, HttpStatusCode.Unauthorized),
         new("short key", r => r.Headers.Add("X-Api-Key", "short"), false, HttpStatusCode.Unauthorized),
-        new("right key", r => r.Headers.Add("X-Api-Key", SampleApiFactory.ApiKey), true, null),
+        new("right key", r => r.Headers.Add("X-Api-Key", TestHost.ApiKey), true, null),
         new("user without the role", r => { r.Headers.Add("X-Test-User", "bob"); r.Headers.Add("X-Test-Roles", "Reader"); }, false, HttpStatusCode.Forbidden),
         new("user with the role", r => { r.Headers.Add("X-Test-User", "alice"); r.Headers.Add("X-Test-Roles", "HeapDiagnostics"); }, true, null),
     ];
@@ -31,16 +29,14 @@ public sealed class AuthorizationMatrixTests(ReliabilityReport report)
     [Fact]
     public async Task Every_diagnostics_route_denies_everyone_but_key_holders_and_role_holders()
     {
-        using var factory = new SampleApiFactory(
-            new Dictionary<string, string?> { ["HeapDiagnostics:Capture:MinInterval"] = "00:00:00" },
-            services =>
-            {
-                TestAuthHandler.Register(services);
-                TestWriters.Use<FakeHeapDumpWriter>(services);
-            });
-        using var client = factory.CreateClient();
+        await using var host = await TestHost.StartAsync(services: services =>
+        {
+            TestAuthHandler.Register(services);
+            TestWriters.Use<FakeHeapDumpWriter>(services);
+        });
+        using var client = host.CreateClient();
 
-        var endpoints = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+        var endpoints = host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(endpoint => endpoint.RoutePattern.RawText?.StartsWith("/debug", StringComparison.Ordinal) == true)
             .ToList();
 

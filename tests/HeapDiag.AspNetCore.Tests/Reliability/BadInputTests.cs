@@ -1,9 +1,6 @@
 using System.Net;
 using System.Text;
-using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace HeapDiag.AspNetCore.Tests.Reliability;
 
@@ -17,8 +14,8 @@ public sealed class BadInputTests(ReliabilityReport report)
     [Fact]
     public async Task Generated_ids_types_and_query_values_get_only_400_404_or_422()
     {
-        using var factory = new SampleApiFactory(configureServices: TestWriters.Use<FakeHeapDumpWriter>);
-        using var client = factory.CreateAuthorizedClient();
+        await using var host = await TestHost.StartAsync(services: TestWriters.Use<FakeHeapDumpWriter>);
+        var client = host.Client;
         var neighbour = Directory.CreateTempSubdirectory("heapdiag-neighbour-").FullName;
         var sentinel = Path.Combine(neighbour, "secret.txt");
         await File.WriteAllTextAsync(sentinel, "must stay untouched");
@@ -54,7 +51,7 @@ public sealed class BadInputTests(ReliabilityReport report)
             Assert.Equal("must stay untouched", await File.ReadAllTextAsync(sentinel));
             Assert.Equal(sentinelWritten, File.GetLastWriteTimeUtc(sentinel));
             Assert.Single(Directory.GetFileSystemEntries(neighbour));
-            Assert.Empty(Directory.GetFileSystemEntries(factory.DumpDirectory));
+            Assert.Empty(Directory.GetFileSystemEntries(host.DumpDirectory));
 
             report.Record("Bad input", "generated ids, types and query values",
                 $"{inputs.Count} inputs (random bytes, 1-6 KB strings, encoded traversal towards a neighbouring directory, unicode, out-of-range numbers) × 7 routes (id in path, type, download, window)",

@@ -1,10 +1,9 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -15,62 +14,45 @@ namespace HeapDiag.AspNetCore.Tests.Reliability;
 [Trait("Category", ReliabilityReport.Category)]
 public sealed class FaultTests(ReliabilityReport report)
 {
-    [Fact]
+    [RequiresTmpfsFact]
     public async Task The_disk_filling_during_a_write_leaves_no_partial_dump()
     {
-        var mountPoint = Directory.CreateTempSubdirectory("heapdiag-tmpfs-").FullName;
-        var mounted = await TryRunAsync("mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", mountPoint);
-        try
-        {
-            // A 2 MB file system fills during the write; without the right to mount one, the disk guard stands in.
-            var settings = mounted
-                ? new Dictionary<string, string?> { ["HeapDiagnostics:Storage:Directory"] = Path.Combine(mountPoint, "dumps") }
-                : new Dictionary<string, string?> { ["HeapDiagnostics:Storage:ReserveBytes"] = (1L << 60).ToString() };
-            using var factory = new SampleApiFactory(settings);
-            using var client = factory.CreateAuthorizedClient();
-            var directory = settings.TryGetValue("HeapDiagnostics:Storage:Directory", out var configured) ? configured! : factory.DumpDirectory;
+        // A 2 MB file system: the disk guard expects no size for a mini dump, so the writer runs and hits ENOSPC.
+        using var tmpfs = Tmpfs.Mount(2 << 20);
+        var directory = Path.Combine(tmpfs.DirectoryPath, "dumps");
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["HeapDiagnostics:Storage:Directory"] = directory });
 
-            using var response = await client.PostAsync("/debug/heapdump?type=mini", null);
-            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        using var response = await host.Client.PostAsync("/debug/heapdump?type=mini", null);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
 
-            Assert.Equal(HttpStatusCode.InsufficientStorage, response.StatusCode);
-            Assert.Equal("InsufficientStorage", problem.GetProperty("failure").GetString());
-            Assert.False(string.IsNullOrEmpty(problem.GetProperty("detail").GetString()));
-            Assert.Empty(Directory.Exists(directory) ? Directory.GetFiles(directory, "*.dmp*") : []);
-            await AssertServingAsync(client);
+        Assert.Equal(HttpStatusCode.InsufficientStorage, response.StatusCode);
+        Assert.Equal("InsufficientStorage", problem.GetProperty("failure").GetString());
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("detail").GetString()));
+        Assert.Empty(Directory.GetFiles(directory, "*.dmp*"));
+        await AssertServingAsync(host.Client);
 
-            report.Record("Faults", "disk full during a write",
-                mounted ? "Storage:Directory on a 2 MB tmpfs; POST /heapdump?type=mini (the disk guard expects no size for mini dumps, so the writer runs and hits ENOSPC)" : "mounting a tmpfs was not allowed here, so Storage:ReserveBytes=2^60 made the disk guard refuse",
-                $"{(int)response.StatusCode} {problem.GetProperty("failure").GetString()}: \"{problem.GetProperty("detail").GetString()}\" raw: \"{(problem.TryGetProperty("rawError", out var raw) ? raw.GetString() : null)}\"; no .dmp or .tmp left; /debug/memory 200");
-        }
-        finally
-        {
-            if (mounted)
-            {
-                await TryRunAsync("umount", mountPoint);
-            }
-
-            Directory.Delete(mountPoint, recursive: true);
-        }
+        report.Record("Faults", "disk full during a write",
+            "Storage:Directory on a 2 MB tmpfs; POST /heapdump?type=mini (the disk guard expects no size for mini dumps, so the writer runs and hits ENOSPC)",
+            $"{(int)response.StatusCode} {problem.GetProperty("failure").GetString()}: \"{problem.GetProperty("detail").GetString()}\" raw: \"{(problem.TryGetProperty("rawError", out var raw) ? raw.GetString() : null)}\"; no .dmp or .tmp left; /debug/memory 200");
     }
 
     [Fact]
     public async Task The_dump_directory_deleted_while_the_app_runs_is_recreated_by_the_next_capture()
     {
-        using var factory = new SampleApiFactory(configureServices: TestWriters.Use<FakeHeapDumpWriter>);
-        using var client = factory.CreateAuthorizedClient();
+        await using var host = await TestHost.StartAsync(services: TestWriters.Use<FakeHeapDumpWriter>);
+        var client = host.Client;
         (await client.PostAsync("/debug/heapdump", null)).Dispose();
 
-        Directory.Delete(factory.DumpDirectory, recursive: true);
+        Directory.Delete(host.DumpDirectory, recursive: true);
         var list = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
         using var capture = await client.PostAsync("/debug/heapdump", null);
 
         Assert.Empty(list.GetProperty("dumps").EnumerateArray());
         Assert.Equal(HttpStatusCode.Created, capture.StatusCode);
-        Assert.Single(Directory.GetFiles(factory.DumpDirectory, "*.dmp"));
+        Assert.Single(Directory.GetFiles(host.DumpDirectory, "*.dmp"));
         if (!OperatingSystem.IsWindows())
         {
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(factory.DumpDirectory));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(host.DumpDirectory));
         }
 
         report.Record("Faults", "dump directory deleted while running",
@@ -81,15 +63,15 @@ public sealed class FaultTests(ReliabilityReport report)
     [Fact]
     public async Task A_failing_dump_writer_answers_500_with_the_raw_error_and_keeps_nothing_partial()
     {
-        using var factory = new SampleApiFactory(configureServices: TestWriters.Use<FailingHeapDumpWriter>);
-        using var client = factory.CreateAuthorizedClient();
+        await using var host = await TestHost.StartAsync(services: TestWriters.Use<FailingHeapDumpWriter>);
+        var client = host.Client;
 
         using var response = await client.PostAsync("/debug/heapdump", null);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Contains("0x80004005", problem.GetProperty("rawError").GetString());
-        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "*.dmp*"));
+        Assert.Empty(Directory.GetFiles(host.DumpDirectory, "*.dmp*"));
         await AssertServingAsync(client);
 
         report.Record("Faults", "createdump fails",
@@ -110,7 +92,8 @@ public sealed class FaultTests(ReliabilityReport report)
                 (await client.PostAsync("/leak/cache?mb=400", null)).Dispose();
                 var capture = client.PostAsync("/debug/heapdump?type=heap", null);
 
-                leftover = await WaitForTempFileAsync(directory);
+                leftover = (await Poll.UntilAsync(
+                    () => Task.FromResult(Directory.GetFiles(directory, "*.dmp.tmp").FirstOrDefault()), temp => temp is not null, "the dump writer's .tmp file"))!;
                 app.Kill();
                 await Assert.ThrowsAnyAsync<Exception>(() => capture);
             }
@@ -138,30 +121,24 @@ public sealed class FaultTests(ReliabilityReport report)
     [Fact]
     public async Task A_throwing_sampler_is_reported_by_the_monitor_while_the_app_keeps_serving()
     {
-        using var factory = new SampleApiFactory(
+        await using var host = await TestHost.StartAsync(
             new Dictionary<string, string?> { ["HeapDiagnostics:Monitor:Enabled"] = "true", ["HeapDiagnostics:Monitor:Interval"] = "00:00:00.1" },
-            services => services.Replace(ServiceDescriptor.Singleton<IMemorySampler, ThrowingSampler>()));
-        using var client = factory.CreateAuthorizedClient();
+            services: services => services.Replace(ServiceDescriptor.Singleton<IMemorySampler, ThrowingSampler>()),
+            map: app => app.MapGet("/hello", () => "Hello"));
+        var client = host.Client;
 
-        // Wait for at least two failed ticks: the second proves the loop went on after the first.
-        JsonElement status = default;
-        for (var i = 0; i < 300 && (status.ValueKind != JsonValueKind.Object || factory.Logs.Entries.Count(e => e.EventId.Id == 3004) < 2); i++)
-        {
-            var monitor = await client.GetFromJsonAsync<JsonElement>("/debug/monitor");
-            if (monitor.GetProperty("lastError").ValueKind == JsonValueKind.Object)
-            {
-                status = monitor;
-            }
+        // At least two failed ticks: the second proves the loop went on after the first.
+        var status = await Poll.UntilAsync(
+            () => client.GetFromJsonAsync<JsonElement>("/debug/monitor"),
+            status => status.GetProperty("lastError").ValueKind == JsonValueKind.Object && host.Logs.Entries.Count(e => e.EventId.Id == 3004) >= 2,
+            "the monitor's last error and two failed ticks in the log");
 
-            await Task.Delay(100);
-        }
-
-        Assert.Equal(JsonValueKind.Object, status.ValueKind);
+        Assert.Equal(JsonValueKind.Object, status.GetProperty("lastError").ValueKind);
         Assert.Contains("cgroup files vanished", status.GetProperty("lastError").GetProperty("message").GetString());
         await AssertServingAsync(client);
         using var hello = await client.GetAsync("/hello");
         Assert.Equal(HttpStatusCode.OK, hello.StatusCode);
-        var errors = factory.Logs.Entries.Count(e => e.EventId.Id == 3004);
+        var errors = host.Logs.Entries.Count(e => e.EventId.Id == 3004);
         Assert.True(errors >= 2, $"{errors} tick failures logged: the loop should keep ticking");
 
         report.Record("Faults", "the sampler throws",
@@ -173,33 +150,6 @@ public sealed class FaultTests(ReliabilityReport report)
     {
         using var memory = await client.GetAsync("/debug/memory");
         Assert.Equal(HttpStatusCode.OK, memory.StatusCode);
-    }
-
-    private static async Task<string> WaitForTempFileAsync(string directory)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            if (Directory.GetFiles(directory, "*.dmp.tmp").FirstOrDefault() is { } temp)
-            {
-                return temp;
-            }
-
-            await Task.Delay(10);
-        }
-
-        throw new TimeoutException("no .tmp file appeared within 6 s");
-    }
-
-    private static async Task<bool> TryRunAsync(string program, params string[] arguments)
-    {
-        if (OperatingSystem.IsWindows() || Programs.Find(program) is null)
-        {
-            return false;
-        }
-
-        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        await process.WaitForExitAsync();
-        return process.ExitCode == 0;
     }
 
     private sealed class ThrowingSampler : IMemorySampler

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
@@ -14,6 +15,9 @@ public sealed class LoadWhileDumpingTests(ReliabilityReport report)
     private const int MaxDumps = 3;
     private const int Workers = 8;
 
+    /// <summary>Requests of the warm-up: enough that the thread pool and the sockets have grown to what the load needs.</summary>
+    private const int WarmUpRequests = 2_000;
+
     [Fact]
     public async Task Ten_dumps_under_load_lose_no_request_leak_nothing_and_keep_exactly_MaxDumps()
     {
@@ -27,14 +31,20 @@ public sealed class LoadWhileDumpingTests(ReliabilityReport report)
         {
             (await admin.PostAsync("/leak/cache?mb=64", null)).Dispose();
 
-            // The same load without dumps first, so the baseline already holds what the load itself grows
-            // (thread-pool threads, sockets): what is left after the dumps is what the dumps left.
-            var warmUp = await RunLoadAsync(app.BaseAddress, () => Task.Delay(TimeSpan.FromSeconds(5)));
+            // The same load and one capture first, so the baseline already holds what the load itself grows (thread-pool
+            // threads, sockets) and what a process's first capture loads for good (the assemblies it needs, a few file
+            // descriptors each): what is left after the dumps is what the dumps left.
+            var warmUp = await RunLoadAsync(app.BaseAddress, async load =>
+            {
+                using var first = await admin.PostAsync("/debug/heapdump?type=mini", null);
+                Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+                await Poll.UntilAsync(() => load.Succeeded + load.Failed >= WarmUpRequests, $"{WarmUpRequests} warm-up requests");
+            });
             var before = await CountersAsync(admin);
 
             var captureStatuses = new List<int>();
             var captureTimes = new List<double>();
-            var load = await RunLoadAsync(app.BaseAddress, async () =>
+            var load = await RunLoadAsync(app.BaseAddress, async _ =>
             {
                 for (var i = 0; i < Dumps; i++)
                 {
@@ -45,17 +55,16 @@ public sealed class LoadWhileDumpingTests(ReliabilityReport report)
                 }
             });
 
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            var after = await CountersAsync(admin);
+            // What the dumps used is given back once they are done (sockets closed, timers disposed): wait for it, then
+            // hold what is left against the baseline.
+            var after = await Poll.UntilAsync(() => CountersAsync(admin), after => after.IsWithinLeakBounds(before), $"threads, descriptors and timers back within bounds of the baseline {before}", TimeSpan.FromSeconds(30));
 
             Assert.All(captureStatuses, status => Assert.Equal(201, status));
             Assert.Equal(0, warmUp.Failed + load.Failed);
             Assert.True(load.Succeeded > 0);
-            // Thread-pool workers come and go with load (each dump suspends the process, and the pool injects
-            // workers when it resumes); a leak shows in the other threads, which nothing retires.
-            Assert.True(after.OtherThreads <= before.OtherThreads + 3, $"threads outside the pool {before.OtherThreads} -> {after.OtherThreads}");
-            Assert.True(after.FileDescriptors <= before.FileDescriptors + 10, $"fds {before.FileDescriptors} -> {after.FileDescriptors}");
-            Assert.True(after.Timers <= before.Timers + 2, $"timers {before.Timers} -> {after.Timers}");
+            Assert.True(after.OtherThreads <= before.OtherThreads + Counters.ThreadSlack, $"threads outside the pool {before.OtherThreads} -> {after.OtherThreads}");
+            Assert.True(after.FileDescriptors <= before.FileDescriptors + Counters.DescriptorSlack, $"fds {before.FileDescriptors} -> {after.FileDescriptors}");
+            Assert.True(after.Timers <= before.Timers + Counters.TimerSlack, $"timers {before.Timers} -> {after.Timers}");
 
             var listed = (await admin.GetFromJsonAsync<JsonElement>("/debug/heapdump")).GetProperty("dumps").EnumerateArray().ToList();
             Assert.Equal(MaxDumps, listed.Count);
@@ -68,7 +77,7 @@ public sealed class LoadWhileDumpingTests(ReliabilityReport report)
 
             captureTimes.Sort();
             report.Record("Load while dumping", "10 heap dumps under load",
-                $"SampleApi process holding 64 MB of leaked objects; {Workers} clients looping GET /hello on 127.0.0.1 while {Dumps} heap dumps were captured one after another; Storage:MaxDumps={MaxDumps}",
+                $"SampleApi process holding 64 MB of leaked objects; {Workers} clients looping GET /hello on 127.0.0.1 while {Dumps} heap dumps were captured one after another (after a warm-up of {WarmUpRequests} requests and one mini dump); Storage:MaxDumps={MaxDumps}",
                 $"{load.Succeeded} requests, {load.Failed} failed, longest {load.MaxLatencyMs:F0} ms (the writer suspends the process); captures all 201, median {captureTimes[captureTimes.Count / 2]:F0} ms; " +
                 $"threads outside the thread pool {before.OtherThreads}->{after.OtherThreads} (all threads {before.Threads}->{after.Threads}), fds {before.FileDescriptors}->{after.FileDescriptors}, timers {before.Timers}->{after.Timers}; {listed.Count} dumps kept, each opened with ClrMD ({string.Join(", ", objectCounts.Select(c => $"{c:N0}"))} objects)");
         }
@@ -79,11 +88,12 @@ public sealed class LoadWhileDumpingTests(ReliabilityReport report)
         }
     }
 
-    private static async Task<LoadResult> RunLoadAsync(Uri baseAddress, Func<Task> whileRunning)
+    /// <summary>Runs <see cref="Workers"/> clients looping <c>GET /hello</c> while <paramref name="whileRunning"/> runs, and counts what they saw.</summary>
+    private static async Task<LoadResult> RunLoadAsync(Uri baseAddress, Func<LoadResult, Task> whileRunning)
     {
         using var stop = new CancellationTokenSource();
         using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        long succeeded = 0, failed = 0, maxTicks = 0;
+        var result = new LoadResult();
         var workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(async () =>
         {
             var deadline = DateTime.UtcNow.AddMinutes(5);   // bounded even if the driver hangs
@@ -93,28 +103,18 @@ public sealed class LoadWhileDumpingTests(ReliabilityReport report)
                 try
                 {
                     using var response = await client.GetAsync("/hello");
-                    Interlocked.Increment(ref response.IsSuccessStatusCode ? ref succeeded : ref failed);
+                    result.Count(response.IsSuccessStatusCode, Stopwatch.GetTimestamp() - started);
                 }
-                catch (HttpRequestException)
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
-                    Interlocked.Increment(ref failed);
-                }
-                catch (TaskCanceledException)
-                {
-                    Interlocked.Increment(ref failed);
-                }
-
-                var elapsed = Stopwatch.GetTimestamp() - started;
-                long seen;
-                while (elapsed > (seen = Interlocked.Read(ref maxTicks)) && Interlocked.CompareExchange(ref maxTicks, elapsed, seen) != seen)
-                {
+                    result.Count(false, Stopwatch.GetTimestamp() - started);
                 }
             }
         })).ToList();
 
         try
         {
-            await whileRunning();
+            await whileRunning(result);
         }
         finally
         {
@@ -122,7 +122,7 @@ public sealed class LoadWhileDumpingTests(ReliabilityReport report)
             await Task.WhenAll(workers);
         }
 
-        return new LoadResult(succeeded, failed, maxTicks * 1000.0 / Stopwatch.Frequency);
+        return result;
     }
 
     private static async Task<Counters> CountersAsync(HttpClient client)
@@ -139,10 +139,40 @@ public sealed class LoadWhileDumpingTests(ReliabilityReport report)
         return runtime.Heap.EnumerateObjects().LongCount();
     }
 
-    private sealed record LoadResult(long Succeeded, long Failed, double MaxLatencyMs);
+    /// <summary>What the load's clients saw so far: requests answered with success, failed ones, and the slowest.</summary>
+    private sealed class LoadResult
+    {
+        private long succeeded;
+        private long failed;
+        private long maxTicks;
+
+        public long Succeeded => Interlocked.Read(ref succeeded);
+
+        public long Failed => Interlocked.Read(ref failed);
+
+        public double MaxLatencyMs => Interlocked.Read(ref maxTicks) * 1000.0 / Stopwatch.Frequency;
+
+        public void Count(bool success, long elapsedTicks)
+        {
+            Interlocked.Increment(ref success ? ref succeeded : ref failed);
+            long seen;
+            while (elapsedTicks > (seen = Interlocked.Read(ref maxTicks)) && Interlocked.CompareExchange(ref maxTicks, elapsedTicks, seen) != seen)
+            {
+            }
+        }
+    }
 
     private sealed record Counters(int Threads, int PoolThreads, int FileDescriptors, long Timers)
     {
+        // Thread-pool workers come and go with load (each dump suspends the process, and the pool injects workers when
+        // it resumes); a leak shows in the other threads, which nothing retires.
+        public const int ThreadSlack = 3;
+        public const int DescriptorSlack = 10;
+        public const int TimerSlack = 2;
+
         public int OtherThreads => Threads - PoolThreads;
+
+        public bool IsWithinLeakBounds(Counters before) =>
+            OtherThreads <= before.OtherThreads + ThreadSlack && FileDescriptors <= before.FileDescriptors + DescriptorSlack && Timers <= before.Timers + TimerSlack;
     }
 }

@@ -1,9 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace HeapDiag.AspNetCore.Tests.Reliability;
 
@@ -21,10 +18,16 @@ public sealed class SecretsTests(ReliabilityReport report)
         Environment.SetEnvironmentVariable("HEAPDIAG_TEST_SECRET", EnvironmentSecret);
         try
         {
-            using var factory = new SampleApiFactory(
-                new Dictionary<string, string?> { ["ConnectionStrings:Orders"] = $"Server=db;Password={ConnectionSecret}" },
-                TestWriters.Use<FakeHeapDumpWriter>);
-            using var client = factory.CreateAuthorizedClient();
+            await using var host = await TestHost.StartAsync(
+                new Dictionary<string, string?>
+                {
+                    ["ConnectionStrings:Orders"] = $"Server=db;Password={ConnectionSecret}",
+
+                    // In the configuration too, as an app's environment-variables provider puts it there.
+                    ["HEAPDIAG_TEST_SECRET"] = EnvironmentSecret,
+                },
+                services: TestWriters.Use<FakeHeapDumpWriter>);
+            var client = host.Client;
 
             var memory = await client.GetStringAsync("/debug/memory");
             using var capture = await client.PostAsync("/debug/heapdump", null);
@@ -32,9 +35,9 @@ public sealed class SecretsTests(ReliabilityReport report)
             var dumpPath = result.GetProperty("heapPath").GetString()!;
             var diagnosticsPath = result.GetProperty("diagPath").GetString()!;
             var diagnostics = await File.ReadAllTextAsync(diagnosticsPath);
-            var logs = string.Join('\n', factory.Logs.Entries.Select(e => e.Message + e.Exception));
+            var logs = string.Join('\n', host.Logs.Entries.Select(e => e.Message + e.Exception));
 
-            string[] secrets = [ConnectionSecret, EnvironmentSecret, "HEAPDIAG_TEST_SECRET", SampleApiFactory.ApiKey];
+            string[] secrets = [ConnectionSecret, EnvironmentSecret, "HEAPDIAG_TEST_SECRET", TestHost.ApiKey];
             foreach (var secret in secrets)
             {
                 Assert.DoesNotContain(secret, memory);
@@ -50,7 +53,7 @@ public sealed class SecretsTests(ReliabilityReport report)
 
             report.Record("Secrets", "diagnostics, logs and file modes",
                 "a connection string, an environment variable and the API key present in the process; GET /debug/memory, one capture, every log line kept",
-                $"none of the {secrets.Length} secrets in /debug/memory ({memory.Length:N0} chars), the diagnostics file or {factory.Logs.Entries.Count} log lines; dump and diagnostics 0600");
+                $"none of the {secrets.Length} secrets in /debug/memory ({memory.Length:N0} chars), the diagnostics file or {host.Logs.Entries.Count} log lines; dump and diagnostics 0600");
         }
         finally
         {

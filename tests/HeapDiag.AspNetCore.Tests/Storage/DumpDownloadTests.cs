@@ -1,11 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json;
-using HeapDiag.AspNetCore.Tests.Egress;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace HeapDiag.AspNetCore.Tests.Storage;
 
@@ -17,9 +13,9 @@ public sealed class DumpDownloadTests
     [Fact]
     public async Task Accept_encoding_zstd_gets_the_dump_compressed_without_ranges_and_the_raw_form_keeps_ranges()
     {
-        using var factory = Create();
-        using var client = factory.CreateAuthorizedClient();
-        var (id, sha256) = await CaptureAsync(client);
+        await using var host = await StartAsync();
+        var client = host.Client;
+        var (id, sha256) = await CaptureAsync(host);
 
         using var zstdRequest = new HttpRequestMessage(HttpMethod.Get, $"/debug/heapdump/{id}");
         zstdRequest.Headers.AcceptEncoding.ParseAdd("gzip, zstd;q=0.9");
@@ -33,7 +29,7 @@ public sealed class DumpDownloadTests
         Assert.Equal(sha256, zstd.Headers.GetValues("X-HeapDiag-Sha256").Single());
         var compressed = await zstd.Content.ReadAsByteArrayAsync();
         Assert.True(compressed.Length * 5 <= DumpBytes, $"{compressed.Length} bytes on the wire for {DumpBytes}");
-        Assert.Equal(sha256, await EgressTestHost.Sha256OfZstdAsync(new MemoryStream(compressed)));
+        Assert.Equal(sha256, await Digest.Sha256OfZstdAsync(new MemoryStream(compressed)));
 
         using var rangeRequest = new HttpRequestMessage(HttpMethod.Get, $"/debug/heapdump/{id}");
         rangeRequest.Headers.AcceptEncoding.ParseAdd("zstd;q=0");
@@ -49,15 +45,15 @@ public sealed class DumpDownloadTests
         using var captured = await client.SendAsync(captureRequest);
         Assert.Equal(HttpStatusCode.OK, captured.StatusCode);
         Assert.Equal("zstd", Assert.Single(captured.Content.Headers.ContentEncoding));
-        Assert.Equal(captured.Headers.GetValues("X-HeapDiag-Sha256").Single(), await EgressTestHost.Sha256OfZstdAsync(await captured.Content.ReadAsStreamAsync()));
+        Assert.Equal(captured.Headers.GetValues("X-HeapDiag-Sha256").Single(), await Digest.Sha256OfZstdAsync(await captured.Content.ReadAsStreamAsync()));
     }
 
     [Fact]
     public async Task A_dump_deleted_while_it_is_downloaded_is_sent_whole_from_the_open_file()
     {
-        using var factory = Create();
-        using var client = factory.CreateAuthorizedClient();
-        var (id, sha256) = await CaptureAsync(client);
+        await using var host = await StartAsync();
+        var client = host.Client;
+        var (id, sha256) = await CaptureAsync(host);
 
         using var download = await client.GetAsync($"/debug/heapdump/{id}", HttpCompletionOption.ResponseHeadersRead);
         await using var body = await download.Content.ReadAsStreamAsync();
@@ -69,7 +65,7 @@ public sealed class DumpDownloadTests
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         }
 
-        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, $"heapdump-{id}.*"));
+        Assert.Empty(Directory.GetFiles(host.DumpDirectory, $"heapdump-{id}.*"));
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         sha.AppendData(start);
         using var rest = new MemoryStream();
@@ -79,13 +75,11 @@ public sealed class DumpDownloadTests
         Assert.Equal(sha256, Convert.ToHexStringLower(sha.GetHashAndReset()));
     }
 
-    private static SampleApiFactory Create() => new(configureServices: services => services.AddSingleton<HeapDiag.AspNetCore.Capture.IHeapDumpWriter>(new SizedDumpWriter(DumpBytes, compressible: true)));
+    private static Task<TestHost> StartAsync() => TestHost.StartAsync(services: TestWriters.Use(new SizedDumpWriter(DumpBytes, compressible: true)));
 
-    private static async Task<(string Id, string Sha256)> CaptureAsync(HttpClient client)
+    private static async Task<(string Id, string Sha256)> CaptureAsync(TestHost host)
     {
-        using var created = await client.PostAsync("/debug/heapdump?type=heap", null);
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var result = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var result = await host.CaptureResultAsync();
         return (result.GetProperty("id").GetString()!, result.GetProperty("sha256").GetString()!);
     }
 }

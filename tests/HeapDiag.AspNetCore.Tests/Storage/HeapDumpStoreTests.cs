@@ -13,17 +13,15 @@ namespace HeapDiag.AspNetCore.Tests.Storage;
 public sealed class HeapDumpStoreTests : IDisposable
 {
     private readonly string directory = Directory.CreateTempSubdirectory("heapdiag-store-").FullName;
+    private readonly List<HeapDumpStore> stores = [];
     private readonly HeapDumpStore store;
     private readonly MemoryDiagnosticsCollector collector;
     private int clock;
 
     public HeapDumpStoreTests()
     {
-        var options = Options.Create(new HeapDiagnosticsOptions());
-        options.Value.Storage.Directory = directory;
-        options.Value.Storage.MaxDumps = 2;
-        store = new HeapDumpStore(options, TimeProvider.System, NullLogger<HeapDumpStore>.Instance);
-        collector = new MemoryDiagnosticsCollector(new ProcessInstance(), new MemoryTrend(), TimeProvider.System, options);
+        store = Store(maxDumps: 2);
+        collector = new MemoryDiagnosticsCollector(new ProcessInstance(), new MemoryTrend(), TimeProvider.System, Options.Create(new HeapDiagnosticsOptions()));
     }
 
     [Fact]
@@ -61,6 +59,57 @@ public sealed class HeapDumpStoreTests : IDisposable
         Assert.Empty(Directory.GetFiles(directory));
     }
 
+    // Retention: Storage:MaxDumps and Storage:MaxTotalBytes, applied after each commit. Dumps are committed here by a
+    // store without limits, then a store with limits on the same directory (an app restarted with other settings)
+    // applies them.
+
+    [Fact]
+    public async Task MaxDumps_keeps_the_newest_and_deletes_the_oldest_with_everything_beside_them()
+    {
+        var ids = await CommitManyAsync(64_000, 64_000, 64_000, 64_000);
+        Store().WriteAnalysisResult(ids[0], "summary", "{}"u8.ToArray());
+
+        var deleted = Store(maxDumps: 2).ApplyRetention();
+
+        Assert.Equal([ids[1], ids[0]], deleted);
+        Assert.Equal([ids[3], ids[2]], store.List().Select(dump => dump.Id));
+        Assert.Equal(
+            ids[2..].SelectMany(id => new[] { $"heapdump-{id}.diagnostics.json", $"heapdump-{id}.dmp", $"heapdump-{id}.sha256" }).Order(StringComparer.Ordinal),
+            Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task MaxTotalBytes_deletes_the_oldest_until_the_rest_fits()
+    {
+        var ids = await CommitManyAsync(100_000, 100_000, 100_000, 100_000);
+
+        var deleted = Store(maxTotalBytes: 250_000).ApplyRetention();
+
+        Assert.Equal([ids[1], ids[0]], deleted);
+        Assert.Equal([ids[3], ids[2]], store.List().Select(dump => dump.Id));
+        Assert.Empty(Store(maxTotalBytes: 200_000).ApplyRetention());
+    }
+
+    [Fact]
+    public async Task The_newest_dump_is_kept_even_when_it_alone_is_over_MaxTotalBytes()
+    {
+        var ids = await CommitManyAsync(64_000, 300_000);
+
+        var deleted = Store(maxTotalBytes: 100_000).ApplyRetention();
+
+        Assert.Equal([ids[0]], deleted);
+        Assert.Equal([ids[1]], store.List().Select(dump => dump.Id));
+    }
+
+    [Fact]
+    public async Task Within_both_limits_nothing_is_deleted()
+    {
+        var ids = await CommitManyAsync(64_000, 64_000, 64_000);
+
+        Assert.Empty(Store(maxDumps: 3, maxTotalBytes: 3 * 64_000).ApplyRetention());
+        Assert.Equal(ids.AsEnumerable().Reverse(), store.List().Select(dump => dump.Id));
+    }
+
     [Fact]
     public async Task Retention_never_deletes_a_dump_being_analysed_and_deletes_it_once_the_lease_is_gone()
     {
@@ -79,6 +128,40 @@ public sealed class HeapDumpStoreTests : IDisposable
         Assert.Equal([oldest], store.ApplyRetention());
         Assert.Equal(2, store.List().Count);
         Assert.Null(await store.LeaseLocalCopyAsync(oldest, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_dump_being_analysed_is_never_deleted_for_MaxTotalBytes_either_and_counts_as_kept()
+    {
+        var ids = await CommitManyAsync(100_000, 100_000, 100_000, 100_000);
+        var limited = Store(maxTotalBytes: 150_000);
+        using var lease = limited.LeaseForAnalysis(ids[0]);
+
+        // Room for one: the newest stays, the leased oldest stays beside it, the two between them go.
+        var deleted = limited.ApplyRetention();
+
+        Assert.Equal([ids[2], ids[1]], deleted);
+        Assert.Equal([ids[3], ids[0]], store.List().Select(dump => dump.Id));
+    }
+
+    [Fact]
+    public async Task Diagnostics_of_failed_captures_are_kept_to_MaxDumps_of_their_own()
+    {
+        var dumps = await CommitManyAsync(64_000, 64_000);
+        var failed = Enumerable.Range(0, 3).Select(_ => NextId()).ToList();
+        foreach (var id in failed)
+        {
+            store.WriteDiagnostics(id, "{\"trigger\":\"manual\"}"u8.ToArray());
+        }
+
+        var deleted = store.ApplyRetention();
+
+        // Orphan diagnostics are not dumps: they are not reported as deleted, and they do not count against the dumps.
+        Assert.Empty(deleted);
+        Assert.Equal(dumps.AsEnumerable().Reverse(), store.List().Select(dump => dump.Id));
+        Assert.Null(store.TryReadDiagnostics(failed[0]));
+        Assert.NotNull(store.TryReadDiagnostics(failed[1]));
+        Assert.NotNull(store.TryReadDiagnostics(failed[2]));
     }
 
     [Fact]
@@ -136,8 +219,20 @@ public sealed class HeapDumpStoreTests : IDisposable
 
     public void Dispose()
     {
-        store.Dispose();
+        stores.ForEach(created => created.Dispose());
         Directory.Delete(directory, recursive: true);
+    }
+
+    /// <summary>A store on this test's directory; several may share it, as an app restarted with other settings.</summary>
+    private HeapDumpStore Store(int maxDumps = 100, long? maxTotalBytes = null)
+    {
+        var options = new HeapDiagnosticsOptions();
+        options.Storage.Directory = directory;
+        options.Storage.MaxDumps = maxDumps;
+        options.Storage.MaxTotalBytes = maxTotalBytes;
+        var created = new HeapDumpStore(Options.Create(options), TimeProvider.System, NullLogger<HeapDumpStore>.Instance);
+        stores.Add(created);
+        return created;
     }
 
     private async Task<(HeapDumpId Id, byte[] Content)> CommitAsync()
@@ -145,6 +240,21 @@ public sealed class HeapDumpStoreTests : IDisposable
         var (id, content) = await WriteDumpAsync(64_000);
         await store.CommitAsync(id, collector.Collect("manual", 0), CancellationToken.None);
         return (id, content);
+    }
+
+    /// <summary>Dumps of these sizes, oldest first, committed by a store without limits; their ids, oldest first.</summary>
+    private async Task<HeapDumpId[]> CommitManyAsync(params int[] sizes)
+    {
+        var unlimited = Store();
+        var ids = new List<HeapDumpId>();
+        foreach (var size in sizes)
+        {
+            var (id, _) = await WriteDumpAsync(size);
+            await unlimited.CommitAsync(id, collector.Collect("manual", 0), CancellationToken.None);
+            ids.Add(id);
+        }
+
+        return [.. ids];
     }
 
     /// <summary>A dump at the temp path, created by "the writer" as createdump creates it.</summary>
@@ -157,74 +267,4 @@ public sealed class HeapDumpStoreTests : IDisposable
     }
 
     private HeapDumpId NextId() => new(new DateTimeOffset(2026, 11, 24, 1, 0, 0, TimeSpan.Zero).AddSeconds(++clock), 42, "manual", 0, "heap");
-}
-
-/// <summary>zstd and SHA-256 streams, and what a damaged zstd stream does.</summary>
-public sealed class DumpCodecTests
-{
-    private static readonly byte[] Dump = [.. Enumerable.Range(0, 3_000_000).Select(i => (byte)(i % 4096 < 64 ? i * 7 : 0))];
-
-    [Fact]
-    public async Task Compressed_dumps_decode_to_the_same_bytes_and_digest()
-    {
-        var compressed = await CompressAsync(Dump);
-
-        Assert.True(compressed.Length * 5 < Dump.Length, $"{compressed.Length} bytes for {Dump.Length}");
-        using var decoded = new MemoryStream();
-        var sha256 = await DumpCodec.CopyWithDigestAsync(DumpCodec.Decompress(new MemoryStream(compressed)), decoded, CancellationToken.None);
-        Assert.Equal(Dump, decoded.ToArray());
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Dump)), sha256);
-    }
-
-    [Theory]
-    [InlineData("truncated")]
-    [InlineData("corrupt")]
-    [InlineData("not zstd")]
-    public async Task A_damaged_stream_fails_as_corrupt_instead_of_ending_early(string damage)
-    {
-        var compressed = await CompressAsync(Dump);
-        var damaged = damage switch
-        {
-            "truncated" => compressed[..(compressed.Length / 2)],
-            "corrupt" => [.. compressed[..20], .. compressed[20..].Select(b => (byte)~b)],
-            _ => RandomNumberGenerator.GetBytes(10_000),
-        };
-
-        var error = await Record.ExceptionAsync(() => DumpCodec.CopyWithDigestAsync(DumpCodec.Decompress(new MemoryStream(damaged)), Stream.Null, CancellationToken.None));
-
-        Assert.NotNull(error);
-        Assert.True(DumpCodec.IsCorrupt(error), error.ToString());
-    }
-
-    [RequiresProgramFact("zstd", "apt-get install zstd")]
-    public async Task The_zstd_tool_reads_what_the_store_writes()
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"heapdiag-codec-{Guid.NewGuid():N}.zst");
-        try
-        {
-            await File.WriteAllBytesAsync(path, await CompressAsync(Dump));
-            using var zstd = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("zstd", ["-d", "-c", path]) { RedirectStandardOutput = true })!;
-            using var decoded = new MemoryStream();
-            await zstd.StandardOutput.BaseStream.CopyToAsync(decoded);
-            await zstd.WaitForExitAsync();
-
-            Assert.Equal(0, zstd.ExitCode);
-            Assert.Equal(Dump, decoded.ToArray());
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
-
-    private static async Task<byte[]> CompressAsync(byte[] content)
-    {
-        using var output = new MemoryStream();
-        await using (var zstd = DumpCodec.Compress(output, content.Length, leaveOpen: true))
-        {
-            await zstd.WriteAsync(content);
-        }
-
-        return output.ToArray();
-    }
 }

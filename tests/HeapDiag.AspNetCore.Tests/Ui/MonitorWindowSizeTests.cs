@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Monitoring;
+using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
@@ -19,9 +20,9 @@ public sealed class MonitorWindowSizeTests(ITestOutputHelper output)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 1, 15, 0, 123, TimeSpan.Zero));
         var sampler = new LargeProcessSampler(time);
-        await using var host = await UiTestHost.StartAsync(
-            options => options.Monitor.ThresholdBytes = 64L << 30,
-            services =>
+        await using var host = await TestHost.StartAsync(
+            new Dictionary<string, string?> { ["HeapDiagnostics:Monitor:ThresholdBytes"] = (64L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            services: services =>
             {
                 services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));
                 services.Replace(ServiceDescriptor.Singleton<IMemorySampler>(sampler));
@@ -33,8 +34,7 @@ public sealed class MonitorWindowSizeTests(ITestOutputHelper output)
             time.Advance(TimeSpan.FromMilliseconds(10_007));
         }
 
-        using var client = host.CreateClient(withKey: true);
-        using var response = await client.GetAsync("/debug/monitor?window=true");
+        using var response = await host.Client.GetAsync("/debug/monitor?window=true");
         var body = await response.Content.ReadAsByteArrayAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

@@ -42,11 +42,9 @@ public sealed class SuspectsViewBrowserTests(ITestOutputHelper output)
     [RequiresProgramFact(Chromium.Executable, Chromium.Install)]
     public async Task The_view_draws_each_suspect_its_accumulation_point_root_path_growth_and_problems()
     {
-        await using var host = await UiTestHost.StartSignedInByCookieAsync();
-        using var api = new HttpClient { BaseAddress = host.BaseAddress };
-        api.DefaultRequestHeaders.Add("X-Api-Key", SampleApiFactory.ApiKey);
-        var baseline = await UiTestHost.CaptureAsync(api);
-        var id = await UiTestHost.CaptureAsync(api);
+        await using var host = await CookieSignedInHost.StartAsync();
+        var baseline = await host.CaptureAsync();
+        var id = await host.CaptureAsync();
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await Chromium.OpenPageAsync(browser);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Playwright;
@@ -78,7 +79,7 @@ public sealed class UiBrowserTests(ITestOutputHelper output)
     [RequiresProgramFact(Chromium.Executable, Chromium.Install)]
     public async Task Signed_in_with_the_apps_own_cookie_the_page_asks_for_no_key()
     {
-        await using var host = await UiTestHost.StartSignedInByCookieAsync(options => options.Capture.MinInterval = TimeSpan.FromHours(1));
+        await using var host = await CookieSignedInHost.StartAsync(new Dictionary<string, string?> { ["HeapDiagnostics:Capture:MinInterval"] = "01:00:00" });
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await Chromium.OpenPageAsync(browser);
@@ -117,7 +118,7 @@ public sealed class UiBrowserTests(ITestOutputHelper output)
         try
         {
             await DownloadAsync(page, id, Path.Combine(saved.FullName, "by-cookie.dmp"));
-            await page.EvaluateAsync($"sessionStorage.setItem('heapdiag.apiKey', '{SampleApiFactory.ApiKey}')");
+            await page.EvaluateAsync($"sessionStorage.setItem('heapdiag.apiKey', '{TestHost.ApiKey}')");
             await DownloadAsync(page, id, Path.Combine(saved.FullName, "by-key.dmp"));
         }
         finally
@@ -162,10 +163,10 @@ public sealed class UiBrowserTests(ITestOutputHelper output)
 
     private async Task ShowsMemoryAsync(IPage page, string autoDumpId)
     {
-        await page.FillAsync("#key-input", SampleApiFactory.ApiKey);
+        await page.FillAsync("#key-input", TestHost.ApiKey);
         await page.PressAsync("#key-input", "Enter");
         await Expect(page.Locator("#dashboard")).ToBeVisibleAsync();
-        Assert.Equal(SampleApiFactory.ApiKey, await page.EvaluateAsync<string?>(KeyStorage));
+        Assert.Equal(TestHost.ApiKey, await page.EvaluateAsync<string?>(KeyStorage));
 
         // The chart: points that keep coming (it refreshes every second), the threshold line, the automatic dump.
         await page.WaitForFunctionAsync("() => Number(document.querySelector('#chart path[data-series=workingSetBytes]').dataset.points) >= 5");
@@ -252,20 +253,11 @@ public sealed class UiBrowserTests(ITestOutputHelper output)
 
     private static async Task<string> WaitForAutoDumpAsync(HttpClient api)
     {
-        var deadline = DateTime.UtcNow + AutoDumpDeadline;
-        while (DateTime.UtcNow < deadline)
-        {
-            using var status = JsonDocument.Parse(await api.GetStringAsync("/debug/monitor"));
-            if (status.RootElement.GetProperty("autoDumps").EnumerateArray().FirstOrDefault() is { ValueKind: JsonValueKind.Object } dump)
-            {
-                Assert.True(dump.GetProperty("success").GetBoolean(), dump.GetProperty("error").GetString());
-                return dump.GetProperty("id").GetString()!;
-            }
-
-            await Task.Delay(250);
-        }
-
-        throw new TimeoutException($"No automatic dump within {AutoDumpDeadline}.");
+        var status = await Poll.UntilAsync(
+            () => api.GetFromJsonAsync<JsonElement>("/debug/monitor"), status => status.GetProperty("autoDumps").GetArrayLength() > 0, "an automatic dump", AutoDumpDeadline);
+        var dump = status.GetProperty("autoDumps")[0];
+        Assert.True(dump.GetProperty("success").GetBoolean(), dump.GetProperty("error").GetString());
+        return dump.GetProperty("id").GetString()!;
     }
 
     private static async Task<int> Points(IPage page) =>

@@ -19,7 +19,7 @@ public sealed partial class UiEndpointTests(ITestOutputHelper output)
     [Fact]
     public async Task The_shell_and_its_files_load_without_credentials_and_only_they_do()
     {
-        await using var host = await UiTestHost.StartAsync();
+        await using var host = await TestHost.StartAsync();
         using var anonymous = host.CreateClient();
 
         using var shell = await anonymous.GetAsync("/debug/ui");
@@ -46,7 +46,7 @@ public sealed partial class UiEndpointTests(ITestOutputHelper output)
     [Fact]
     public async Task The_page_loads_even_where_the_app_requires_sign_in_for_everything_else()
     {
-        await using var host = await UiTestHost.StartAsync(services: services => services.AddAuthorization(options =>
+        await using var host = await TestHost.StartAsync(services: services => services.AddAuthorization(options =>
             options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build()));
         using var anonymous = host.CreateClient();
 
@@ -60,7 +60,7 @@ public sealed partial class UiEndpointTests(ITestOutputHelper output)
     [Fact]
     public async Task The_page_has_a_strict_content_security_policy_and_no_inline_script_or_style()
     {
-        await using var host = await UiTestHost.StartAsync();
+        await using var host = await TestHost.StartAsync();
         using var client = host.CreateClient();
 
         foreach (var path in new[] { "/debug/ui", "/debug/ui/app.js", "/debug/ui/app.css" })
@@ -88,9 +88,9 @@ public sealed partial class UiEndpointTests(ITestOutputHelper output)
     [Fact]
     public async Task Every_data_answer_is_no_store_success_or_problem()
     {
-        await using var host = await UiTestHost.StartAsync(services: TestWriters.Use<FakeHeapDumpWriter>);
-        using var client = host.CreateClient(withKey: true);
-        var id = await UiTestHost.CaptureAsync(client);
+        await using var host = await TestHost.StartAsync(services: TestWriters.Use<FakeHeapDumpWriter>);
+        var client = host.Client;
+        var id = await host.CaptureAsync();
 
         foreach (var (path, status) in new[]
         {
@@ -120,7 +120,7 @@ public sealed partial class UiEndpointTests(ITestOutputHelper output)
     [Fact]
     public async Task The_page_answers_at_ui_and_at_ui_slash_with_links_that_resolve_from_both()
     {
-        await using var host = await UiTestHost.StartAsync();
+        await using var host = await TestHost.StartAsync();
         using var client = host.CreateClient();
 
         var withoutSlash = await client.GetStringAsync("/debug/ui");
@@ -144,8 +144,8 @@ public sealed partial class UiEndpointTests(ITestOutputHelper output)
     [Fact]
     public async Task With_Ui_Enabled_false_the_page_is_404_and_the_data_routes_are_unchanged()
     {
-        await using var host = await UiTestHost.StartAsync(options => options.Ui.Enabled = false);
-        using var client = host.CreateClient(withKey: true);
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["HeapDiagnostics:Ui:Enabled"] = "false" });
+        var client = host.Client;
 
         foreach (var path in new[] { "/debug/ui", "/debug/ui/", "/debug/ui/app.js" })
         {
@@ -161,7 +161,7 @@ public sealed partial class UiEndpointTests(ITestOutputHelper output)
     [Fact]
     public async Task Mapped_inside_an_app_group_the_page_moves_with_the_endpoints()
     {
-        await using var host = await UiTestHost.StartAsync(map: app => app.MapGroup("/ops").MapHeapDiagnostics());
+        await using var host = await TestHost.StartAsync(map: app => app.MapGroup("/ops").MapHeapDiagnostics());
         using var client = host.CreateClient();
 
         using var shell = await client.GetAsync("/ops/debug/ui");
@@ -176,9 +176,8 @@ public sealed partial class UiEndpointTests(ITestOutputHelper output)
     [Fact]
     public async Task Every_file_of_the_page_is_served_holds_no_data_and_all_together_weigh_at_most_200_KB()
     {
-        await using var host = await UiTestHost.StartAsync(services: TestWriters.Use<FakeHeapDumpWriter>);
-        using var keyed = host.CreateClient(withKey: true);
-        var id = await UiTestHost.CaptureAsync(keyed);
+        await using var host = await TestHost.StartAsync(services: TestWriters.Use<FakeHeapDumpWriter>);
+        var id = await host.CaptureAsync();
         using var anonymous = host.CreateClient();
 
         var files = new Dictionary<string, string>();
@@ -206,7 +205,7 @@ public sealed partial class UiEndpointTests(ITestOutputHelper output)
         }
     }
 
-    private static List<RouteEndpoint> HeapDiagEndpoints(UiTestHost host) =>
+    private static List<RouteEndpoint> HeapDiagEndpoints(TestHost host) =>
         host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(endpoint => endpoint.RoutePattern.RawText?.StartsWith("/debug", StringComparison.Ordinal) == true)
             .ToList();

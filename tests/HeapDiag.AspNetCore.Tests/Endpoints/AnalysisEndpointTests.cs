@@ -4,7 +4,7 @@ using System.Text.Json;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
 
-namespace HeapDiag.AspNetCore.Tests;
+namespace HeapDiag.AspNetCore.Tests.Endpoints;
 
 /// <summary>Summary, diff and retainers over HTTP, on real dumps of this process.</summary>
 [Collection(CaptureCollection.Name)]
@@ -18,22 +18,21 @@ public sealed class AnalysisEndpointTests
     {
         const int first = 4_321;
         const int added = 1_234;
-        using var factory = new SampleApiFactory();
-        using var client = factory.CreateAuthorizedClient();
-        client.Timeout = TimeSpan.FromMinutes(5);
+        await using var host = await TestHost.StartAsync();
+        var client = host.Client;
         lock (Retained)
         {
             Retained.Clear();
             Retained.AddRange(Enumerable.Range(0, first).Select(i => new AnalysisMarker(i)));
         }
 
-        var before = await CaptureAsync(client);
+        var before = await host.CaptureAsync();
         lock (Retained)
         {
             Retained.AddRange(Enumerable.Range(0, added).Select(i => new AnalysisMarker(i)));
         }
 
-        var after = await CaptureAsync(client);
+        var after = await host.CaptureAsync();
 
         using var summaryResponse = await client.GetAsync($"/debug/heapdump/{before}/summary?top=1000");
         Assert.Equal(HttpStatusCode.OK, summaryResponse.StatusCode);
@@ -41,7 +40,7 @@ public sealed class AnalysisEndpointTests
         var summary = JsonDocument.Parse(summaryJson).RootElement;
         Assert.Equal("live", summary.GetProperty("counting").GetString());
         Assert.Equal(first, MarkerCount(summary.GetProperty("types")));
-        Assert.True(File.Exists(Path.Combine(factory.DumpDirectory, $"heapdump-{before}.summary.json")), "the summary is cached beside the dump");
+        Assert.True(File.Exists(Path.Combine(host.DumpDirectory, $"heapdump-{before}.summary.json")), "the summary is cached beside the dump");
         Assert.Equal(summaryJson, await client.GetStringAsync($"/debug/heapdump/{before}/summary?top=1000"));
 
         var diff = await client.GetFromJsonAsync<JsonElement>($"/debug/heapdump/{after}/diff/{before}?top=1000");
@@ -58,15 +57,15 @@ public sealed class AnalysisEndpointTests
         // A truncated copy and a text file in the store are answered with 422 and the reason.
         var truncatedId = "20261124T000000001Z-1-manual-0-heap";
         var textId = "20261124T000000002Z-1-manual-0-heap";
-        await using (var source = File.OpenRead(Path.Combine(factory.DumpDirectory, $"heapdump-{after}.dmp")))
-        await using (var truncated = File.Create(Path.Combine(factory.DumpDirectory, $"heapdump-{truncatedId}.dmp")))
+        await using (var source = File.OpenRead(Path.Combine(host.DumpDirectory, $"heapdump-{after}.dmp")))
+        await using (var truncated = File.Create(Path.Combine(host.DumpDirectory, $"heapdump-{truncatedId}.dmp")))
         {
             var buffer = new byte[1 << 20];
             await source.ReadExactlyAsync(buffer);
             await truncated.WriteAsync(buffer);
         }
 
-        await File.WriteAllTextAsync(Path.Combine(factory.DumpDirectory, $"heapdump-{textId}.dmp"), "this is not a dump\n");
+        await File.WriteAllTextAsync(Path.Combine(host.DumpDirectory, $"heapdump-{textId}.dmp"), "this is not a dump\n");
         foreach (var id in new[] { truncatedId, textId })
         {
             using var unreadable = await client.GetAsync($"/debug/heapdump/{id}/summary");
@@ -88,20 +87,12 @@ public sealed class AnalysisEndpointTests
     [InlineData("/debug/heapdump/not-an-id/summary", HttpStatusCode.BadRequest)]
     public async Task Bad_analysis_requests_are_answered_with_a_problem(string url, HttpStatusCode expected)
     {
-        using var factory = new SampleApiFactory();
-        using var client = factory.CreateAuthorizedClient();
+        await using var host = await TestHost.StartAsync();
 
-        using var response = await client.GetAsync(url);
+        using var response = await host.Client.GetAsync(url);
 
         Assert.Equal(expected, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-    }
-
-    private static async Task<string> CaptureAsync(HttpClient client)
-    {
-        using var response = await client.PostAsync("/debug/heapdump?type=heap", null);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
 
     private static long MarkerCount(JsonElement types) =>

@@ -1,14 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
-namespace HeapDiag.AspNetCore.Tests.Egress;
+namespace HeapDiag.AspNetCore.Tests.Storage;
 
 /// <summary>The default provider and start-up validation; no S3 server and no real dump needed.</summary>
 public sealed class EgressConfigurationTests
@@ -16,8 +14,8 @@ public sealed class EgressConfigurationTests
     [Fact]
     public async Task By_default_dumps_stay_local_and_every_answer_says_so()
     {
-        using var factory = new SampleApiFactory(configureServices: TestWriters.Use<FakeHeapDumpWriter>);
-        using var client = factory.CreateAuthorizedClient();
+        await using var host = await TestHost.StartAsync(services: TestWriters.Use<FakeHeapDumpWriter>);
+        var client = host.Client;
 
         using var created = await client.PostAsync("/debug/heapdump?type=mini", null);
 
@@ -40,7 +38,7 @@ public sealed class EgressConfigurationTests
         Assert.True(capabilities.GetProperty("egress").GetProperty("ok").GetBoolean());
         var monitor = await client.GetFromJsonAsync<JsonElement>("/debug/monitor");
         Assert.Equal("FileSystem", monitor.GetProperty("egress").GetProperty("provider").GetString());
-        Assert.DoesNotContain(factory.Logs.Entries, e => e.EventId.Id is 1004 or 1005);
+        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Id is 1004 or 1005);
     }
 
     [Theory]
@@ -88,12 +86,12 @@ public sealed class EgressConfigurationTests
     [Fact]
     public async Task S3_settings_left_in_place_do_not_matter_while_the_provider_is_FileSystem()
     {
-        using var factory = new SampleApiFactory(new Dictionary<string, string?>
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?>
         {
             ["HeapDiagnostics:Egress:Provider"] = "FileSystem",
             ["HeapDiagnostics:Egress:S3:ServiceUrl"] = "not a url",
         });
-        using var client = factory.CreateAuthorizedClient();
+        var client = host.Client;
 
         using var response = await client.GetAsync("/debug/heapdump");
 

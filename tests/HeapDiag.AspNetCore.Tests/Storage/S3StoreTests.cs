@@ -5,10 +5,9 @@ using System.Text.Json;
 using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace HeapDiag.AspNetCore.Tests.Egress;
+namespace HeapDiag.AspNetCore.Tests.Storage;
 
 /// <summary>
 /// The store's bucket tier against a real S3 server: zstd objects with digests, verified fetch-back, presigned
@@ -22,38 +21,38 @@ public sealed class S3StoreTests
     public async Task A_dump_is_a_fraction_of_its_size_in_the_bucket_and_the_zstd_tool_reads_it_back_to_the_same_digest()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true));
-        var (id, sha256, key, result) = await CaptureAsync(factory);
+        await using var host = await BucketTestHost.StartAsync(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true));
+        var (id, sha256, key, result) = await CaptureAsync(host);
 
         var stored = result.GetProperty("egress").GetProperty("storedBytes").GetInt64();
         Assert.True(stored * 5 <= DumpBytes, $"{stored} bytes in the bucket for a {DumpBytes}-byte dump");
         Assert.EndsWith($"heapdump-{id}.dmp.zst", key);
 
-        var file = Path.Combine(factory.DumpDirectory, "copy.dmp.zst");
+        var file = Path.Combine(host.DumpDirectory, "copy.dmp.zst");
         await File.WriteAllBytesAsync(file, await s3.ReadAsync(key));
         var decoded = Run("zstd", "-d", "-q", file, "-o", file[..^4]);
         Assert.True(decoded.ExitCode == 0, decoded.Output);
-        Assert.Equal(sha256, await EgressTestHost.Sha256OfFileAsync(file[..^4]));
+        Assert.Equal(sha256, await Digest.Sha256OfFileAsync(file[..^4]));
     }
 
     [RequiresS3rverFact]
     public async Task A_fetched_copy_is_verified_and_retention_never_deletes_a_dump_being_analysed()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, settings: new Dictionary<string, string?> { ["HeapDiagnostics:Storage:MaxDumps"] = "1" }, writer: new SizedDumpWriter(DumpBytes, compressible: true));
-        var store = factory.Services.GetRequiredService<HeapDumpStore>();
-        var (id, sha256, _, _) = await CaptureAsync(factory);
+        await using var host = await BucketTestHost.StartAsync(s3, settings: new Dictionary<string, string?> { ["HeapDiagnostics:Storage:MaxDumps"] = "1" }, writer: new SizedDumpWriter(DumpBytes, compressible: true));
+        var store = host.Services.GetRequiredService<HeapDumpStore>();
+        var (id, sha256, _, _) = await CaptureAsync(host);
         Assert.True(store.Delete(Parse(id)));
 
         var lease = await store.LeaseLocalCopyAsync(Parse(id), CancellationToken.None);
 
         Assert.Equal(sha256, lease!.Sha256);
-        Assert.Equal(sha256, await EgressTestHost.Sha256OfFileAsync(lease.DumpPath));
+        Assert.Equal(sha256, await Digest.Sha256OfFileAsync(lease.DumpPath));
         Assert.Equal(DumpBytes, lease.SizeBytes);
 
         // Two more captures with Storage:MaxDumps=1: the dump being analysed stays, the one beside it goes.
-        var (second, _, _, _) = await CaptureAsync(factory);
-        var (third, _, _, _) = await CaptureAsync(factory);
+        var (second, _, _, _) = await CaptureAsync(host);
+        var (third, _, _, _) = await CaptureAsync(host);
         Assert.Equal([third, id], store.List().Select(dump => dump.Id.ToString()));
         Assert.Null(store.Find(Parse(second)));
 
@@ -66,26 +65,25 @@ public sealed class S3StoreTests
     public async Task A_presigned_download_redirects_to_the_bucket_and_curl_fetches_the_same_dump()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true), settings: new Dictionary<string, string?>
+        await using var host = await BucketTestHost.StartAsync(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true), settings: new Dictionary<string, string?>
         {
             ["HeapDiagnostics:Egress:S3:PresignedDownloads"] = "true",
             ["HeapDiagnostics:Egress:S3:DeleteLocalAfterUpload"] = "true",
         });
-        var (id, sha256, key, _) = await CaptureAsync(factory);
-        using var client = factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        client.DefaultRequestHeaders.Add("X-Api-Key", SampleApiFactory.ApiKey);
+        var (id, sha256, key, _) = await CaptureAsync(host);
+        var client = host.Client;   // the test server's client follows no redirect: the 307 itself is seen
 
         using var redirect = await client.GetAsync($"/debug/heapdump/{id}");
 
         Assert.Equal(HttpStatusCode.TemporaryRedirect, redirect.StatusCode);
         var url = redirect.Headers.Location!.AbsoluteUri;
         Assert.StartsWith($"{s3.ServiceUrl}/{s3.Bucket}/{key}?", url);
-        var file = Path.Combine(factory.DumpDirectory, "presigned.dmp.zst");
+        var file = Path.Combine(host.DumpDirectory, "presigned.dmp.zst");
         var curl = Run("curl", "-sS", "-f", "-D", file + ".headers", "-o", file, url);
         Assert.True(curl.ExitCode == 0, curl.Output);
         await using (var body = File.OpenRead(file))
         {
-            Assert.Equal(sha256, await EgressTestHost.Sha256OfZstdAsync(body));
+            Assert.Equal(sha256, await Digest.Sha256OfZstdAsync(body));
         }
 
         var headers = await File.ReadAllTextAsync(file + ".headers");
@@ -102,10 +100,10 @@ public sealed class S3StoreTests
     public async Task Damaged_objects_answer_502_naming_the_problem_and_leave_no_partial_file()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true));
-        using var client = factory.CreateAuthorizedClient();
-        var store = factory.Services.GetRequiredService<HeapDumpStore>();
-        var (id, sha256, key, _) = await CaptureAsync(factory);
+        await using var host = await BucketTestHost.StartAsync(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true));
+        var client = host.Client;
+        var store = host.Services.GetRequiredService<HeapDumpStore>();
+        var (id, sha256, key, _) = await CaptureAsync(host);
         var original = await s3.ReadAsync(key);
         Assert.True(store.Delete(Parse(id)));
 
@@ -150,7 +148,7 @@ public sealed class S3StoreTests
             using var summary = await client.GetAsync($"/debug/heapdump/{id}/summary");
             Assert.Equal(HttpStatusCode.BadGateway, summary.StatusCode);
             Assert.Contains(expected, (await summary.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
-            Assert.Empty(Directory.GetFiles(factory.DumpDirectory, $"heapdump-{id}.*"));
+            Assert.Empty(Directory.GetFiles(host.DumpDirectory, $"heapdump-{id}.*"));
             return error.Message;
         }
     }
@@ -159,29 +157,21 @@ public sealed class S3StoreTests
     public async Task Diagnostics_rewritten_after_the_upload_reach_the_bucket()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(1 << 20, compressible: true));
-        var store = factory.Services.GetRequiredService<HeapDumpStore>();
-        var (id, _, key, _) = await CaptureAsync(factory);
+        await using var host = await BucketTestHost.StartAsync(s3, writer: new SizedDumpWriter(1 << 20, compressible: true));
+        var store = host.Services.GetRequiredService<HeapDumpStore>();
+        var (id, _, key, _) = await CaptureAsync(host);
         var diagnosticsKey = key.Replace(".dmp.zst", ".diagnostics.json", StringComparison.Ordinal);
 
         // What the leak reporter does after an automatic dump: the bucket copy follows in the background.
         var updated = "{\"leakReport\":{\"headline\":\"grew\"}}"u8.ToArray();
         store.WriteDiagnostics(Parse(id), updated);
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!(await s3.ReadAsync(diagnosticsKey)).SequenceEqual(updated))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the rewritten diagnostics did not reach the bucket within 30 s");
-            await Task.Delay(50);
-        }
+        await Poll.UntilAsync(async () => (await s3.ReadAsync(diagnosticsKey)).SequenceEqual(updated), "the rewritten diagnostics to reach the bucket");
     }
 
-    private static async Task<(string Id, string Sha256, string Key, JsonElement Result)> CaptureAsync(SampleApiFactory factory)
+    private static async Task<(string Id, string Sha256, string Key, JsonElement Result)> CaptureAsync(TestHost host)
     {
-        using var client = factory.CreateAuthorizedClient();
-        using var created = await client.PostAsync("/debug/heapdump?type=heap", null);
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var result = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var result = await host.CaptureResultAsync();
         var egress = result.GetProperty("egress");
         Assert.True(egress.GetProperty("success").GetBoolean(), egress.GetProperty("error").GetString());
         return (result.GetProperty("id").GetString()!, result.GetProperty("sha256").GetString()!, egress.GetProperty("key").GetString()!, result);

@@ -10,7 +10,7 @@ using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace HeapDiag.AspNetCore.Tests.Egress;
+namespace HeapDiag.AspNetCore.Tests.Storage;
 
 /// <summary>Real dumps of this process shipped to a real S3 server (s3rver), so these run one at a time with the other captures.</summary>
 [Collection(CaptureCollection.Name)]
@@ -20,9 +20,9 @@ public sealed class S3EgressCaptureTests
     public async Task A_real_dump_goes_up_compressed_with_its_digest_and_is_listed_downloaded_fetched_back_and_deleted_everywhere()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3);
-        using var client = factory.CreateAuthorizedClient();
-        var instance = factory.Services.GetRequiredService<ProcessInstance>();
+        await using var host = await BucketTestHost.StartAsync(s3);
+        var client = host.Client;
+        var instance = host.Services.GetRequiredService<ProcessInstance>();
 
         using var created = await client.PostAsync("/debug/heapdump?type=mini", null);
 
@@ -34,7 +34,7 @@ public sealed class S3EgressCaptureTests
         var size = result.GetProperty("sizeBytes").GetInt64();
         var sha256 = result.GetProperty("sha256").GetString()!;
         var egress = result.GetProperty("egress");
-        var key = $"team/dumps/SampleApi/{instance.ProcessId}-{instance.SessionId}/heapdump-{id}.dmp.zst";
+        var key = $"{BucketTestHost.AppPrefix}{instance.ProcessId}-{instance.SessionId}/heapdump-{id}.dmp.zst";
         Assert.Equal("S3", egress.GetProperty("provider").GetString());
         Assert.True(egress.GetProperty("success").GetBoolean(), egress.GetProperty("error").GetString());
         Assert.Equal(key, egress.GetProperty("key").GetString());
@@ -43,15 +43,15 @@ public sealed class S3EgressCaptureTests
         Assert.False(egress.GetProperty("localDeleted").GetBoolean());
 
         // The digest is of the dump on disk, written beside it in sha256sum's format and into its diagnostics.
-        Assert.Equal(await EgressTestHost.Sha256OfFileAsync(dumpPath), sha256);
-        Assert.Equal($"{sha256}  heapdump-{id}.dmp\n", await File.ReadAllTextAsync(Path.Combine(factory.DumpDirectory, $"heapdump-{id}.sha256")));
+        Assert.Equal(await Digest.Sha256OfFileAsync(dumpPath), sha256);
+        Assert.Equal($"{sha256}  heapdump-{id}.dmp\n", await File.ReadAllTextAsync(Path.Combine(host.DumpDirectory, $"heapdump-{id}.sha256")));
         Assert.Equal(sha256, JsonDocument.Parse(await File.ReadAllBytesAsync(diagPath)).RootElement.GetProperty("dumpSha256").GetString());
 
         // The bucket holds zstd that decodes to the very dump (not aws-chunked framing), with the digest as metadata.
         var stored = await s3.ReadAsync(key);
         Assert.Equal(egress.GetProperty("storedBytes").GetInt64(), stored.Length);
         Assert.True(stored.Length < size, $"{stored.Length} stored bytes for a {size}-byte dump");
-        Assert.Equal(sha256, await EgressTestHost.Sha256OfZstdAsync(new MemoryStream(stored)));
+        Assert.Equal(sha256, await Digest.Sha256OfZstdAsync(new MemoryStream(stored)));
         using (var s3Client = s3.CreateClient())
         {
             var metadata = await s3Client.GetObjectMetadataAsync(s3.Bucket, key);
@@ -66,7 +66,7 @@ public sealed class S3EgressCaptureTests
         }
 
         var diagnosticsKey = key.Replace(".dmp.zst", ".diagnostics.json", StringComparison.Ordinal);
-        Assert.Equal(EgressTestHost.Sha256(await File.ReadAllBytesAsync(diagPath)), await s3.Sha256Async(diagnosticsKey));
+        Assert.Equal(Digest.Sha256(await File.ReadAllBytesAsync(diagPath)), await s3.Sha256Async(diagnosticsKey));
 
         var listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
         var item = Assert.Single(listed.GetProperty("dumps").EnumerateArray());
@@ -74,10 +74,10 @@ public sealed class S3EgressCaptureTests
         Assert.Equal(key, item.GetProperty("objectKey").GetString());
         Assert.Equal(sha256, item.GetProperty("sha256").GetString());
         Assert.Equal(JsonValueKind.Null, listed.GetProperty("remoteError").ValueKind);
-        Assert.Contains($"s3://{s3.Bucket}/team/dumps/SampleApi/", listed.GetProperty("remote").GetString());
+        Assert.Contains($"s3://{s3.Bucket}/{BucketTestHost.AppPrefix}", listed.GetProperty("remote").GetString());
 
         // The instance that wrote it is gone (its disk with it): the bucket still serves the dump, its size and digest.
-        foreach (var file in Directory.GetFiles(factory.DumpDirectory, $"heapdump-{id}.*"))
+        foreach (var file in Directory.GetFiles(host.DumpDirectory, $"heapdump-{id}.*"))
         {
             File.Delete(file);
         }
@@ -119,7 +119,7 @@ public sealed class S3EgressCaptureTests
         }
 
         // What analysis calls: a verified local copy, fetched once, then an ordinary local dump.
-        var store = factory.Services.GetRequiredService<HeapDumpStore>();
+        var store = host.Services.GetRequiredService<HeapDumpStore>();
         Assert.True(HeapDumpId.TryParse(id, out var dumpId));
         using (var lease = await store.LeaseLocalCopyAsync(dumpId, CancellationToken.None))
         {
@@ -127,7 +127,7 @@ public sealed class S3EgressCaptureTests
             Assert.Equal(dumpPath, lease.DumpPath);
             Assert.Equal(size, lease.SizeBytes);
             Assert.Equal(sha256, lease.Sha256);
-            Assert.Equal(sha256, await EgressTestHost.Sha256OfFileAsync(lease.DumpPath));
+            Assert.Equal(sha256, await Digest.Sha256OfFileAsync(lease.DumpPath));
             Assert.True(File.Exists(diagPath));
             if (!OperatingSystem.IsWindows())
             {
@@ -135,7 +135,7 @@ public sealed class S3EgressCaptureTests
             }
         }
 
-        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "*.tmp"));
+        Assert.Empty(Directory.GetFiles(host.DumpDirectory, "*.tmp"));
         listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
         Assert.Equal("both", Assert.Single(listed.GetProperty("dumps").EnumerateArray()).GetProperty("location").GetString());
 
@@ -149,7 +149,7 @@ public sealed class S3EgressCaptureTests
         using var deleted = await client.DeleteAsync($"/debug/heapdump/{id}");
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Empty(await s3.ListAsync());
-        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "heapdump-*"));
+        Assert.Empty(Directory.GetFiles(host.DumpDirectory, "heapdump-*"));
         using var gone = await client.GetAsync($"/debug/heapdump/{id}");
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
         using var deletedAgain = await client.DeleteAsync($"/debug/heapdump/{id}");
@@ -160,24 +160,24 @@ public sealed class S3EgressCaptureTests
     public async Task DeleteLocalAfterUpload_keeps_only_the_bucket_copy_and_download_true_streams_it_back()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, settings: new Dictionary<string, string?>
+        await using var host = await BucketTestHost.StartAsync(s3, settings: new Dictionary<string, string?>
         {
             ["HeapDiagnostics:Egress:S3:DeleteLocalAfterUpload"] = "true",
             ["HeapDiagnostics:Egress:S3:Prefix"] = null,
         });
-        using var client = factory.CreateAuthorizedClient();
+        var client = host.Client;
 
         using var response = await client.PostAsync("/debug/heapdump?type=mini&download=true", null);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadAsByteArrayAsync();
-        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "heapdump-*"));
+        Assert.Empty(Directory.GetFiles(host.DumpDirectory, "heapdump-*"));
         var stored = await s3.ListAsync();
         var dump = Assert.Single(stored, o => o.Key.EndsWith(".dmp.zst", StringComparison.Ordinal));
-        Assert.StartsWith("SampleApi/", dump.Key);
+        Assert.StartsWith($"{TestHost.ApplicationName}/", dump.Key);
         Assert.Single(stored, o => o.Key.EndsWith(".diagnostics.json", StringComparison.Ordinal));
-        Assert.Equal(EgressTestHost.Sha256(body), await EgressTestHost.Sha256OfZstdAsync(new MemoryStream(await s3.ReadAsync(dump.Key))));
-        Assert.Equal(EgressTestHost.Sha256(body), response.Headers.GetValues("X-HeapDiag-Sha256").Single());
+        Assert.Equal(Digest.Sha256(body), await Digest.Sha256OfZstdAsync(new MemoryStream(await s3.ReadAsync(dump.Key))));
+        Assert.Equal(Digest.Sha256(body), response.Headers.GetValues("X-HeapDiag-Sha256").Single());
         Assert.EndsWith(Path.GetFileName(dump.Key)["heapdump-".Length..^".dmp.zst".Length], response.Headers.Location?.OriginalString);
 
         var listed = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump");
@@ -191,9 +191,9 @@ public sealed class S3EgressCaptureTests
 
         // Random bytes do not compress, so the upload is several parts; the real server is killed right after it
         // accepted the first, as a crash or a network cut would. The SDK retries, then gives up.
-        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(4 * EgressTestHost.PartSizeBytes));
-        using var client = factory.CreateAuthorizedClient();
-        new UploadWatch(factory.Services).AfterUploadPart = parts =>
+        await using var host = await BucketTestHost.StartAsync(s3, writer: new SizedDumpWriter(4 * BucketTestHost.PartSizeBytes));
+        var client = host.Client;
+        new UploadWatch(host.Services).AfterUploadPart = parts =>
         {
             if (parts == 1)
             {
@@ -217,9 +217,9 @@ public sealed class S3EgressCaptureTests
         var dumpPath = result.GetProperty("heapPath").GetString()!;
         Assert.Equal(dumpPath, egress.GetProperty("location").GetString());
         Assert.Equal(result.GetProperty("sizeBytes").GetInt64(), new FileInfo(dumpPath).Length);
-        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "*.tmp"));
+        Assert.Empty(Directory.GetFiles(host.DumpDirectory, "*.tmp"));
 
-        var logged = Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 2202);
+        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id == 2202);
         Assert.Equal(LogLevel.Error, logged.Level);
         Assert.Contains(error, logged.Message);
 
@@ -238,10 +238,10 @@ public sealed class S3EgressCaptureTests
     public async Task Wrong_credentials_warn_at_start_and_fail_the_upload_with_a_clear_error()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, new BasicAWSCredentials("NOT-A-KNOWN-KEY", "wrong-secret"));
-        using var client = factory.CreateAuthorizedClient();
+        await using var host = await BucketTestHost.StartAsync(s3, new BasicAWSCredentials("NOT-A-KNOWN-KEY", "wrong-secret"));
+        var client = host.Client;
 
-        var warning = Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 1004);
+        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Id == 1004);
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.Contains("InvalidAccessKeyId", warning.Message);
         Assert.Contains("AWS_ACCESS_KEY_ID", warning.Message);
@@ -257,23 +257,23 @@ public sealed class S3EgressCaptureTests
         Assert.Contains($"bucket '{s3.Bucket}'", error);
         Assert.Contains(s3.ServiceUrl, error);
         Assert.DoesNotContain("wrong-secret", error);
-        Assert.Single(Directory.GetFiles(factory.DumpDirectory, "*.dmp"));
+        Assert.Single(Directory.GetFiles(host.DumpDirectory, "*.dmp"));
 
         var capabilities = await client.GetFromJsonAsync<JsonElement>("/debug/heapdump/capabilities");
         Assert.False(capabilities.GetProperty("egress").GetProperty("ok").GetBoolean());
         Assert.Contains("InvalidAccessKeyId", capabilities.GetProperty("egress").GetProperty("problem").GetString());
         Assert.True(capabilities.GetProperty("canCapture").GetBoolean());
-        Assert.DoesNotContain(factory.Logs.Entries, e => e.Message.Contains("wrong-secret", StringComparison.Ordinal));
+        Assert.DoesNotContain(host.Logs.Entries, e => e.Message.Contains("wrong-secret", StringComparison.Ordinal));
     }
 
     [RequiresS3rverFact]
     public async Task A_missing_bucket_warns_at_start_and_fails_the_upload_saying_to_create_it()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, bucket: "no-such-bucket");
-        using var client = factory.CreateAuthorizedClient();
+        await using var host = await BucketTestHost.StartAsync(s3, bucket: "no-such-bucket");
+        var client = host.Client;
 
-        var warning = Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 1004);
+        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Id == 1004);
         Assert.Contains("NoSuchBucket", warning.Message);
         Assert.Contains("Create the bucket 'no-such-bucket'", warning.Message);
 
@@ -286,6 +286,6 @@ public sealed class S3EgressCaptureTests
         Assert.Contains("NoSuchBucket", error);
         Assert.Contains("s3://no-such-bucket/", error);
         Assert.Contains("Create the bucket 'no-such-bucket'", error);
-        Assert.Single(Directory.GetFiles(factory.DumpDirectory, "*.dmp"));
+        Assert.Single(Directory.GetFiles(host.DumpDirectory, "*.dmp"));
     }
 }

@@ -1,9 +1,8 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 
-namespace HeapDiag.AspNetCore.Tests.Egress;
+namespace HeapDiag.AspNetCore.Tests.Storage;
 
 /// <summary>
 /// SampleApi as its own process, configured only through the environment as in a container: the egress settings

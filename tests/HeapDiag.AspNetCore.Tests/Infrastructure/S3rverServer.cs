@@ -6,14 +6,12 @@ using System.Text;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
-using Microsoft.Extensions.DependencyInjection;
 using HeapDiag.AspNetCore.Storage;
-using HeapDiag.AspNetCore.Tests.Infrastructure;
 
-namespace HeapDiag.AspNetCore.Tests.Egress;
+namespace HeapDiag.AspNetCore.Tests.Infrastructure;
 
 /// <summary>
-/// A real S3 server for the egress tests: s3rver (npm), started on 127.0.0.1 with a fresh temp directory and one
+/// A real S3 server for the bucket tier's tests: s3rver (npm), started on 127.0.0.1 with a fresh temp directory and one
 /// bucket, stopped and deleted on dispose. Found at <c>$HEAPDIAG_S3RVER</c>, else at
 /// <c>.tools/node_modules/.bin/s3rver</c> in the repository (where .ci/run installs it).
 /// </summary>
@@ -173,24 +171,18 @@ public sealed class S3rverServer : IAsyncDisposable
 
     private async Task WaitUntilListeningAsync()
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
+        try
         {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"s3rver exited with {process.ExitCode}: {Output}");
-            }
-
-            if (Output.Contains("listening", StringComparison.OrdinalIgnoreCase))
-            {
-                return;
-            }
-
-            await Task.Delay(50);
+            await Poll.UntilAsync(
+                () => process.HasExited ? throw new InvalidOperationException($"s3rver exited with {process.ExitCode}: {Output}") : Output.Contains("listening", StringComparison.OrdinalIgnoreCase),
+                $"s3rver to listen on {ServiceUrl}",
+                TimeSpan.FromSeconds(30));
         }
-
-        Kill();
-        throw new TimeoutException($"s3rver did not listen on {ServiceUrl} within 30 s: {Output}");
+        catch
+        {
+            Kill();
+            throw;
+        }
     }
 
     private void Append(string? line)
@@ -221,25 +213,4 @@ public sealed class RequiresS3rverFactAttribute : FactAttribute
             Skip = $"{missing} is not installed (apt-get install {missing}); .ci/run installs it.";
         }
     }
-}
-
-/// <summary>Watches the app's own S3 client (made once by dependency injection): counts the upload parts it sends.</summary>
-internal sealed class UploadWatch
-{
-    private int uploadParts;
-
-    public UploadWatch(IServiceProvider services) =>
-        ((AmazonS3Client)services.GetRequiredService<IAmazonS3>()).AfterResponseEvent += (_, e) =>
-        {
-            if (e is WebServiceResponseEventArgs { Request: UploadPartRequest })
-            {
-                var parts = Interlocked.Increment(ref uploadParts);
-                AfterUploadPart?.Invoke(parts);
-            }
-        };
-
-    public int UploadParts => Volatile.Read(ref uploadParts);
-
-    /// <summary>Called after each UploadPart response, with the count so far.</summary>
-    public Action<int>? AfterUploadPart { get; set; }
 }

@@ -2,20 +2,17 @@ using System.Net;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 
-namespace HeapDiag.AspNetCore.Tests;
+namespace HeapDiag.AspNetCore.Tests.Diagnostics;
 
-public sealed class MemoryEndpointTests : IDisposable
+/// <summary>GET /memory: every field of the diagnostics measured in this process, and the leak indicators they feed.</summary>
+public sealed class MemoryEndpointTests
 {
-    private readonly SampleApiFactory factory = new();
-
-    public void Dispose() => factory.Dispose();
-
     [Fact]
     public async Task Memory_reports_every_field_with_plausible_values()
     {
-        using var client = factory.CreateAuthorizedClient();
+        await using var host = await TestHost.StartAsync();
 
-        using var response = await client.GetAsync("/debug/memory");
+        using var response = await host.Client.GetAsync("/debug/memory");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -84,11 +81,11 @@ public sealed class MemoryEndpointTests : IDisposable
     [Fact]
     public async Task Two_hundred_undisposed_timers_raise_the_timer_indicator()
     {
-        using var client = factory.CreateAuthorizedClient();
+        await using var host = await TestHost.StartAsync();
         var timers = Enumerable.Range(0, 200).Select(_ => new Timer(_ => { }, null, TimeSpan.FromHours(1), Timeout.InfiniteTimeSpan)).ToList();
         try
         {
-            using var json = JsonDocument.Parse(await client.GetStringAsync("/debug/memory"));
+            using var json = JsonDocument.Parse(await host.Client.GetStringAsync("/debug/memory"));
 
             var leaks = json.RootElement.GetProperty("analysis").GetProperty("potentialLeaks").EnumerateArray().Select(l => l.GetString()!).ToList();
             Assert.Contains(leaks, leak => leak.Contains("active timers"));
@@ -103,10 +100,9 @@ public sealed class MemoryEndpointTests : IDisposable
     [Fact]
     public async Task Smaps_rollup_can_be_turned_off()
     {
-        using var quiet = new SampleApiFactory(new Dictionary<string, string?> { ["HeapDiagnostics:IncludeSmapsRollup"] = "false" });
-        using var client = quiet.CreateAuthorizedClient();
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["HeapDiagnostics:IncludeSmapsRollup"] = "false" });
 
-        using var json = JsonDocument.Parse(await client.GetStringAsync("/debug/memory"));
+        using var json = JsonDocument.Parse(await host.Client.GetStringAsync("/debug/memory"));
 
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("smapsRollup").ValueKind);
     }

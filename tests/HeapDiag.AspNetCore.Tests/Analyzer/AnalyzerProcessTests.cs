@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -7,7 +7,7 @@ using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace HeapDiag.AspNetCore.Tests.Analysis;
+namespace HeapDiag.AspNetCore.Tests.Analyzer;
 
 /// <summary>
 /// Every analysis runs in the analyzer process, never on the app's heap: a child started within a memory budget,
@@ -15,7 +15,7 @@ namespace HeapDiag.AspNetCore.Tests.Analysis;
 /// budget is too small, and explained when it cannot start at all.
 /// </summary>
 [Collection(CaptureCollection.Name)]
-public sealed class AnalyzerProcessTests
+public sealed partial class AnalyzerProcessTests
 {
     /// <summary>The leak this test process carries while it dumps itself: the suspects must name this field.</summary>
     private static readonly List<LeakedItem> Cache = [];
@@ -23,7 +23,7 @@ public sealed class AnalyzerProcessTests
     [Fact]
     public async Task Suspects_come_from_a_child_process_name_the_leaking_field_and_are_kept_beside_the_dump()
     {
-        await using var host = await AnalysisTestHost.StartAsync();
+        await using var host = await TestHost.StartAsync();
         try
         {
             Leak(150_000);
@@ -45,15 +45,15 @@ public sealed class AnalyzerProcessTests
 
             // One analyzer per dump, each in a process of its own; the summary came from the same run.
             Assert.Equal(HttpStatusCode.OK, summary.StatusCode);
-            Assert.Equal(2, host.AnalyzerProcessIds.Count);
-            Assert.DoesNotContain(Environment.ProcessId, host.AnalyzerProcessIds);
+            Assert.Equal(2, AnalyzerProcessIds(host).Count);
+            Assert.DoesNotContain(Environment.ProcessId, AnalyzerProcessIds(host));
             foreach (var id in new[] { before, after })
             {
                 Assert.True(File.Exists(Path.Combine(host.DumpDirectory, $"heapdump-{id}.suspects.json")));
                 Assert.True(File.Exists(Path.Combine(host.DumpDirectory, $"heapdump-{id}.summary.json")));
             }
 
-            Assert.Empty(host.Workspaces);
+            Assert.Empty(Workspaces(host));
             Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 4202 && e.Message.Contains("heapdiag-analyzer: suspects:", StringComparison.Ordinal));
         }
         finally
@@ -65,18 +65,18 @@ public sealed class AnalyzerProcessTests
     [Fact]
     public async Task Cancelling_the_request_kills_the_analyzer_and_leaves_no_files()
     {
-        await using var host = await AnalysisTestHost.StartAsync();
+        await using var host = await TestHost.StartAsync();
         var id = await host.CaptureAsync();
         using var cancel = new CancellationTokenSource();
 
         var request = host.Client.GetAsync($"/debug/heapdump/{id}/suspects", cancel.Token);
-        await Poll.UntilAsync(() => host.AnalyzerProcessIds.Count == 1, "the analyzer to start");
-        var analyzer = host.AnalyzerProcessIds[0];
+        await Poll.UntilAsync(() => AnalyzerProcessIds(host).Count == 1, "the analyzer to start");
+        var analyzer = AnalyzerProcessIds(host)[0];
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
         await Poll.UntilAsync(() => !IsRunning(analyzer), $"analyzer process {analyzer} to end");
-        await Poll.UntilAsync(() => host.Workspaces.Count == 0, "the analyzer's workspace to be removed");
+        await Poll.UntilAsync(() => Workspaces(host).Count == 0, "the analyzer's workspace to be removed");
         Assert.DoesNotContain(Directory.GetFiles(host.DumpDirectory, "*.json"), f => !f.EndsWith(".diagnostics.json", StringComparison.Ordinal));
         Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 4205);
     }
@@ -84,7 +84,7 @@ public sealed class AnalyzerProcessTests
     [Fact]
     public async Task An_analysis_past_the_timeout_is_stopped_with_504()
     {
-        await using var host = await AnalysisTestHost.StartAsync(options => options.Analysis.Timeout = TimeSpan.FromMilliseconds(200));
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["HeapDiagnostics:Analysis:Timeout"] = "00:00:00.2" });
         var id = await host.CaptureAsync();
 
         using var response = await host.Client.GetAsync($"/debug/heapdump/{id}/suspects");
@@ -93,14 +93,14 @@ public sealed class AnalyzerProcessTests
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("AnalysisTimeout", problem.GetProperty("failure").GetString());
         Assert.Contains("HeapDiagnostics:Analysis:Timeout", problem.GetProperty("detail").GetString());
-        Assert.False(IsRunning(Assert.Single(host.AnalyzerProcessIds)));
-        Assert.Empty(host.Workspaces);
+        Assert.False(IsRunning(Assert.Single(AnalyzerProcessIds(host))));
+        Assert.Empty(Workspaces(host));
     }
 
     [Fact]
     public async Task A_budget_too_small_for_the_dump_is_refused_with_503_and_the_numbers_before_any_analyzer_starts()
     {
-        await using var host = await AnalysisTestHost.StartAsync(options => options.Analysis.MaxMemoryBytes = 64L << 20);
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["HeapDiagnostics:Analysis:MaxMemoryBytes"] = (64L << 20).ToString(CultureInfo.InvariantCulture) });
         var id = await host.CaptureAsync();
 
         using var response = await host.Client.GetAsync($"/debug/heapdump/{id}/suspects");
@@ -112,14 +112,14 @@ public sealed class AnalyzerProcessTests
         Assert.True(problem.GetProperty("neededBytes").GetInt64() > 64L << 20);
         Assert.Contains("HeapDiagnostics:Analysis:MaxMemoryBytes", problem.GetProperty("detail").GetString());
         Assert.Contains("heapdiag suspects FILE", problem.GetProperty("fix").GetString());
-        Assert.Empty(host.AnalyzerProcessIds);
-        Assert.Empty(host.Workspaces);
+        Assert.Empty(AnalyzerProcessIds(host));
+        Assert.Empty(Workspaces(host));
     }
 
     [Fact]
     public async Task With_analysis_off_every_analysis_route_answers_503_and_names_the_setting()
     {
-        await using var host = await AnalysisTestHost.StartAsync(options => options.Analysis.Mode = AnalysisMode.Off);
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["HeapDiagnostics:Analysis:Mode"] = "Off" });
         var id = await host.CaptureAsync();
 
         foreach (var route in new[] { "summary", "suspects", "retainers?type=System.String" })
@@ -133,7 +133,7 @@ public sealed class AnalyzerProcessTests
         var analysis = (await host.Client.GetFromJsonAsync<JsonElement>("/debug/heapdump/capabilities")).GetProperty("analysis");
         Assert.False(analysis.GetProperty("canAnalyze").GetBoolean());
         Assert.Equal("Off", analysis.GetProperty("mode").GetString());
-        Assert.Empty(host.AnalyzerProcessIds);
+        Assert.Empty(AnalyzerProcessIds(host));
     }
 
     [Fact]
@@ -144,7 +144,7 @@ public sealed class AnalyzerProcessTests
         {
             // As a self-contained single-file app sees it: started as its own executable, no dotnet, no analyzer beside it.
             var singleFile = AnalyzerHost.Locate(Path.Combine(appDirectory, "MyApp"), Path.Combine(appDirectory, "runtime") + "/", appDirectory, dotnetRoot: null);
-            await using var host = await AnalysisTestHost.StartAsync(services: s => s.Replace(ServiceDescriptor.Singleton(singleFile)));
+            await using var host = await TestHost.StartAsync(services: s => s.Replace(ServiceDescriptor.Singleton(singleFile)));
             var id = await host.CaptureAsync();
 
             var analysis = (await host.Client.GetFromJsonAsync<JsonElement>("/debug/heapdump/capabilities")).GetProperty("analysis");
@@ -157,7 +157,7 @@ public sealed class AnalyzerProcessTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             Assert.Equal("AnalyzerUnavailable", problem.GetProperty("failure").GetString());
             Assert.Contains("HeapDiagnostics:Analysis:Mode=Off", problem.GetProperty("fix").GetString());
-            Assert.Empty(host.AnalyzerProcessIds);
+            Assert.Empty(AnalyzerProcessIds(host));
         }
         finally
         {
@@ -168,7 +168,7 @@ public sealed class AnalyzerProcessTests
     [Fact]
     public async Task Capabilities_describe_the_analyzer_and_its_budget()
     {
-        await using var host = await AnalysisTestHost.StartAsync(options => options.Analysis.MaxMemoryBytes = 300L << 20);
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["HeapDiagnostics:Analysis:MaxMemoryBytes"] = (300L << 20).ToString(CultureInfo.InvariantCulture) });
 
         var analysis = (await host.Client.GetFromJsonAsync<JsonElement>("/debug/heapdump/capabilities")).GetProperty("analysis");
 
@@ -187,6 +187,13 @@ public sealed class AnalyzerProcessTests
 
     private static bool IsRunning(int processId) => Directory.Exists($"/proc/{processId}");
 
+    /// <summary>Process ids of every analyzer the host started so far, from its log (event 4201).</summary>
+    private static List<int> AnalyzerProcessIds(TestHost host) =>
+        [.. host.Logs.Entries.Where(e => e.EventId.Id == 4201).Select(e => int.Parse(StartedIn().Match(e.Message).Groups[1].Value, CultureInfo.InvariantCulture))];
+
+    /// <summary>Analyzer workspaces (and anything in them) left in the dump directory.</summary>
+    private static List<string> Workspaces(TestHost host) => [.. Directory.GetDirectories(host.DumpDirectory, "heapdump-*.analysis-*")];
+
     private static void Leak(int count)
     {
         lock (Cache)
@@ -203,6 +210,10 @@ public sealed class AnalyzerProcessTests
             Cache.TrimExcess();
         }
     }
+
+    // Fully qualified: the regular expressions namespace has a CaptureCollection of its own.
+    [System.Text.RegularExpressions.GeneratedRegex(@"in process (\d+)")]
+    private static partial System.Text.RegularExpressions.Regex StartedIn();
 
     /// <summary>What leaks: an object with a buffer of its own.</summary>
     private sealed record LeakedItem(byte[] Buffer);

@@ -5,7 +5,7 @@ using System.Text.Json;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Xunit.Abstractions;
 
-namespace HeapDiag.AspNetCore.Tests.Egress;
+namespace HeapDiag.AspNetCore.Tests.Storage;
 
 /// <summary>
 /// A dump far larger than a part goes up and comes back down streamed: the managed heap never grows by anything like
@@ -25,12 +25,11 @@ public sealed class S3EgressStreamingTests(ITestOutputHelper output)
     public async Task A_dump_larger_than_memory_bounds_goes_up_in_parts_and_comes_back_streamed_with_bounded_heap()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(
+        await using var host = await BucketTestHost.StartAsync(
             s3, settings: new Dictionary<string, string?> { ["HeapDiagnostics:Egress:S3:DeleteLocalAfterUpload"] = "true" },
             tune: options => options.PartSizeBytes = PartBytes, writer: new SizedDumpWriter(DumpBytes));
-        using var client = factory.CreateAuthorizedClient();
-        var watch = new UploadWatch(factory.Services);
-        client.Timeout = TimeSpan.FromMinutes(5);
+        var client = host.Client;
+        var watch = new UploadWatch(host.Services);
 
         JsonElement result = default;
         var uploadPeak = await PeakHeapGrowthAsync(async () =>

@@ -4,10 +4,11 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Amazon.S3.Model;
 using HeapDiag.AspNetCore.Storage;
+using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace HeapDiag.AspNetCore.Tests.Egress;
+namespace HeapDiag.AspNetCore.Tests.Storage;
 
 /// <summary>
 /// Listing, local copies and deletes against a real S3 server, with a writer that writes a file instead of a dump
@@ -21,18 +22,18 @@ public sealed class S3EgressCatalogTests
     public async Task Old_uncompressed_dumps_of_other_instances_are_listed_downloaded_and_fetched_once_for_concurrent_callers()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes));
-        using var client = factory.CreateAuthorizedClient();
+        await using var host = await BucketTestHost.StartAsync(s3, writer: new SizedDumpWriter(DumpBytes));
+        var client = host.Client;
 
         // Another instance of the app (another pod, long gone) left a dump in the bucket, uncompressed and without a
         // digest, as versions before zstd did; a foreign object sits beside it.
         var otherId = "20261101T101010123Z-999-auto-2-heap";
-        var otherKey = $"team/dumps/SampleApi/999-abcdef012345/heapdump-{otherId}.dmp";
+        var otherKey = $"{BucketTestHost.AppPrefix}999-abcdef012345/heapdump-{otherId}.dmp";
         var content = RandomNumberGenerator.GetBytes(200_000);
         using (var s3Client = s3.CreateClient())
         {
             await s3Client.PutObjectAsync(new PutObjectRequest { BucketName = s3.Bucket, Key = otherKey, InputStream = new MemoryStream(content), UseChunkEncoding = false });
-            await s3Client.PutObjectAsync(new PutObjectRequest { BucketName = s3.Bucket, Key = "team/dumps/SampleApi/notes.txt", ContentBody = "not a dump", UseChunkEncoding = false });
+            await s3Client.PutObjectAsync(new PutObjectRequest { BucketName = s3.Bucket, Key = $"{BucketTestHost.AppPrefix}notes.txt", ContentBody = "not a dump", UseChunkEncoding = false });
             await s3Client.PutObjectAsync(new PutObjectRequest { BucketName = s3.Bucket, Key = "team/dumps/OtherApp/1-aa/heapdump-20261101T101010123Z-1-auto-1-heap.dmp", ContentBody = "another app", UseChunkEncoding = false });
         }
 
@@ -48,7 +49,7 @@ public sealed class S3EgressCatalogTests
         Assert.Equal("auto", dumps[1].GetProperty("trigger").GetString());
         Assert.Equal(JsonValueKind.Null, dumps[1].GetProperty("links").GetProperty("diagnostics").ValueKind);
         Assert.Equal(JsonValueKind.Null, dumps[1].GetProperty("sha256").ValueKind);
-        Assert.Equal(await EgressTestHost.Sha256OfFileAsync(Path.Combine(factory.DumpDirectory, $"heapdump-{ownId}.dmp")), dumps[0].GetProperty("sha256").GetString());
+        Assert.Equal(await Digest.Sha256OfFileAsync(Path.Combine(host.DumpDirectory, $"heapdump-{ownId}.dmp")), dumps[0].GetProperty("sha256").GetString());
 
         using (var download = await client.GetAsync($"/debug/heapdump/{otherId}"))
         {
@@ -71,7 +72,7 @@ public sealed class S3EgressCatalogTests
             zstdRequest.Headers.AcceptEncoding.ParseAdd("zstd");
             using var zstd = await client.SendAsync(zstdRequest);
             Assert.Equal("zstd", Assert.Single(zstd.Content.Headers.ContentEncoding));
-            Assert.Equal(EgressTestHost.Sha256(content), await EgressTestHost.Sha256OfZstdAsync(await zstd.Content.ReadAsStreamAsync()));
+            Assert.Equal(Digest.Sha256(content), await Digest.Sha256OfZstdAsync(await zstd.Content.ReadAsStreamAsync()));
         }
 
         using (var noDiagnostics = await client.GetAsync($"/debug/heapdump/{otherId}/diagnostics"))
@@ -79,13 +80,13 @@ public sealed class S3EgressCatalogTests
             Assert.Equal(HttpStatusCode.NotFound, noDiagnostics.StatusCode);
         }
 
-        var store = factory.Services.GetRequiredService<HeapDumpStore>();
+        var store = host.Services.GetRequiredService<HeapDumpStore>();
         Assert.True(HeapDumpId.TryParse(otherId, out var id));
         var copies = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => store.LeaseLocalCopyAsync(id, CancellationToken.None)));
-        Assert.All(copies, copy => Assert.Equal(Path.Combine(factory.DumpDirectory, $"heapdump-{otherId}.dmp"), copy!.DumpPath));
+        Assert.All(copies, copy => Assert.Equal(Path.Combine(host.DumpDirectory, $"heapdump-{otherId}.dmp"), copy!.DumpPath));
         Assert.Equal(content, await File.ReadAllBytesAsync(copies[0]!.DumpPath));
-        Assert.All(copies, copy => Assert.Equal(EgressTestHost.Sha256(content), copy!.Sha256));
-        Assert.Single(factory.Logs.Entries, e => e.EventId.Id == 2205);
+        Assert.All(copies, copy => Assert.Equal(Digest.Sha256(content), copy!.Sha256));
+        Assert.Single(host.Logs.Entries, e => e.EventId.Id == 2205);
         foreach (var copy in copies)
         {
             copy!.Dispose();
@@ -99,8 +100,8 @@ public sealed class S3EgressCatalogTests
     public async Task With_the_bucket_down_a_delete_still_frees_the_disk_and_answers_502_naming_the_bucket()
     {
         await using var s3 = await S3rverServer.StartAsync();
-        using var factory = EgressTestHost.Create(s3, writer: new SizedDumpWriter(DumpBytes));
-        using var client = factory.CreateAuthorizedClient();
+        await using var host = await BucketTestHost.StartAsync(s3, writer: new SizedDumpWriter(DumpBytes));
+        var client = host.Client;
         using var created = await client.PostAsync("/debug/heapdump?type=heap", null);
         var result = await created.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(result.GetProperty("egress").GetProperty("success").GetBoolean());
@@ -114,10 +115,10 @@ public sealed class S3EgressCatalogTests
         Assert.Contains("The local copy was deleted", problem!.Detail);
         Assert.Contains($"s3://{s3.Bucket}/", problem.Detail);
         Assert.Contains(s3.ServiceUrl, problem.Detail);
-        Assert.Empty(Directory.GetFiles(factory.DumpDirectory, "heapdump-*"));
+        Assert.Empty(Directory.GetFiles(host.DumpDirectory, "heapdump-*"));
 
         Assert.True(HeapDumpId.TryParse(id, out var dumpId));
-        var store = factory.Services.GetRequiredService<HeapDumpStore>();
+        var store = host.Services.GetRequiredService<HeapDumpStore>();
         var error = await Assert.ThrowsAsync<HeapDumpStoreException>(() => store.LeaseLocalCopyAsync(dumpId, CancellationToken.None));
         Assert.Contains(s3.ServiceUrl, error.Message);
         Assert.NotNull(error.Fix);

@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 
-namespace HeapDiag.AspNetCore.Tests.Analysis;
+namespace HeapDiag.AspNetCore.Tests.Analyzer;
 
 /// <summary>
 /// No analyzer outlives the app: killed outright (as an OOM kill or a crash ends it), the app cannot stop its

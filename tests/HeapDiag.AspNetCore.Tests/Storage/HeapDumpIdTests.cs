@@ -1,6 +1,6 @@
 using HeapDiag.AspNetCore.Storage;
 
-namespace HeapDiag.AspNetCore.Tests;
+namespace HeapDiag.AspNetCore.Tests.Storage;
 
 public sealed class HeapDumpIdTests
 {
