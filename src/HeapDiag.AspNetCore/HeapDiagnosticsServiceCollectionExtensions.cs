@@ -70,22 +70,51 @@ public static class HeapDiagnosticsServiceCollectionExtensions
         }
 
         services.AddSingleton<HeapDiagnosticsMarker>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ProcessInstance>();
+        AddOptionSections(services, optionsBuilder);
+        AddStore(services);
+        AddCapture(services);
+        AddAnalysis(services);
+        AddMonitor(services);
+        AddAccessControl(services);
+        services.AddTransient<IStartupFilter, HeapDiagnosticsStartupFilter>();
+        services.AddHostedService<HeapDiagnosticsStartupCheck>();
+        return optionsBuilder;
+    }
+
+    /// <summary>
+    /// The options are bound and validated as one (the sections share one configuration section, and the rules across
+    /// them need all of it); each service is given only its own section.
+    /// </summary>
+    private static void AddOptionSections(IServiceCollection services, OptionsBuilder<HeapDiagnosticsOptions> optionsBuilder)
+    {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HeapDiagnosticsOptions>, HeapDiagnosticsOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HeapDiagnosticsOptions>, HeapDiagnosticsRulesValidator>());
         optionsBuilder.ValidateOnStart();
+        AddSection(services, options => options.Storage);
+        AddSection(services, options => options.Capture);
+        AddSection(services, options => options.Monitor);
+        AddSection(services, options => options.Egress);
+        AddSection(services, options => options.Analysis);
+        AddSection(services, options => options.Ui);
+    }
 
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<ProcessInstance>();
-        services.AddSingleton<MemoryDiagnosticsCollector>();
-        services.AddSingleton<ApiKeyHashes>();
+    private static void AddSection<TSection>(IServiceCollection services, Func<HeapDiagnosticsOptions, TSection> section)
+        where TSection : class =>
+        services.AddSingleton<IOptions<TSection>>(provider => new OptionsWrapper<TSection>(section(provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value)));
 
-        // The one store; with Egress:Provider=S3 it has a bucket tier, whose client is made once, here. The SDK finds
-        // credentials through its own chain; an AWSCredentials service (tests) replaces the chain.
+    /// <summary>
+    /// The one store; with Egress:Provider=S3 it has a bucket tier, whose client is made once, here. The SDK finds
+    /// credentials through its own chain; an AWSCredentials service (tests) replaces the chain.
+    /// </summary>
+    private static void AddStore(IServiceCollection services)
+    {
         services.TryAddSingleton<IAmazonS3>(provider =>
         {
             try
             {
-                return S3DumpBucket.CreateClient(provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.S3, provider.GetService<AWSCredentials>());
+                return S3DumpBucket.CreateClient(provider.GetRequiredService<IOptions<HeapDumpEgressOptions>>().Value.S3, provider.GetService<AWSCredentials>());
             }
             catch (AmazonClientException ex)
             {
@@ -93,25 +122,48 @@ public static class HeapDiagnosticsServiceCollectionExtensions
                 throw new InvalidOperationException($"{ex.Message}: set HeapDiagnostics:Egress:S3:Region (for example eu-west-1), AWS_REGION, or HeapDiagnostics:Egress:S3:ServiceUrl.", ex);
             }
         });
-        services.AddSingleton(provider => provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value.Egress.Provider == HeapDumpEgressProvider.S3
+        services.AddSingleton(provider => provider.GetRequiredService<IOptions<HeapDumpEgressOptions>>().Value.Provider == HeapDumpEgressProvider.S3
             ? ActivatorUtilities.CreateInstance<HeapDumpStore>(provider, ActivatorUtilities.CreateInstance<S3DumpBucket>(provider))
             : ActivatorUtilities.CreateInstance<HeapDumpStore>(provider));
+    }
+
+    private static void AddCapture(IServiceCollection services)
+    {
+        services.AddSingleton<MemoryDiagnosticsCollector>();
         services.AddSingleton<CaptureCapabilities>();
+        services.AddSingleton<CaptureAdmission>();
         services.TryAddSingleton<IHeapDumpWriter, RuntimeHeapDumpWriter>();
+        services.AddSingleton<DumpDigestFollower>();
+        services.AddSingleton<CaptureFiles>();
+        services.AddMetrics();
+        services.AddSingleton<CaptureMetrics>();
         services.AddSingleton<IHeapDumpCapture, HeapDumpCaptureService>();
+    }
+
+    private static void AddAnalysis(IServiceCollection services)
+    {
         services.TryAddSingleton(_ => AnalyzerHost.Locate());
         services.AddSingleton<AnalysisBudget>();
         services.AddSingleton<AnalyzerProcess>();
         services.AddSingleton<HeapAnalysisService>();
-        services.AddSingleton<IAutoDumpReporter, AutoDumpLeakReporter>();
+    }
+
+    private static void AddMonitor(IServiceCollection services)
+    {
         services.AddSingleton<MemoryTrend>();
         services.AddSingleton<IMemoryGrowth>(provider => provider.GetRequiredService<MemoryTrend>());
         services.TryAddSingleton<IMemorySampler, RuntimeMemorySampler>();
-        services.AddMetrics();
-        services.AddSingleton<HeapDiagnosticsMetrics>();
+        services.AddSingleton<MemoryMetrics>();
+        services.AddSingleton<IAutoDumpReporter, AutoDumpLeakReporter>();
+        services.AddSingleton<AutoDumpAction>();
         services.AddSingleton<MemoryMonitor>();
         services.AddHostedService<MemoryMonitorService>();
+    }
 
+    /// <summary>The API-key scheme, and the policy every endpoint requires: API keys or the app's own users in the role.</summary>
+    private static void AddAccessControl(IServiceCollection services)
+    {
+        services.AddSingleton<ApiKeyHashes>();
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, displayName: "HeapDiag API key", configureOptions: null);
         services.AddAuthorization();
@@ -126,9 +178,5 @@ public static class HeapDiagnosticsServiceCollectionExtensions
                     .RequireRole(diagnostics.Value.Role));
             }
         });
-
-        services.AddTransient<IStartupFilter, HeapDiagnosticsStartupFilter>();
-        services.AddHostedService<HeapDiagnosticsStartupCheck>();
-        return optionsBuilder;
     }
 }

@@ -17,10 +17,11 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
     IOptions<HeapDiagnosticsOptions> options,
     ILogger<HeapDiagnosticsStartupCheck> logger) : IHostedService
 {
-    /// <summary>How long start-up may wait for the bucket: a hanging endpoint must not hold the app back.</summary>
-    private static readonly TimeSpan EgressCheckTimeout = TimeSpan.FromSeconds(10);
+    // Stopped with the app: the bucket check runs in the background, so a slow or hanging endpoint never holds start-up back.
+    private readonly CancellationTokenSource stopping = new();
+    private Task egressCheck = Task.CompletedTask;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
         if (keys.IsEmpty)
         {
@@ -39,11 +40,18 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
 
         if (store.HasBucket)
         {
-            await CheckEgressAsync(cancellationToken);
+            egressCheck = CheckEgressAsync(stopping.Token);
         }
+
+        return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await stopping.CancelAsync();
+        await egressCheck.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        stopping.Dispose();
+    }
 
     /// <summary>
     /// Wrong credentials or a missing bucket would otherwise show only when the first dump — perhaps the automatic
@@ -51,11 +59,10 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
     /// </summary>
     private async Task CheckEgressAsync(CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(EgressCheckTimeout);
+        await Task.Yield();
         try
         {
-            var state = await store.CheckAsync(timeout.Token);
+            var state = await store.CheckAsync(cancellationToken);
             if (state.Ok)
             {
                 LogEgressReady(logger, state.Target);
@@ -65,9 +72,9 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
                 LogEgressUnusable(logger, state.Target, state.Problem ?? "unknown problem", state.Fix ?? string.Empty);
             }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            LogEgressUnusable(logger, store.Target, $"no answer within {EgressCheckTimeout.TotalSeconds} s", "Check HeapDiagnostics:Egress:S3:ServiceUrl and that the endpoint is reachable from this instance.");
+            // The app stopped first.
         }
     }
 

@@ -15,7 +15,7 @@ internal sealed record MemoryBudget(long Bytes, string Explanation);
 /// container use now, minus a safety margin, and at most 1 GiB. Computed at every start of the analyzer: the app's
 /// usage moves, and is highest right after an automatic dump.
 /// </summary>
-internal sealed class AnalysisBudget(IOptions<HeapDiagnosticsOptions> options)
+internal sealed class AnalysisBudget(IOptions<HeapAnalysisOptions> options)
 {
     /// <summary>The most the analyzer gets unless configured otherwise.</summary>
     public const long DefaultCap = 1L << 30;
@@ -25,7 +25,7 @@ internal sealed class AnalysisBudget(IOptions<HeapDiagnosticsOptions> options)
 
     public MemoryBudget Compute()
     {
-        if (options.Value.Analysis.MaxMemoryBytes is { } configured)
+        if (options.Value.MaxMemoryBytes is { } configured)
         {
             return new MemoryBudget(configured, Format($"HeapDiagnostics:Analysis:MaxMemoryBytes is {configured:N0} bytes"));
         }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
 using HeapDiag.Analyzer;
 
 namespace HeapDiag.AspNetCore.Analyzer;
@@ -63,6 +65,63 @@ internal sealed class AnalyzerHost
 
         return new AnalyzerHost(dotnet, analyzer, FindDependencyManifest(), null);
     }
+
+    /// <summary>
+    /// How to start the analyzer with <paramref name="arguments"/>: through the app's runtime host with a runtime
+    /// configuration written to <paramref name="runtimeConfig"/> (the app's runtime, workstation non-concurrent GC — one
+    /// heap, no background GC thread — and <paramref name="gcHeapHardLimit"/>), all standard streams redirected, and
+    /// nothing of the app's environment (keys, credentials, GC settings) but what a process needs.
+    /// </summary>
+    public ProcessStartInfo StartInfo(string runtimeConfig, long gcHeapHardLimit, IEnumerable<string> arguments, string workingDirectory)
+    {
+        if (!IsAvailable)
+        {
+            throw new InvalidOperationException(Problem);
+        }
+
+        File.WriteAllText(runtimeConfig, RuntimeConfig(gcHeapHardLimit));
+        var start = new ProcessStartInfo(DotnetPath!)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
+        string[] host = DependencyManifest is { } manifest ? ["exec", "--runtimeconfig", runtimeConfig, "--depsfile", manifest] : ["exec", "--runtimeconfig", runtimeConfig];
+        foreach (string argument in host.Append(AnalyzerPath!).Concat(arguments))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Clear();
+        foreach (string name in new[] { "PATH", "HOME", "TMPDIR", "LANG" })
+        {
+            if (Environment.GetEnvironmentVariable(name) is { } value)
+            {
+                start.Environment[name] = value;
+            }
+        }
+
+        start.Environment["DOTNET_ROOT"] = Path.GetDirectoryName(DotnetPath!);
+        return start;
+    }
+
+    private static string RuntimeConfig(long gcHeapHardLimit) => new JsonObject
+    {
+        ["runtimeOptions"] = new JsonObject
+        {
+            ["tfm"] = $"net{Environment.Version.Major}.{Environment.Version.Minor}",
+            ["framework"] = new JsonObject { ["name"] = "Microsoft.NETCore.App", ["version"] = Environment.Version.ToString() },
+            ["configProperties"] = new JsonObject
+            {
+                ["System.GC.Server"] = false,
+                ["System.GC.Concurrent"] = false,
+                ["System.GC.HeapHardLimit"] = gcHeapHardLimit,
+                ["System.Globalization.Invariant"] = true,
+            },
+        },
+    }.ToJsonString();
 
     /// <summary>
     /// The <c>dotnet</c> that started this app, or the one whose shared runtime this app runs on

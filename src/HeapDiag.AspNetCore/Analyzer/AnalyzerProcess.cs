@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using HeapDiag.Analysis;
 using HeapDiag.Analyzer;
 using HeapDiag.AspNetCore.Capture;
@@ -33,7 +32,7 @@ internal sealed record AnalyzerRun(bool Started, int? ExitCode, AnalyzerFailure?
 /// workspace for the caller to commit.
 /// </summary>
 internal sealed partial class AnalyzerProcess(
-    AnalyzerHost host, AnalysisBudget budgets, TimeProvider timeProvider, IOptions<HeapDiagnosticsOptions> options, ILogger<AnalyzerProcess> logger) : IDisposable
+    AnalyzerHost host, AnalysisBudget budgets, TimeProvider timeProvider, IOptions<HeapAnalysisOptions> options, ILogger<AnalyzerProcess> logger) : IDisposable
 {
     /// <summary>Room for the runtime's own native memory: the GC hard limit is the budget less this.</summary>
     private const long NativeAllowanceBytes = 32L << 20;
@@ -60,7 +59,7 @@ internal sealed partial class AnalyzerProcess(
 
         using Process process = Start(job, workspace, budget);
         LogStarted(logger, job.Command, Path.GetFileName(job.DumpPath), process.Id, budget.Explanation);
-        using var timeout = new CancellationTokenSource(options.Value.Analysis.Timeout, timeProvider);
+        using var timeout = new CancellationTokenSource(options.Value.Timeout, timeProvider);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
@@ -74,7 +73,7 @@ internal sealed partial class AnalyzerProcess(
                 throw;
             }
 
-            LogTimedOut(logger, process.Id, options.Value.Analysis.Timeout);
+            LogTimedOut(logger, process.Id, options.Value.Timeout);
             return new AnalyzerRun(true, null, null, true, budget);
         }
         finally
@@ -89,7 +88,7 @@ internal sealed partial class AnalyzerProcess(
     /// <summary>Whether the analyzer can run here, and with what budget now: for <c>GET /heapdump/capabilities</c>.</summary>
     public AnalysisCapability Describe()
     {
-        var analysis = options.Value.Analysis;
+        var analysis = options.Value;
         MemoryBudget budget = budgets.Compute();
         (bool canAnalyze, string? problem, string? fix) = analysis.Mode == AnalysisMode.Off
             ? (false, "HeapDiagnostics:Analysis:Mode is Off.", "Set it to ChildProcess, or analyse the dumps elsewhere with 'heapdiag suspects FILE'.")
@@ -108,41 +107,8 @@ internal sealed partial class AnalyzerProcess(
 
     private Process Start(AnalyzerJob job, AnalysisWorkspace workspace, MemoryBudget budget)
     {
-        string runtimeConfig = workspace.File("analyzer.runtimeconfig.json");
-        File.WriteAllText(runtimeConfig, RuntimeConfig(budget.Bytes));
-        var start = new ProcessStartInfo(Host.DotnetPath!)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workspace.DirectoryPath,
-        };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add("--runtimeconfig");
-        start.ArgumentList.Add(runtimeConfig);
-        if (Host.DependencyManifest is { } manifest)
-        {
-            start.ArgumentList.Add("--depsfile");
-            start.ArgumentList.Add(manifest);
-        }
-
-        foreach (string argument in Arguments(job, workspace, budget))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // Nothing of the app's environment (keys, credentials, GC settings) reaches the analyzer but what it needs.
-        start.Environment.Clear();
-        foreach (string name in new[] { "PATH", "HOME", "TMPDIR", "LANG" })
-        {
-            if (Environment.GetEnvironmentVariable(name) is { } value)
-            {
-                start.Environment[name] = value;
-            }
-        }
-
-        start.Environment["DOTNET_ROOT"] = Path.GetDirectoryName(Host.DotnetPath!);
+        var start = Host.StartInfo(
+            workspace.File("analyzer.runtimeconfig.json"), Math.Max(NativeAllowanceBytes, budget.Bytes - NativeAllowanceBytes), Arguments(job, workspace, budget), workspace.DirectoryPath);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         process.ErrorDataReceived += (_, line) =>
         {
@@ -161,7 +127,6 @@ internal sealed partial class AnalyzerProcess(
 
     private IEnumerable<string> Arguments(AnalyzerJob job, AnalysisWorkspace workspace, MemoryBudget budget)
     {
-        yield return Host.AnalyzerPath!;
         yield return job.Command;
         yield return "--dump";
         yield return job.DumpPath;
@@ -170,33 +135,13 @@ internal sealed partial class AnalyzerProcess(
         yield return "--max-memory";
         yield return budget.Bytes.ToString(CultureInfo.InvariantCulture);
         yield return "--threshold";
-        yield return options.Value.Analysis.SuspectThresholdPercent.ToString(CultureInfo.InvariantCulture);
+        yield return options.Value.SuspectThresholdPercent.ToString(CultureInfo.InvariantCulture);
         if (job.TypeName is { } type)
         {
             yield return "--type";
             yield return type;
         }
     }
-
-    /// <summary>
-    /// The analyzer's runtime configuration: the runtime this app runs on, workstation non-concurrent GC (one heap, no
-    /// background GC thread), and the budget less room for native memory as its GC hard limit.
-    /// </summary>
-    private static string RuntimeConfig(long budgetBytes) => new JsonObject
-    {
-        ["runtimeOptions"] = new JsonObject
-        {
-            ["tfm"] = $"net{Environment.Version.Major}.{Environment.Version.Minor}",
-            ["framework"] = new JsonObject { ["name"] = "Microsoft.NETCore.App", ["version"] = Environment.Version.ToString() },
-            ["configProperties"] = new JsonObject
-            {
-                ["System.GC.Server"] = false,
-                ["System.GC.Concurrent"] = false,
-                ["System.GC.HeapHardLimit"] = Math.Max(NativeAllowanceBytes, budgetBytes - NativeAllowanceBytes),
-                ["System.Globalization.Invariant"] = true,
-            },
-        },
-    }.ToJsonString();
 
     private static AnalyzerFailure? ReadFailure(AnalysisWorkspace workspace, int exitCode)
     {

@@ -19,7 +19,7 @@ namespace HeapDiag.AspNetCore.Analyzer;
 /// read and a diff of two analysed dumps is instant.
 /// </summary>
 internal sealed partial class HeapAnalysisService(
-    HeapDumpStore store, AnalyzerProcess analyzer, IOptions<HeapDiagnosticsOptions> options, ILogger<HeapAnalysisService> logger)
+    HeapDumpStore store, AnalyzerProcess analyzer, IOptions<HeapAnalysisOptions> options, ILogger<HeapAnalysisService> logger)
 {
     private const string SummaryResult = "summary";
     private const string SuspectsResult = "suspects";
@@ -71,7 +71,7 @@ internal sealed partial class HeapAnalysisService(
         HeapDumpId id, string resultName, JsonTypeInfo<T> typeInfo, string command, string? typeName, CancellationToken cancellationToken)
         where T : class
     {
-        if (options.Value.Analysis.Mode == AnalysisMode.Off)
+        if (options.Value.Mode == AnalysisMode.Off)
         {
             return AnalysisOutcome<T>.Failed(AnalysisProblems.Off);
         }

@@ -36,7 +36,7 @@ internal sealed record AnalysisCapability(
 /// Tells, before trying, whether this process can write a dump, and — after the runtime answers with nothing
 /// better than "HRESULT 0x80004005" — which of the known causes is at work.
 /// </summary>
-internal sealed class CaptureCapabilities(HeapDumpStore store, IOptions<HeapDiagnosticsOptions> options)
+internal sealed class CaptureCapabilities(HeapDumpStore store, IOptions<HeapDumpStorageOptions> reserveBytes)
 {
     private const int CapSysPtraceBit = 19;
 
@@ -50,19 +50,12 @@ internal sealed class CaptureCapabilities(HeapDumpStore store, IOptions<HeapDiag
         var problems = new List<CapabilityProblem>();
         problems.AddRange(ProcessProblems());
 
-        if (store.EnsureWritable() is { } notWritable)
+        if (StorageProblem(type) is { } storage)
         {
-            problems.Add(DirectoryProblem(notWritable));
+            problems.Add(storage);
         }
 
-        var free = store.FreeBytes();
-        var expected = ExpectedBytes(type);
-        var reserve = options.Value.Storage.ReserveBytes;
-        if (free is { } freeBytes && freeBytes < expected + reserve)
-        {
-            problems.Add(DiskProblem(freeBytes, expected, reserve));
-        }
-
+        var (free, expected, reserve) = (store.FreeBytes(), ExpectedBytes(type), reserveBytes.Value.ReserveBytes);
         return new HeapDumpCapabilities(problems.Count == 0, problems, store.DirectoryPath, free, expected, reserve, WriterPath, ReadPtraceScope(), ReadSeccompMode());
     }
 
@@ -111,14 +104,15 @@ internal sealed class CaptureCapabilities(HeapDumpStore store, IOptions<HeapDiag
         }
     }
 
-    public static CapabilityProblem DirectoryProblem(string message) =>
-        new(HeapDumpFailure.DirectoryNotWritable, message,
-            "Point HeapDiagnostics:Storage:Directory at a writable directory (in a container: a mounted volume owned by the app's user).");
-
-    public static CapabilityProblem DiskProblem(long freeBytes, long expectedBytes, long reserveBytes) =>
-        new(HeapDumpFailure.InsufficientStorage,
-            $"{freeBytes:N0} bytes are free; a dump needs about {expectedBytes:N0} bytes plus the {reserveBytes:N0}-byte reserve (Storage:ReserveBytes).",
-            "Free disk space, delete old dumps (DELETE /heapdump/{id}), lower Storage:MaxDumps, or point Storage:Directory at a larger volume.");
+    /// <summary>Whether the directory can take a dump of this type now, keeping <c>Storage:ReserveBytes</c> free; null when it can.</summary>
+    public CapabilityProblem? StorageProblem(string type) => store.CheckRoom(ExpectedBytes(type), "a dump") switch
+    {
+        null => null,
+        { Writable: false } shortfall => new CapabilityProblem(HeapDumpFailure.DirectoryNotWritable, shortfall.Message,
+            "Point HeapDiagnostics:Storage:Directory at a writable directory (in a container: a mounted volume owned by the app's user)."),
+        var shortfall => new CapabilityProblem(HeapDumpFailure.InsufficientStorage, shortfall.Message,
+            "Free disk space, delete old dumps (DELETE /heapdump/{id}), lower Storage:MaxDumps, or point Storage:Directory at a larger volume."),
+    };
 
     /// <summary>
     /// Picks the most likely cause for a writer failure the runtime reported only as an HRESULT. The raw message is

@@ -16,6 +16,7 @@ internal sealed class MemoryDiagnosticsCollector(
     ProcessInstance instance,
     IMemoryGrowth trend,
     TimeProvider timeProvider,
+    IOptions<MemoryMonitorOptions> monitorOptions,
     IOptions<HeapDiagnosticsOptions> options)
 {
     private static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh"];
@@ -88,7 +89,7 @@ internal sealed class MemoryDiagnosticsCollector(
         var memory = Memory(process, gcInfo);
         var gc = Gc(gcInfo);
         var runtime = Runtime(process);
-        var monitor = options.Value.Monitor;
+        var monitor = monitorOptions.Value;
         var window = trend.Trend(monitor.LeakGrowthMbPerHour);
         var growth = Growth(window, memory.WorkingSetBytes, uptimeSeconds);
         var cpu = Environment.CpuUsage;

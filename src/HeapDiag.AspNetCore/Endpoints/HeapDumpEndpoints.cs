@@ -13,7 +13,6 @@ namespace HeapDiag.AspNetCore.Endpoints;
 internal static class HeapDumpEndpoints
 {
     private const string IdExample = "20261124T011500123Z-2477-manual-0-heap";
-    private static readonly TimeSpan EgressCheckTimeout = TimeSpan.FromSeconds(10);
 
     public static async Task<IResult> CaptureAsync(
         HttpContext http, string? type, string? download, IHeapDumpCapture captures, HeapDumpStore store, IOptions<HeapDiagnosticsOptions> options)
@@ -73,20 +72,8 @@ internal static class HeapDumpEndpoints
             return Problems.UnknownType(type);
         }
 
-        // Checked live, with a bound: the person asking wants to know whether the bucket works now.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        timeout.CancelAfter(EgressCheckTimeout);
-        HeapDumpEgressState state;
-        try
-        {
-            state = await store.CheckAsync(timeout.Token);
-        }
-        catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
-        {
-            state = new HeapDumpEgressState(store.Provider, store.Target, false, $"No answer within {EgressCheckTimeout.TotalSeconds} s.",
-                "Check HeapDiagnostics:Egress:S3:ServiceUrl and that the endpoint is reachable from this instance.", time.GetUtcNow());
-        }
-
+        // Checked live: the person asking wants to know whether the bucket works now.
+        var state = await store.CheckAsync(http.RequestAborted);
         return TypedResults.Json(capabilities.Probe(dumpType) with { Egress = state, Analysis = analyzer.Describe() }, HeapDiagnosticsJsonContext.Default.HeapDumpCapabilities);
     }
 

@@ -5,7 +5,7 @@ namespace HeapDiag.AspNetCore.Monitoring;
 /// driven by a test. The limits: at most <c>MaxAutoDumps</c>, at least <c>Cooldown</c> apart, and re-armed only by
 /// growing <c>RearmGrowthPercent</c> past the value at the last dump or by falling below the threshold first.
 /// </summary>
-internal sealed class AutoDumpPolicy(MemoryMonitorOptions options)
+internal sealed class AutoDumpPolicy(AutoDumpLimits limits)
 {
     private bool fellBelowSinceLastDump = true;
 
@@ -16,11 +16,11 @@ internal sealed class AutoDumpPolicy(MemoryMonitorOptions options)
     public long? LastAttemptValue { get; private set; }
 
     /// <summary>When the cooldown allows the next dump, or null when nothing holds it back in time.</summary>
-    public DateTimeOffset? NextAllowedAt => LastAttemptAt + options.Cooldown;
+    public DateTimeOffset? NextAllowedAt => LastAttemptAt + limits.Cooldown;
 
     /// <summary>The value the metric must reach to re-arm by growth, or null when not waiting for growth.</summary>
     public long? RearmAtBytes => LastAttemptValue is { } value && !fellBelowSinceLastDump
-        ? (long)(value * (1 + (options.RearmGrowthPercent / 100)))
+        ? (long)(value * (1 + (limits.RearmGrowthPercent / 100)))
         : null;
 
     public AutoDumpDecision Evaluate(long value, long threshold, DateTimeOffset now)
@@ -31,7 +31,7 @@ internal sealed class AutoDumpPolicy(MemoryMonitorOptions options)
             return AutoDumpDecision.BelowThreshold;
         }
 
-        if (Attempts >= options.MaxAutoDumps)
+        if (Attempts >= limits.MaxAutoDumps)
         {
             return AutoDumpDecision.LimitReached;
         }

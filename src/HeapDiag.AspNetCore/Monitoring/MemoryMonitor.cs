@@ -14,8 +14,7 @@ internal sealed partial class MemoryMonitor
 {
     private readonly IMemorySampler sampler;
     private readonly MemoryTrend trend;
-    private readonly IHeapDumpCapture capture;
-    private readonly IAutoDumpReporter reporter;
+    private readonly AutoDumpAction action;
     private readonly TimeProvider timeProvider;
     private readonly MemoryMonitorOptions options;
     private readonly ILogger<MemoryMonitor> logger;
@@ -23,7 +22,6 @@ internal sealed partial class MemoryMonitor
     private readonly Lock stateLock = new();
     private readonly List<AutoDumpRecord> autoDumps = [];
     private bool inGrowthEpisode;
-    private string? lastReportedDumpId;
     private MonitorThreshold? threshold;
     private MonitorError? lastError;
     private AutoDumpDecision? lastDecision;
@@ -31,20 +29,18 @@ internal sealed partial class MemoryMonitor
     public MemoryMonitor(
         IMemorySampler sampler,
         MemoryTrend trend,
-        IHeapDumpCapture capture,
-        IAutoDumpReporter reporter,
+        AutoDumpAction action,
         TimeProvider timeProvider,
-        IOptions<HeapDiagnosticsOptions> options,
+        IOptions<MemoryMonitorOptions> options,
         ILogger<MemoryMonitor> logger)
     {
         this.sampler = sampler;
         this.trend = trend;
-        this.capture = capture;
-        this.reporter = reporter;
+        this.action = action;
         this.timeProvider = timeProvider;
-        this.options = options.Value.Monitor;
+        this.options = options.Value;
         this.logger = logger;
-        policy = new AutoDumpPolicy(this.options);
+        policy = new AutoDumpPolicy(this.options.Limits);
     }
 
     /// <summary>Runs one tick. Never throws: a failing tick is logged and recorded, and the next one runs.</summary>
@@ -58,7 +54,7 @@ internal sealed partial class MemoryMonitor
             // Resolved again only when the memory limit moves, so a steady-state tick allocates nothing here.
             var currentThreshold = threshold is { } known && known.LimitBytes == sample.TotalAvailableMemoryBytes
                 ? known
-                : MonitorThreshold.Resolve(options, sample.TotalAvailableMemoryBytes);
+                : MonitorThreshold.Resolve(options.Trigger, sample.TotalAvailableMemoryBytes);
             lock (stateLock)
             {
                 threshold = currentThreshold;
@@ -88,7 +84,7 @@ internal sealed partial class MemoryMonitor
                 Enabled: options.Enabled,
                 Metric: options.Metric.ToString(),
                 IntervalSeconds: options.Interval.TotalSeconds,
-                Threshold: threshold ?? MonitorThreshold.Resolve(options, last?.TotalAvailableMemoryBytes ?? LimitBeforeFirstTick()),
+                Threshold: threshold ?? MonitorThreshold.Resolve(options.Trigger, last?.TotalAvailableMemoryBytes ?? LimitBeforeFirstTick()),
                 LastSample: last is { } sample ? new MonitorSample(sample.Timestamp, sample.Value(options.Metric), sample.WorkingSetBytes, sample.GcHeapSizeBytes, sample.GcCommittedBytes) : null,
                 Growth: new MonitorGrowth(growth.BytesPerSecond, growth.MbPerHour, growth.Samples, growth.RisingFraction, growth.Sustained),
                 AutoDumps: [.. autoDumps],
@@ -151,7 +147,7 @@ internal sealed partial class MemoryMonitor
         }
 
         LogThresholdCrossed(logger, options.Metric.ToString(), value, currentThreshold.Bytes, currentThreshold.Source, dumpNumber);
-        var result = await capture.CaptureAsync(new HeapDumpRequest(DiagnosticsTriggers.Auto, dumpNumber, "heap"), cancellationToken);
+        var result = await action.CaptureAsync(dumpNumber, cancellationToken);
         if (result.Failure == HeapDumpFailure.Busy)
         {
             // A manual capture holds the gate: nothing was attempted, so try again next tick.
@@ -168,8 +164,7 @@ internal sealed partial class MemoryMonitor
         {
             // Part of the tick on purpose: the report runs one analysis at a time, after the dump and before the
             // next sample, so it never competes with a second automatic dump.
-            await reporter.ReportAsync(result.Id!, lastReportedDumpId, cancellationToken);
-            lastReportedDumpId = result.Id;
+            await action.ReportAsync(result.Id!, cancellationToken);
         }
         else
         {

@@ -8,16 +8,17 @@ namespace HeapDiag.AspNetCore.Monitoring;
 /// <see cref="TimeProvider"/>. At shutdown the loop stops at once; a capture already running is not waited for
 /// beyond the host's shutdown timeout (the host cancels the stopping token, and the tick's wait ends with it).
 /// </summary>
-internal sealed class MemoryMonitorService(MemoryMonitor monitor, TimeProvider timeProvider, IOptions<HeapDiagnosticsOptions> options) : BackgroundService
+internal sealed class MemoryMonitorService(MemoryMonitor monitor, MemoryMetrics metrics, TimeProvider timeProvider, IOptions<MemoryMonitorOptions> options) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var settings = options.Value.Monitor;
+        var settings = options.Value;
         if (!settings.Enabled)
         {
             return;
         }
 
+        metrics.Publish();
         using var timer = new PeriodicTimer(settings.Interval, timeProvider);
         try
         {

@@ -9,14 +9,14 @@ namespace HeapDiag.AspNetCore.Monitoring;
 /// for load balancers and dashboards before the automatic dump fires. Samples itself, so it works with the
 /// monitor off too.
 /// </summary>
-internal sealed class MemoryThresholdHealthCheck(IMemorySampler sampler, IOptions<HeapDiagnosticsOptions> options) : IHealthCheck
+internal sealed class MemoryThresholdHealthCheck(IMemorySampler sampler, IOptions<MemoryMonitorOptions> options) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var monitor = options.Value.Monitor;
+        var monitor = options.Value;
         var sample = sampler.Sample();
         var value = sample.Value(monitor.Metric);
-        var threshold = MonitorThreshold.Resolve(monitor, sample.TotalAvailableMemoryBytes);
+        var threshold = MonitorThreshold.Resolve(monitor.Trigger, sample.TotalAvailableMemoryBytes);
         var data = new Dictionary<string, object>
         {
             ["metric"] = monitor.Metric.ToString(),

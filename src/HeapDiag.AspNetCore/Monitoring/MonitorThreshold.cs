@@ -7,17 +7,17 @@ internal sealed record MonitorThreshold(long Bytes, string Source, long Threshol
     public const string FromPercentOfLimit = "percentOfLimit";
 
     /// <summary>When both are set, the lower threshold wins: the one that fires before the process is killed.</summary>
-    public static MonitorThreshold Resolve(MemoryMonitorOptions options, long totalAvailableMemoryBytes)
+    public static MonitorThreshold Resolve(AutoDumpTrigger trigger, long totalAvailableMemoryBytes)
     {
-        if (options.ThresholdPercentOfLimit is { } percent && totalAvailableMemoryBytes > 0)
+        if (trigger.ThresholdPercentOfLimit is { } percent && totalAvailableMemoryBytes > 0)
         {
             var fromPercent = (long)(totalAvailableMemoryBytes * percent / 100);
-            if (fromPercent < options.ThresholdBytes)
+            if (fromPercent < trigger.ThresholdBytes)
             {
-                return new MonitorThreshold(fromPercent, FromPercentOfLimit, options.ThresholdBytes, percent, totalAvailableMemoryBytes);
+                return new MonitorThreshold(fromPercent, FromPercentOfLimit, trigger.ThresholdBytes, percent, totalAvailableMemoryBytes);
             }
         }
 
-        return new MonitorThreshold(options.ThresholdBytes, FromBytes, options.ThresholdBytes, options.ThresholdPercentOfLimit, totalAvailableMemoryBytes);
+        return new MonitorThreshold(trigger.ThresholdBytes, FromBytes, trigger.ThresholdBytes, trigger.ThresholdPercentOfLimit, totalAvailableMemoryBytes);
     }
 }

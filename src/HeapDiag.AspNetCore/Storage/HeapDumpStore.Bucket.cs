@@ -10,6 +10,9 @@ internal sealed partial class HeapDumpStore
     // One fetch from the bucket at a time (two analyses of one remote dump must not both fetch 1.5 GB), and one
     // diagnostics copy at a time, so the last write reaches the bucket last.
     private readonly SemaphoreSlim fetches = new(1, 1);
+
+    /// <summary>The most a live check of the bucket waits.</summary>
+    public static readonly TimeSpan BucketCheckTimeout = TimeSpan.FromSeconds(30);
     private readonly Lock statusLock = new();
     private HeapDumpEgressStatus? status;
 
@@ -21,22 +24,16 @@ internal sealed partial class HeapDumpStore
     public string Target => bucket?.Target ?? DirectoryPath;
 
     /// <summary>
-    /// Publishes the dump the writer finished at its temp path. createdump writes it from outside while this process is
-    /// suspended, so it is read now, once: for its SHA-256 and, when the bucket stores zstd, to compress it for the upload.
-    /// Then it is renamed into place, its digest written beside it and into its diagnostics, and retention applied.
+    /// Publishes the dump the writer finished at its temp path: renamed into place, its digest written beside it and into
+    /// its diagnostics, retention applied. <paramref name="followedSha256"/> is the digest computed while the writer wrote
+    /// the dump; without it, or when the bucket stores zstd, the dump is read now, once, for its digest and its zstd form.
     /// </summary>
-    public async Task<StoredHeapDump> CommitAsync(HeapDumpId id, MemoryDiagnostics diagnostics, CancellationToken cancellationToken)
+    public async Task<StoredHeapDump> CommitAsync(HeapDumpId id, MemoryDiagnostics diagnostics, string? followedSha256, CancellationToken cancellationToken)
     {
         string sha256;
         try
         {
-            await using (var dump = new FileStream(TempDumpPath(id), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan))
-            {
-                var compress = dump.Length > 0 && bucket is not null && options.Value.Egress.S3.Compression == HeapDumpCompression.Zstd;
-                await using var packed = compress ? DumpCodec.Compress(new FileStream(PackedTempPath(id), CreateOptions()), dump.Length) : null;
-                sha256 = dump.Length > 0 ? await DumpCodec.CopyWithDigestAsync(dump, packed, cancellationToken) : throw new IOException("The dump writer reported success but wrote an empty file.");
-            }
-
+            sha256 = await DigestTempDumpAsync(id, followedSha256, cancellationToken);
             MakeOwnerOnly(TempDumpPath(id));
             File.Move(TempDumpPath(id), DumpPath(id));
         }
@@ -50,6 +47,27 @@ internal sealed partial class HeapDumpStore
         WriteAtomically(DiagnosticsPath(id), JsonSerializer.SerializeToUtf8Bytes(diagnostics with { DumpSha256 = sha256 }, HeapDiagnosticsJsonContext.Default.MemoryDiagnostics));
         ApplyRetention();
         return Find(id) ?? throw new IOException($"The dump '{DumpPath(id)}' vanished right after it was written.");
+    }
+
+    private async Task<string> DigestTempDumpAsync(HeapDumpId id, string? followedSha256, CancellationToken cancellationToken)
+    {
+        await using var dump = new FileStream(TempDumpPath(id), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        if (dump.Length == 0)
+        {
+            throw new IOException("The dump writer reported success but wrote an empty file.");
+        }
+
+        var compress = bucket?.Settings.Compression == HeapDumpCompression.Zstd;
+        if (followedSha256 is not null && !compress)
+        {
+            return followedSha256;
+        }
+
+        await using var packed = compress ? DumpCodec.Compress(new FileStream(PackedTempPath(id), CreateOptions()), dump.Length) : null;
+        var sha256 = await DumpCodec.CopyWithDigestAsync(dump, packed, cancellationToken);
+        return followedSha256 is null || string.Equals(followedSha256, sha256, StringComparison.Ordinal)
+            ? sha256
+            : throw new IOException($"The dump's SHA-256 read after it was written ({sha256}) differs from the one computed while it was written ({followedSha256}).");
     }
 
     /// <summary>
@@ -71,7 +89,7 @@ internal sealed partial class HeapDumpStore
             var key = await bucket.UploadAsync(dump, file, file == packed, diagnostics, stopping);
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             Record(status => status with { LastUploadAt = time.GetUtcNow(), LastUploadId = dump.Id.ToString() });
-            var localDeleted = options.Value.Egress.S3.DeleteLocalAfterUpload && Delete(dump.Id) && !File.Exists(dump.DumpPath);
+            var localDeleted = bucket.Settings.DeleteLocalAfterUpload && Delete(dump.Id) && !File.Exists(dump.DumpPath);
             LogUploaded(logger, dump.Id.ToString(), dump.SizeBytes, storedBytes, bucket.Location(key), elapsed, localDeleted);
             return new HeapDumpEgressResult(Provider, true, bucket.Location(key), key, null, elapsed, localDeleted, storedBytes, file == packed ? "zstd" : "none");
         }
@@ -136,7 +154,7 @@ internal sealed partial class HeapDumpStore
             return null;
         }
 
-        if (options.Value.Egress.S3.PresignedDownloads)
+        if (bucket.Settings.PresignedDownloads)
         {
             return new OpenedDump(null, remote.Compressed, null, null, null, Redirect: new Uri(await bucket.PresignAsync(remote)));
         }
@@ -196,17 +214,28 @@ internal sealed partial class HeapDumpStore
         }
     }
 
-    /// <summary>Checks the bucket now (start-up, <c>/heapdump/capabilities</c>); the directory's own problems are capture capabilities.</summary>
+    /// <summary>
+    /// Checks the bucket now (start-up, <c>/heapdump/capabilities</c>), within <see cref="BucketCheckTimeout"/>: long enough
+    /// for the SDK's retries of a transient error to end with their own cause, short enough that a hanging endpoint
+    /// answers. The directory's own problems are capture capabilities.
+    /// </summary>
     public async Task<HeapDumpEgressState> CheckAsync(CancellationToken cancellationToken)
     {
+        using var timeout = new CancellationTokenSource(BucketCheckTimeout, time);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            await (bucket?.CheckAsync(cancellationToken) ?? Task.CompletedTask);
+            await (bucket?.CheckAsync(bounded.Token) ?? Task.CompletedTask);
             return new HeapDumpEgressState(Provider, Target, true, null, null, time.GetUtcNow());
         }
         catch (HeapDumpStoreException ex)
         {
             return new HeapDumpEgressState(Provider, Target, false, ex.Message, ex.Fix, time.GetUtcNow());
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return new HeapDumpEgressState(Provider, Target, false, $"No answer from {Target} within {BucketCheckTimeout.TotalSeconds:0} s, the SDK's retries included.",
+                "Check HeapDiagnostics:Egress:S3:ServiceUrl and that the endpoint is reachable from this instance; the dumps stay in the local directory meanwhile.", time.GetUtcNow());
         }
     }
 
@@ -217,12 +246,10 @@ internal sealed partial class HeapDumpStore
     private async Task<StoredHeapDump> FetchAsync(RemoteHeapDump listed, CancellationToken cancellationToken)
     {
         var remote = await bucket!.DescribeAsync(listed, cancellationToken);
-        var (reserve, needed) = (options.Value.Storage.ReserveBytes, (remote.Compressed ? remote.StoredBytes : 0) + (remote.SizeBytes ?? remote.StoredBytes));
-        if ((EnsureWritable() ?? (FreeBytes() is { } free && free < needed + reserve
-            ? $"{free:N0} bytes are free in '{DirectoryPath}'; the copy of '{remote.Id}' needs {needed:N0} bytes plus the {reserve:N0}-byte reserve (Storage:ReserveBytes)."
-            : null)) is { } problem)
+        var needed = (remote.Compressed ? remote.StoredBytes : 0) + (remote.SizeBytes ?? remote.StoredBytes);
+        if (CheckRoom(needed, $"the copy of '{remote.Id}'") is { } shortfall)
         {
-            throw new HeapDumpStoreException(problem) { Fix = "Free disk space (delete old local dumps with DELETE /heapdump/{id}) or point HeapDiagnostics:Storage:Directory at a writable disk." };
+            throw new HeapDumpStoreException(shortfall.Message) { Fix = "Free disk space (delete old local dumps with DELETE /heapdump/{id}) or point HeapDiagnostics:Storage:Directory at a writable disk." };
         }
 
         var (started, temp, packed) = (Stopwatch.GetTimestamp(), PrepareTempDump(remote.Id), PackedTempPath(remote.Id));

@@ -12,7 +12,7 @@ namespace HeapDiag.AspNetCore.Storage;
 /// made are touched, and <c>heapdump-{id}.sha256</c> beside each dump holds its digest in <c>sha256sum -c</c> format.
 /// </summary>
 internal sealed partial class HeapDumpStore(
-    IOptions<HeapDiagnosticsOptions> options, TimeProvider time, ILogger<HeapDumpStore> logger, S3DumpBucket? bucket = null, IHostApplicationLifetime? lifetime = null)
+    IOptions<HeapDumpStorageOptions> options, TimeProvider time, ILogger<HeapDumpStore> logger, S3DumpBucket? bucket = null, IHostApplicationLifetime? lifetime = null)
     : IDisposable
 {
     private const string FilePrefix = "heapdump-";
@@ -25,7 +25,7 @@ internal sealed partial class HeapDumpStore(
     // One entry per analysis reading a dump: retention passes over those dumps.
     private readonly ConcurrentDictionary<Guid, HeapDumpId> inAnalysis = new();
 
-    public string DirectoryPath { get; } = Path.GetFullPath(options.Value.Storage.Directory);
+    public string DirectoryPath { get; } = Path.GetFullPath(options.Value.Directory);
 
     public string DumpPath(HeapDumpId id) => FilePath(id, DumpExtension);
 
@@ -84,6 +84,23 @@ internal sealed partial class HeapDumpStore(
         }
     }
 
+    /// <summary>
+    /// Whether the directory can take about <paramref name="neededBytes"/> more, for <paramref name="what"/>, and still
+    /// keep <c>Storage:ReserveBytes</c> free: null when it can; otherwise whether it is writable at all, and why not.
+    /// </summary>
+    public StorageShortfall? CheckRoom(long neededBytes, string what)
+    {
+        if (EnsureWritable() is { } notWritable)
+        {
+            return new StorageShortfall(false, notWritable);
+        }
+
+        var reserve = options.Value.ReserveBytes;
+        return FreeBytes() is { } free && free < neededBytes + reserve
+            ? new StorageShortfall(true, $"{free:N0} bytes are free in '{DirectoryPath}'; {what} needs about {neededBytes:N0} bytes plus the {reserve:N0}-byte reserve (Storage:ReserveBytes).")
+            : null;
+    }
+
     /// <summary>Free bytes on the directory's file system, or null when it cannot be told (the directory is missing).</summary>
     public long? FreeBytes() => IfFails(() => Directory.Exists(DirectoryPath) ? new DriveInfo(DirectoryPath).AvailableFreeSpace : (long?)null, null);
 
@@ -136,11 +153,13 @@ internal sealed partial class HeapDumpStore(
     /// </summary>
     public IReadOnlyList<HeapDumpId> ApplyRetention()
     {
-        var storage = options.Value.Storage;
-        var (deleted, kept, keptBytes) = (new List<HeapDumpId>(), 0, 0L);
+        var storage = options.Value;
+        var (deleted, kept, keptBytes, limitReached) = (new List<HeapDumpId>(), 0, 0L, false);
         foreach (var dump in List())
         {
-            if (!inAnalysis.Values.Contains(dump.Id) && (kept >= storage.MaxDumps || (kept > 0 && keptBytes + dump.SizeBytes > storage.MaxTotalBytes)))
+            // Newest first: once one dump does not fit, every older one goes too, so what is kept is always the newest.
+            limitReached |= kept >= storage.MaxDumps || (kept > 0 && keptBytes + dump.SizeBytes > storage.MaxTotalBytes);
+            if (limitReached && !inAnalysis.Values.Contains(dump.Id))
             {
                 Delete(dump.Id);
                 deleted.Add(dump.Id);

@@ -61,3 +61,6 @@ internal sealed class HeapDumpStoreException(string message, Exception? innerExc
 
     public string? ErrorCode { get; init; }
 }
+
+/// <summary>Why the dump directory cannot take a file now: not writable, or (<see cref="Writable"/>) too little free space.</summary>
+internal sealed record StorageShortfall(bool Writable, string Message);

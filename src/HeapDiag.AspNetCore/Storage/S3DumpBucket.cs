@@ -18,7 +18,7 @@ namespace HeapDiag.AspNetCore.Storage;
 /// uncompressed) and its diagnostics. <see cref="TransferUtility"/> moves parts from files (bounded memory), the SDK's standard
 /// retry mode retries; what fails for good is a <see cref="HeapDumpStoreException"/> with a fix.
 /// </summary>
-internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDiagnosticsOptions> options, ProcessInstance instance, TimeProvider time, IHostEnvironment? environment = null)
+internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOptions> options, ProcessInstance instance, TimeProvider time, IHostEnvironment? environment = null)
 {
     public const string Sha256Metadata = "sha256";
     public const string SizeMetadata = "size-bytes";
@@ -26,10 +26,13 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDiagnosticsOpt
     // A listing stops at 100 000 objects: past that the bucket needs a lifecycle rule, not a longer list.
     private const int MaxListPages = 100;
 
-    private readonly S3EgressOptions s3 = options.Value.Egress.S3;
+    private readonly S3EgressOptions s3 = options.Value.S3;
+
+    /// <summary>The bucket's settings (<c>Egress:S3</c>): compression, deleting local copies, presigned downloads.</summary>
+    public S3EgressOptions Settings => s3;
     private readonly TransferUtility transfers = new(client, new TransferUtilityConfig { ConcurrentServiceRequests = 4 });
     // {Prefix}/{app}/: the host's application name is the app's assembly name even under a test host.
-    private readonly string appPrefix = $"{(options.Value.Egress.S3.Prefix ?? string.Empty).Trim('/')}/".TrimStart('/')
+    private readonly string appPrefix = $"{(options.Value.S3.Prefix ?? string.Empty).Trim('/')}/".TrimStart('/')
         + string.Concat((environment?.ApplicationName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? "app").Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-')) + "/";
     private readonly string instanceFolder = $"{instance.ProcessId.ToString(CultureInfo.InvariantCulture)}-{instance.SessionId}";
 
@@ -200,10 +203,14 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDiagnosticsOpt
             // The outermost message is often generic ("An error occurred while sending the request"); the innermost names the cause.
             var root = ex.GetBaseException().Message.TrimEnd('.');
             var cause = service is { StatusCode: not 0 } ? $"{service.ErrorCode ?? service.StatusCode.ToString()} (HTTP {(int)service.StatusCode}): {service.Message.TrimEnd('.')}"
+                : IsNoAnswer(ex) ? $"no answer within the request timeout of {s3.RequestTimeout} ({s3.MaxAttempts} attempts)"
                 : root == ex.Message.TrimEnd('.') ? root : $"{ex.Message.TrimEnd('.')} ({root})";
             throw new HeapDumpStoreException($"{operation} of s3://{Bucket}/{key} at {Endpoint} failed: {cause}.", ex) { Fix = Fix(ex, service), ErrorCode = service?.ErrorCode };
         }
     }
+
+    /// <summary>The SDK gave up waiting: its request timeout, however deep in the exception it shows.</summary>
+    private static bool IsNoAnswer(Exception ex) => ex is OperationCanceledException or TimeoutException || (ex.InnerException is { } inner && IsNoAnswer(inner));
 
     private string Fix(Exception exception, AmazonServiceException? service) => service switch
     {

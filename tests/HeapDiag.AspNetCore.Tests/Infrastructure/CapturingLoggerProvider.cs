@@ -10,6 +10,13 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
 
     public IReadOnlyList<LogEntry> Entries => [.. entries];
 
+    /// <summary>The one entry with this event id, waited for: some are logged in the background after start-up.</summary>
+    public async Task<LogEntry> SingleAsync(int eventId)
+    {
+        await Poll.UntilAsync(() => Entries.Any(entry => entry.EventId.Id == eventId), $"log event {eventId}");
+        return Assert.Single(Entries, entry => entry.EventId.Id == eventId);
+    }
+
     public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, entries);
 
     public void Dispose()

@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Capture;
@@ -15,12 +17,12 @@ public sealed class MemoryMonitorServiceTests
     [Fact]
     public async Task Shutdown_does_not_wait_for_a_capture_that_never_ends()
     {
-        var options = new HeapDiagnosticsOptions();
-        options.Monitor.ThresholdBytes = 1;
+        var options = Options.Create(new MemoryMonitorOptions { ThresholdBytes = 1 });
         var capture = new BlockingCapture();
-        var time = TimeProvider.System;
-        var monitor = new MemoryMonitor(new ScriptedSampler(time) { Value = 10 }, new MemoryTrend(), capture, new FakeReporter(), time, Options.Create(options), NullLogger<MemoryMonitor>.Instance);
-        using var service = new MemoryMonitorService(monitor, time, Options.Create(options));
+        var (time, trend) = (TimeProvider.System, new MemoryTrend());
+        using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var monitor = new MemoryMonitor(new ScriptedSampler(time) { Value = 10 }, trend, new AutoDumpAction(capture, new FakeReporter()), time, options, NullLogger<MemoryMonitor>.Instance);
+        using var service = new MemoryMonitorService(monitor, new MemoryMetrics(meters.GetRequiredService<IMeterFactory>(), trend), time, options);
 
         await service.StartAsync(CancellationToken.None);
         await capture.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));

@@ -14,9 +14,7 @@ public sealed class MemoryThresholdHealthCheckTests
     [Fact]
     public async Task The_health_check_is_degraded_above_the_configured_fraction_of_the_threshold()
     {
-        var options = new HeapDiagnosticsOptions();
-        options.Monitor.ThresholdBytes = 1000;
-        options.Monitor.HealthDegradedFraction = 0.9;
+        var options = new MemoryMonitorOptions { ThresholdBytes = 1000, HealthDegradedFraction = 0.9 };
         var sampler = new ScriptedSampler(TimeProvider.System);
         var check = new MemoryThresholdHealthCheck(sampler, Options.Create(options));
 

@@ -65,14 +65,12 @@ internal sealed class MonitorHarness
 {
     public MonitorHarness(Action<MemoryMonitorOptions>? configure = null)
     {
-        var options = new HeapDiagnosticsOptions();
-        options.Monitor.Interval = TimeSpan.FromSeconds(10);
-        options.Monitor.ThresholdBytes = 1000;
-        configure?.Invoke(options.Monitor);
-        Options = options.Monitor;
+        var options = new MemoryMonitorOptions { Interval = TimeSpan.FromSeconds(10), ThresholdBytes = 1000 };
+        configure?.Invoke(options);
+        Options = options;
         Sampler = new ScriptedSampler(Time);
         var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(Logs).SetMinimumLevel(LogLevel.Trace));
-        Monitor = new MemoryMonitor(Sampler, Trend, Capture, Reporter, Time, Microsoft.Extensions.Options.Options.Create(options), loggerFactory.CreateLogger<MemoryMonitor>());
+        Monitor = new MemoryMonitor(Sampler, Trend, new AutoDumpAction(Capture, Reporter), Time, Microsoft.Extensions.Options.Options.Create(options), loggerFactory.CreateLogger<MemoryMonitor>());
     }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));

@@ -21,7 +21,7 @@ public sealed class HeapDumpStoreTests : IDisposable
     public HeapDumpStoreTests()
     {
         store = Store(maxDumps: 2);
-        collector = new MemoryDiagnosticsCollector(new ProcessInstance(), new MemoryTrend(), TimeProvider.System, Options.Create(new HeapDiagnosticsOptions()));
+        collector = new MemoryDiagnosticsCollector(new ProcessInstance(), new MemoryTrend(), TimeProvider.System, Options.Create(new MemoryMonitorOptions()), Options.Create(new HeapDiagnosticsOptions()));
     }
 
     [Fact]
@@ -29,7 +29,7 @@ public sealed class HeapDumpStoreTests : IDisposable
     {
         var (id, content) = await WriteDumpAsync(3_000_000);
 
-        var stored = await store.CommitAsync(id, collector.Collect("manual", 0), CancellationToken.None);
+        var stored = await store.CommitAsync(id, collector.Collect("manual", 0), null, CancellationToken.None);
 
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(content));
         Assert.Equal(sha256, stored.Sha256);
@@ -54,7 +54,7 @@ public sealed class HeapDumpStoreTests : IDisposable
         var id = NextId();
         await File.WriteAllBytesAsync(store.PrepareTempDump(id), []);
 
-        await Assert.ThrowsAsync<IOException>(() => store.CommitAsync(id, collector.Collect("manual", 0), CancellationToken.None));
+        await Assert.ThrowsAsync<IOException>(() => store.CommitAsync(id, collector.Collect("manual", 0), null, CancellationToken.None));
 
         Assert.Empty(Directory.GetFiles(directory));
     }
@@ -88,6 +88,18 @@ public sealed class HeapDumpStoreTests : IDisposable
         Assert.Equal([ids[1], ids[0]], deleted);
         Assert.Equal([ids[3], ids[2]], store.List().Select(dump => dump.Id));
         Assert.Empty(Store(maxTotalBytes: 200_000).ApplyRetention());
+    }
+
+    [Fact]
+    public async Task MaxTotalBytes_never_keeps_an_older_dump_in_place_of_a_newer_one()
+    {
+        // The middle dump does not fit; the oldest would, but keeping it would keep an older dump and delete a newer.
+        var ids = await CommitManyAsync(50_000, 200_000, 100_000);
+
+        var deleted = Store(maxTotalBytes: 160_000).ApplyRetention();
+
+        Assert.Equal([ids[1], ids[0]], deleted);
+        Assert.Equal([ids[2]], store.List().Select(dump => dump.Id));
     }
 
     [Fact]
@@ -226,10 +238,7 @@ public sealed class HeapDumpStoreTests : IDisposable
     /// <summary>A store on this test's directory; several may share it, as an app restarted with other settings.</summary>
     private HeapDumpStore Store(int maxDumps = 100, long? maxTotalBytes = null)
     {
-        var options = new HeapDiagnosticsOptions();
-        options.Storage.Directory = directory;
-        options.Storage.MaxDumps = maxDumps;
-        options.Storage.MaxTotalBytes = maxTotalBytes;
+        var options = new HeapDumpStorageOptions { Directory = directory, MaxDumps = maxDumps, MaxTotalBytes = maxTotalBytes };
         var created = new HeapDumpStore(Options.Create(options), TimeProvider.System, NullLogger<HeapDumpStore>.Instance);
         stores.Add(created);
         return created;
@@ -238,7 +247,7 @@ public sealed class HeapDumpStoreTests : IDisposable
     private async Task<(HeapDumpId Id, byte[] Content)> CommitAsync()
     {
         var (id, content) = await WriteDumpAsync(64_000);
-        await store.CommitAsync(id, collector.Collect("manual", 0), CancellationToken.None);
+        await store.CommitAsync(id, collector.Collect("manual", 0), null, CancellationToken.None);
         return (id, content);
     }
 
@@ -250,7 +259,7 @@ public sealed class HeapDumpStoreTests : IDisposable
         foreach (var size in sizes)
         {
             var (id, _) = await WriteDumpAsync(size);
-            await unlimited.CommitAsync(id, collector.Collect("manual", 0), CancellationToken.None);
+            await unlimited.CommitAsync(id, collector.Collect("manual", 0), null, CancellationToken.None);
             ids.Add(id);
         }
 

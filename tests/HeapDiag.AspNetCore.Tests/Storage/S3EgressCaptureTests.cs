@@ -241,7 +241,7 @@ public sealed class S3EgressCaptureTests
         await using var host = await BucketTestHost.StartAsync(s3, new BasicAWSCredentials("NOT-A-KNOWN-KEY", "wrong-secret"));
         var client = host.Client;
 
-        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Id == 1004);
+        var warning = await host.Logs.SingleAsync(1004);
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.Contains("InvalidAccessKeyId", warning.Message);
         Assert.Contains("AWS_ACCESS_KEY_ID", warning.Message);
@@ -273,7 +273,7 @@ public sealed class S3EgressCaptureTests
         await using var host = await BucketTestHost.StartAsync(s3, bucket: "no-such-bucket");
         var client = host.Client;
 
-        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Id == 1004);
+        var warning = await host.Logs.SingleAsync(1004);
         Assert.Contains("NoSuchBucket", warning.Message);
         Assert.Contains("Create the bucket 'no-such-bucket'", warning.Message);
 
