@@ -16,7 +16,7 @@ internal sealed partial class AuditEndpointFilter(ILogger<AuditEndpointFilter> l
         try
         {
             var result = await next(context);
-            var status = (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK;
+            var status = ((result as INestedHttpResult)?.Result ?? result) is IStatusCodeHttpResult { StatusCode: { } code } ? code : StatusCodes.Status200OK;
             LogCall(logger, http.Request.Method, http.Request.Path, caller, status);
             return result;
         }

@@ -1,3 +1,6 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.Metadata;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
@@ -10,9 +13,17 @@ namespace HeapDiag.AspNetCore.Endpoints;
 /// (decompressed on the fly from a zstd object). Ranges only for the raw form. <c>X-HeapDiag-Sha256</c> carries the
 /// SHA-256 of the raw dump, so a client can check what it saved. A presigned download is a redirect.
 /// </summary>
-internal sealed class DumpDownloadResult(OpenedDump dump, bool zstd, bool ranges, string fileName) : IResult
+internal sealed class DumpDownloadResult(OpenedDump dump, bool zstd, bool ranges, string fileName) : IResult, IEndpointMetadataProvider
 {
     private const string DumpContentType = "application/octet-stream";
+
+    /// <summary>The dump (200), a range of it (206), or a redirect to a presigned URL (307; 303 for a POST).</summary>
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder)
+    {
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(Stream), [DumpContentType]));
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status206PartialContent, typeof(Stream), [DumpContentType]));
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status307TemporaryRedirect, typeof(void)));
+    }
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {
@@ -49,7 +60,7 @@ internal sealed class DumpDownloadResult(OpenedDump dump, bool zstd, bool ranges
             catch (Exception ex) when (DumpCodec.IsCorrupt(ex))
             {
                 await content.DisposeAsync();
-                await HeapDumpEndpoints.Problems.Upstream("The dump in the bucket is damaged", $"Its object is not valid zstd ({ex.Message}). Delete it (DELETE /heapdump/{{id}}) and capture a new dump.").ExecuteAsync(httpContext);
+                await TypedResults.Problem(Problems.Upstream("The dump in the bucket is damaged", $"Its object is not valid zstd ({ex.Message}). Delete it (DELETE /heapdump/{{id}}) and capture a new dump.")).ExecuteAsync(httpContext);
                 return;
             }
         }

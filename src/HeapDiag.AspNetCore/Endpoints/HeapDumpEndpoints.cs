@@ -2,50 +2,80 @@ using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Storage;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 
 namespace HeapDiag.AspNetCore.Endpoints;
 
-/// <summary>Handlers of the <c>/heapdump</c> routes: parse, call the capture service or the store, shape the reply.</summary>
+/// <summary>The <c>/heapdump</c> routes: capture, list, download, diagnostics, delete; thin handlers over the capture service and the store.</summary>
 internal static class HeapDumpEndpoints
 {
-    private const string IdExample = "20261124T011500123Z-2477-manual-0-heap";
+    public const string DownloadRoute = "HeapDiagnostics.Download";
+    public const string DiagnosticsRoute = "HeapDiagnostics.DumpDiagnostics";
 
-    public static async Task<IResult> CaptureAsync(
-        HttpContext http, string? type, string? download, IHeapDumpCapture captures, HeapDumpStore store, IOptions<HeapDiagnosticsOptions> options)
+    public static void Map(RouteGroupBuilder dumps)
     {
-        if (!HeapDumpTypes.TryParse(type ?? options.Value.Capture.DefaultType, out var dumpType))
+        dumps.MapPost("/", CaptureAsync)
+            .WithName("HeapDiagnostics.Capture")
+            .WithSummary("Capture a heap dump")
+            .WithDescription("Writes a dump with the runtime's own out-of-process writer, after writing the memory diagnostics beside it. type=heap|full|mini|triage (default Capture:DefaultType). download=true streams the new dump in the same response.");
+        dumps.MapGet("/", ListAsync)
+            .WithName("HeapDiagnostics.List")
+            .WithSummary("List the heap dumps, local and in the bucket, newest first")
+            .WithDescription("With Egress:Provider=S3 the local dumps and those in the bucket (every instance of this app) are merged; location says where each one is: local, s3 or both.");
+        dumps.MapGet("/capabilities", CapabilitiesAsync)
+            .WithName("HeapDiagnostics.Capabilities")
+            .WithSummary("Can a dump be taken here, and if not, why");
+        dumps.MapGet("/{id}", DownloadAsync)
+            .WithName(DownloadRoute)
+            .WithSummary("Download a heap dump (streamed, Range supported; zstd with Accept-Encoding: zstd)")
+            .WithDescription("From the local disk, or streamed from the bucket when the dump is held only there (307 to a presigned URL with Egress:S3:PresignedDownloads). Accept-Encoding: zstd answers Content-Encoding: zstd, without Range. X-HeapDiag-Sha256 carries the SHA-256 of the dump.");
+        dumps.MapGet("/{id}/diagnostics", DiagnosticsAsync)
+            .WithName(DiagnosticsRoute)
+            .WithSummary("The memory diagnostics written just before that dump");
+        dumps.MapDelete("/{id}", DeleteAsync)
+            .WithName("HeapDiagnostics.Delete")
+            .WithSummary("Delete a heap dump and its diagnostics, locally and in the bucket");
+    }
+
+    public static async Task<Results<JsonCreated<HeapDumpResult>, DumpDownloadResult, Problem<DumpCapture>>> CaptureAsync(
+        HttpContext http, string? type, string? download, IHeapDumpCapture captures, HeapDumpStore store, LinkGenerator links, IOptions<HeapDumpCaptureOptions> options)
+    {
+        if (!HeapDumpTypes.TryParse(type ?? options.Value.DefaultType, out var dumpType))
         {
-            return Problems.UnknownType(type);
+            return new Problem<DumpCapture>(Problems.UnknownType(type));
         }
 
         if (!QueryFlag.TryParse(download, out var streamIt))
         {
-            return QueryFlag.Invalid("download", download);
+            return new Problem<DumpCapture>(Problems.InvalidFlag("download", download));
         }
 
         var result = await captures.CaptureAsync(new HeapDumpRequest(DiagnosticsTriggers.Manual, 0, dumpType), http.RequestAborted);
-        if (!result.Success)
+        if (!result.Success || !HeapDumpId.TryParse(result.Id, out var id))
         {
-            return Problems.ForFailure(result);
+            return new Problem<DumpCapture>(Problems.ForCapture(result)) { RetryAfterSeconds = result.RetryAfterSeconds };
         }
 
-        http.Response.Headers.Location = $"{CollectionUrl(http)}/{result.Id}";
+        var location = Link(links, http, DownloadRoute, id);
+        if (!streamIt)
+        {
+            return new JsonCreated<HeapDumpResult>(result, location);
+        }
 
         // With download=true the new dump is sent as a download would send it: from the disk, or from the bucket when
         // it was deleted locally after its upload (Egress:S3:DeleteLocalAfterUpload).
-        return streamIt && HeapDumpId.TryParse(result.Id, out var id)
-            ? await SendAsync(http, store, id, withRanges: false) ?? Problems.NotFound(id)
-            : TypedResults.Json(result, HeapDiagnosticsJsonContext.Default.HeapDumpResult, statusCode: StatusCodes.Status201Created);
+        http.Response.Headers.Location = location;
+        var (dump, problem) = await SendAsync(http, store, id, withRanges: false);
+        return dump is not null ? dump : new Problem<DumpCapture>(problem!);
     }
 
-    public static async Task<IResult> List(HttpContext http, HeapDumpStore store)
+    public static async Task<JsonOk<HeapDumpList>> ListAsync(HttpContext http, HeapDumpStore store, LinkGenerator links)
     {
-        var collection = CollectionUrl(http);
-
         // Local and remote merged: a dump written by an instance that is gone is listed from the bucket.
         var catalog = await store.ListAsync(http.RequestAborted);
         var dumps = catalog.Dumps.Select(dump => new HeapDumpListItem(
@@ -55,86 +85,72 @@ internal static class HeapDumpEndpoints
             dump.Id.DumpNumber,
             dump.Id.Type,
             dump.SizeBytes,
-            new HeapDumpLinks($"{collection}/{dump.Id}", dump.HasDiagnostics ? $"{collection}/{dump.Id}/diagnostics" : null),
+            new HeapDumpLinks(Link(links, http, DownloadRoute, dump.Id), dump.HasDiagnostics ? Link(links, http, DiagnosticsRoute, dump.Id) : null),
             dump.Location,
             dump.Remote?.Key,
             dump.Sha256));
-        return TypedResults.Json(
-            new HeapDumpList(store.DirectoryPath, [.. dumps], store.HasBucket ? store.Target : null, catalog.RemoteError),
-            HeapDiagnosticsJsonContext.Default.HeapDumpList);
+        return new JsonOk<HeapDumpList>(new HeapDumpList(store.DirectoryPath, [.. dumps], store.HasBucket ? store.Target : null, catalog.RemoteError));
     }
 
-    public static async Task<IResult> Capabilities(
-        HttpContext http, string? type, CaptureCapabilities capabilities, HeapDumpStore store, AnalyzerProcess analyzer, TimeProvider time, IOptions<HeapDiagnosticsOptions> options)
+    public static async Task<Results<JsonOk<HeapDumpCapabilities>, Problem<BadInput>>> CapabilitiesAsync(
+        HttpContext http, string? type, CaptureCapabilities capabilities, HeapDumpStore store, AnalyzerProcess analyzer, IOptions<HeapDumpCaptureOptions> options)
     {
-        if (!HeapDumpTypes.TryParse(type ?? options.Value.Capture.DefaultType, out var dumpType))
+        if (!HeapDumpTypes.TryParse(type ?? options.Value.DefaultType, out var dumpType))
         {
-            return Problems.UnknownType(type);
+            return new Problem<BadInput>(Problems.UnknownType(type));
         }
 
         // Checked live: the person asking wants to know whether the bucket works now.
         var state = await store.CheckAsync(http.RequestAborted);
-        return TypedResults.Json(capabilities.Probe(dumpType) with { Egress = state, Analysis = analyzer.Describe() }, HeapDiagnosticsJsonContext.Default.HeapDumpCapabilities);
+        return new JsonOk<HeapDumpCapabilities>(capabilities.Probe(dumpType) with { Egress = state, Analysis = analyzer.Describe() });
     }
 
-    public static async Task<IResult> Download(HttpContext http, string id, HeapDumpStore store) =>
-        !HeapDumpId.TryParse(id, out var dumpId) ? Problems.InvalidId(id) : await SendAsync(http, store, dumpId, withRanges: true) ?? Problems.NotFound(dumpId);
-
-    public static async Task<IResult> Diagnostics(HttpContext http, string id, HeapDumpStore store)
+    public static async Task<Results<DumpDownloadResult, Problem<DumpDownload>>> DownloadAsync(HttpContext http, RequestedDumpId id, HeapDumpStore store)
     {
-        if (!HeapDumpId.TryParse(id, out var dumpId))
-        {
-            return Problems.InvalidId(id);
-        }
+        var (dump, problem) = await SendAsync(http, store, id.Value, withRanges: true);
+        return dump is not null ? dump : new Problem<DumpDownload>(problem!);
+    }
 
+    public static async Task<Results<JsonBytes<MemoryDiagnostics>, Problem<DumpLookup>>> DiagnosticsAsync(HttpContext http, RequestedDumpId id, HeapDumpStore store)
+    {
         // Diagnostics of a failed capture exist without a dump: they are what is left to look at.
         try
         {
-            return await store.ReadDiagnosticsAsync(dumpId, http.RequestAborted) is { } content ? TypedResults.Bytes(content, "application/json") : Problems.NotFound(dumpId);
+            return await store.ReadDiagnosticsAsync(id.Value, http.RequestAborted) is { } content
+                ? new JsonBytes<MemoryDiagnostics>(content)
+                : new Problem<DumpLookup>(Problems.NotFound(id.Value));
         }
         catch (HeapDumpStoreException ex)
         {
-            return Problems.Upstream(ex);
+            return new Problem<DumpLookup>(Problems.Upstream(ex));
         }
     }
 
-    public static async Task<IResult> Delete(HttpContext http, string id, HeapDumpStore store)
+    public static async Task<Results<NoContent, Problem<DumpLookup>>> DeleteAsync(HttpContext http, RequestedDumpId id, HeapDumpStore store)
     {
-        if (!HeapDumpId.TryParse(id, out var dumpId))
-        {
-            return Problems.InvalidId(id);
-        }
-
-        var deletion = await store.DeleteAsync(dumpId, http.RequestAborted);
-        if (deletion.RemoteError is { } error)
-        {
-            return Problems.Upstream("The heap dump could not be deleted from the bucket", $"{error} Retry DELETE once the bucket is reachable.");
-        }
-
-        return deletion.Found ? TypedResults.NoContent() : Problems.NotFound(dumpId);
+        var deletion = await store.DeleteAsync(id.Value, http.RequestAborted);
+        return deletion.RemoteError is { } error
+            ? new Problem<DumpLookup>(Problems.Upstream("The heap dump could not be deleted from the bucket", $"{error} Retry DELETE once the bucket is reachable."))
+            : deletion.Found ? TypedResults.NoContent() : new Problem<DumpLookup>(Problems.NotFound(id.Value));
     }
 
     /// <summary>
-    /// Sends a dump, from the disk or streamed from the bucket, never buffered whole; null when it is nowhere. With
-    /// <c>Accept-Encoding: zstd</c> the answer is <c>Content-Encoding: zstd</c> (without ranges); otherwise the raw dump,
-    /// where a single byte range is served (206) for a local dump and passed on to the bucket for an uncompressed object.
+    /// Opens a dump to send, from the disk or streamed from the bucket, never buffered whole; or the problem (not found,
+    /// bad range, bucket down). With <c>Accept-Encoding: zstd</c> the answer is zstd (without ranges); otherwise the raw
+    /// dump, where a single byte range is served (206) for a local dump and passed on to the bucket for an uncompressed object.
     /// </summary>
-    private static async Task<IResult?> SendAsync(HttpContext http, HeapDumpStore store, HeapDumpId id, bool withRanges)
+    private static async Task<(DumpDownloadResult? Dump, ProblemDetails? Problem)> SendAsync(HttpContext http, HeapDumpStore store, HeapDumpId id, bool withRanges)
     {
         var zstd = http.Request.GetTypedHeaders().AcceptEncoding.Any(coding => coding.Value.Equals("zstd", StringComparison.OrdinalIgnoreCase) && (coding.Quality ?? 1) > 0);
         try
         {
             return await store.OpenAsync(id, zstd || !withRanges ? null : RequestedRange(http), http.RequestAborted) is { } dump
-                ? new DumpDownloadResult(dump, zstd, withRanges, FileName(id.ToString()))
-                : null;
-        }
-        catch (HeapDumpStoreException ex) when (ex.ErrorCode == "InvalidRange")
-        {
-            return TypedResults.Problem($"The requested range is outside the dump '{id}'.", statusCode: StatusCodes.Status416RangeNotSatisfiable, title: "Range not satisfiable");
+                ? (new DumpDownloadResult(dump, zstd, withRanges, $"heapdump-{id}.dmp"), null)
+                : (null, Problems.NotFound(id));
         }
         catch (HeapDumpStoreException ex)
         {
-            return Problems.Upstream(ex);
+            return (null, ex.ErrorCode == "InvalidRange" ? Problems.RangeNotSatisfiable(id) : Problems.Upstream(ex));
         }
     }
 
@@ -146,107 +162,8 @@ internal static class HeapDumpEndpoints
             : null;
     }
 
-    private static string CollectionUrl(HttpContext http) => (http.Request.PathBase + http.Request.Path).Value!.TrimEnd('/') switch
-    {
-        var path when path.EndsWith("/heapdump", StringComparison.Ordinal) => path,
-        var path => path[..(path.LastIndexOf("/heapdump/", StringComparison.Ordinal) + "/heapdump".Length)],
-    };
-
-    private static string FileName(string id) => $"heapdump-{id}.dmp";
-
-    /// <summary>Every error as RFC 9457 ProblemDetails, with a detail a person can act on.</summary>
-    internal static class Problems
-    {
-        public static IResult BadRequest(string title, string detail) =>
-            TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: title);
-
-        public static IResult UnknownType(string? type) =>
-            BadRequest("Unknown dump type", $"'{Shorten(type ?? string.Empty)}' is not a dump type. Use type= one of {HeapDumpTypes.AllowedList} (Capture:DefaultType applies when type is omitted).");
-
-        public static IResult InvalidId(string id) =>
-            TypedResults.Problem(
-                $"'{Shorten(id)}' is not a heap dump id. Ids look like '{IdExample}'; list them with GET /heapdump.",
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "Invalid heap dump id");
-
-        public static IResult NotFound(HeapDumpId id) =>
-            TypedResults.Problem(
-                $"There is no heap dump '{id}' here: it may have been deleted by retention (Storage:MaxDumps) or taken by another instance. List them with GET /heapdump.",
-                statusCode: StatusCodes.Status404NotFound,
-                title: "Heap dump not found");
-
-        public static IResult Upstream(HeapDumpStoreException exception) =>
-            Upstream("The bucket could not be reached", $"{exception.Message} {exception.Fix}");
-
-        public static IResult Upstream(string title, string detail) =>
-            TypedResults.Problem(detail, statusCode: StatusCodes.Status502BadGateway, title: title);
-
-        public static IResult ForFailure(HeapDumpResult result)
-        {
-            var status = result.Failure switch
-            {
-                HeapDumpFailure.Busy => StatusCodes.Status409Conflict,
-                HeapDumpFailure.RateLimited => StatusCodes.Status429TooManyRequests,
-                HeapDumpFailure.InsufficientStorage => StatusCodes.Status507InsufficientStorage,
-                HeapDumpFailure.WriterFailed => StatusCodes.Status500InternalServerError,
-                _ => StatusCodes.Status503ServiceUnavailable,
-            };
-            var extensions = new Dictionary<string, object?>
-            {
-                ["failure"] = result.Failure?.ToString(),
-                ["fix"] = result.Fix,
-                ["rawError"] = result.RawError,
-                ["diagnosticsId"] = result.DiagPath is null ? null : result.Id,
-            };
-            return new ProblemWithHeaders(
-                TypedResults.Problem($"{result.Error} {result.Fix}", statusCode: status, title: Title(result.Failure), extensions: extensions),
-                result.RetryAfterSeconds);
-        }
-
-        private static string Title(HeapDumpFailure? failure) => failure switch
-        {
-            HeapDumpFailure.Busy => "A capture is already running",
-            HeapDumpFailure.RateLimited => "Too soon after the last capture",
-            HeapDumpFailure.InsufficientStorage => "Not enough disk space for a dump",
-            HeapDumpFailure.DirectoryNotWritable => "The dump directory is not writable",
-            HeapDumpFailure.DiagnosticsDisabled => "Diagnostics are disabled in this process",
-            HeapDumpFailure.PtraceDenied => "The dump writer may not attach to this process",
-            HeapDumpFailure.WriterMissing => "The runtime's dump writer is missing",
-            _ => "The dump could not be written",
-        };
-
-        private static string Shorten(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 80), "…");
-    }
-
-    /// <summary>A problem response that also sets Retry-After, which ProblemHttpResult cannot.</summary>
-    private sealed class ProblemWithHeaders(ProblemHttpResult problem, double? retryAfterSeconds) : IResult, IStatusCodeHttpResult
-    {
-        public int? StatusCode => problem.StatusCode;
-
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            if (retryAfterSeconds is { } seconds)
-            {
-                httpContext.Response.Headers[HeaderNames.RetryAfter] = ((long)Math.Ceiling(seconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            return problem.ExecuteAsync(httpContext);
-        }
-    }
+    /// <summary>The path of a dump's route, under whatever prefix and group the app mapped HeapDiag.</summary>
+    private static string Link(LinkGenerator links, HttpContext http, string route, HeapDumpId id) =>
+        links.GetPathByName(http, route, new RouteValueDictionary { ["id"] = id.ToString() })
+            ?? throw new InvalidOperationException($"The route {route} is not mapped.");
 }
-
-/// <summary>
-/// The answer of <c>GET /heapdump</c>. <see cref="Remote"/> is the bucket listed too (null with the file system
-/// provider); <see cref="RemoteError"/> says why it could not be, in which case only local dumps are listed.
-/// </summary>
-internal sealed record HeapDumpList(string Directory, IReadOnlyList<HeapDumpListItem> Dumps, string? Remote = null, string? RemoteError = null);
-
-/// <summary>
-/// One dump in the list. <see cref="Location"/>: <c>local</c>, <c>s3</c> or <c>both</c>; <see cref="ObjectKey"/> its key in
-/// the bucket; <see cref="Sha256"/> the digest of the dump (null for dumps written before digests).
-/// </summary>
-internal sealed record HeapDumpListItem(
-    string Id, DateTimeOffset Created, string Trigger, int DumpNumber, string Type, long SizeBytes, HeapDumpLinks Links, string Location = "local", string? ObjectKey = null, string? Sha256 = null);
-
-/// <summary>Where to fetch a dump and its diagnostics.</summary>
-internal sealed record HeapDumpLinks(string Download, string? Diagnostics);

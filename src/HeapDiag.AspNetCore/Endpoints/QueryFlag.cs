@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Http;
-
 namespace HeapDiag.AspNetCore.Endpoints;
 
 /// <summary>
@@ -15,10 +13,4 @@ internal static class QueryFlag
             || string.Equals(text, "true", StringComparison.OrdinalIgnoreCase)
             || string.Equals(text, "false", StringComparison.OrdinalIgnoreCase);
     }
-
-    public static IResult Invalid(string name, string? text) =>
-        TypedResults.Problem(
-            $"{name}='{(text is { Length: > 40 } ? string.Concat(text.AsSpan(0, 40), "…") : text)}' is not a flag. Use {name}=true or {name}=false.",
-            statusCode: StatusCodes.Status400BadRequest,
-            title: $"Invalid {name} flag");
 }

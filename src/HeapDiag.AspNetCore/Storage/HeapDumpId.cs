@@ -10,7 +10,7 @@ namespace HeapDiag.AspNetCore.Storage;
 /// for example <c>20261124T011500123Z-2477-manual-0-heap</c>. Ids from clients are accepted only when they match
 /// this pattern exactly, so nothing a client sends ever becomes a path.
 /// </summary>
-internal sealed partial record HeapDumpId(DateTimeOffset CreatedUtc, int ProcessId, string Trigger, int DumpNumber, string Type)
+internal sealed partial record HeapDumpId(DateTimeOffset CreatedUtc, int ProcessId, string Trigger, int DumpNumber, string Type) : IParsable<HeapDumpId>
 {
     private const string TimestampFormat = "yyyyMMdd'T'HHmmssfff'Z'";
 
@@ -20,7 +20,12 @@ internal sealed partial record HeapDumpId(DateTimeOffset CreatedUtc, int Process
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{CreatedUtc.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture)}-{ProcessId}-{Trigger}-{DumpNumber}-{Type}");
 
-    public static bool TryParse(string? text, [NotNullWhen(true)] out HeapDumpId? id)
+    public static HeapDumpId Parse(string s, IFormatProvider? provider) =>
+        TryParse(s, provider, out var id) ? id : throw new FormatException($"'{s}' is not a heap dump id.");
+
+    public static bool TryParse([NotNullWhen(true)] string? s, IFormatProvider? provider, [MaybeNullWhen(false)] out HeapDumpId result) => TryParse(s, out result);
+
+    public static bool TryParse([NotNullWhen(true)] string? text, [NotNullWhen(true)] out HeapDumpId? id)
     {
         var match = text is { Length: <= MaxLength } ? IdPattern().Match(text) : Match.Empty;
         id = match.Success

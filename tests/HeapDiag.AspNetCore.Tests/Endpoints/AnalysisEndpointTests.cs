@@ -77,6 +77,29 @@ public sealed class AnalysisEndpointTests
         GC.KeepAlive(Retained);
     }
 
+    [Fact]
+    public async Task Retainers_of_an_unknown_type_are_not_found_and_of_an_ambiguous_name_list_the_candidates()
+    {
+        await using var host = await TestHost.StartAsync();
+        Assert.Equal(2, Twins.Held.Length);
+        var id = await host.CaptureAsync();
+
+        using var unknown = await host.Client.GetAsync($"/debug/heapdump/{id}/retainers?type=NoSuchTypeAnywhere");
+        var notFound = await unknown.Content.ReadFromJsonAsync<ProblemDetails>();
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("Type not found", notFound!.Title);
+        Assert.Contains("NoSuchTypeAnywhere", notFound.Detail);
+
+        using var ambiguous = await host.Client.GetAsync($"/debug/heapdump/{id}/retainers?type=Twin");
+        var problem = await ambiguous.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.BadRequest, ambiguous.StatusCode);
+        Assert.Equal("Ambiguous type name", problem.GetProperty("title").GetString());
+        Assert.Equal(
+            [typeof(First.Twin).FullName, typeof(Second.Twin).FullName],
+            problem.GetProperty("candidates").EnumerateArray().Select(candidate => candidate.GetString()).Order(StringComparer.Ordinal));
+        GC.KeepAlive(Twins.Held);
+    }
+
     [Theory]
     [InlineData("/debug/heapdump/20261124T000000001Z-1-manual-0-heap/summary", HttpStatusCode.NotFound)]
     [InlineData("/debug/heapdump/20261124T000000001Z-1-manual-0-heap/summary?top=0", HttpStatusCode.BadRequest)]

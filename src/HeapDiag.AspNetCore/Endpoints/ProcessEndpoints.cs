@@ -1,0 +1,33 @@
+using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Monitoring;
+using HeapDiag.AspNetCore.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace HeapDiag.AspNetCore.Endpoints;
+
+/// <summary>The routes about the running process: <c>/memory</c> (measured now) and <c>/monitor</c> (the background monitor's state).</summary>
+internal static class ProcessEndpoints
+{
+    public static void Map(RouteGroupBuilder group)
+    {
+        group.MapGet("/memory", MemoryAsync)
+            .WithName("HeapDiagnostics.Memory")
+            .WithSummary("Memory diagnostics with leak indicators")
+            .WithDescription("Working set, GC heap and generations, GC counters, runtime resource counts, cgroup limits and leak indicators of this process. Never forces a GC.");
+        group.MapGet("/monitor", Monitor)
+            .WithName("HeapDiagnostics.Monitor")
+            .WithSummary("The background monitor's state")
+            .WithDescription("Metric, threshold (and whether it came from bytes or percent of limit), interval, last sample, growth over the window, automatic dumps taken, when the next is allowed and, in lastDecision, why the last sample did or did not become a dump; last error, and egress (last upload, last upload error). window=true adds the samples.");
+    }
+
+    public static async Task<JsonBytes<MemoryDiagnostics>> MemoryAsync(MemoryDiagnosticsCollector collector) =>
+        new(await collector.CollectSharedJsonAsync());
+
+    public static Results<JsonOk<MonitorStatus>, Problem<BadInput>> Monitor(string? window, MemoryMonitor monitor, HeapDumpStore store) =>
+        QueryFlag.TryParse(window, out var includeWindow)
+            ? new JsonOk<MonitorStatus>(monitor.Status(includeWindow) with { Egress = store.Status() })
+            : new Problem<BadInput>(Problems.InvalidFlag("window", window));
+}
