@@ -11,7 +11,7 @@ internal interface IReferenceVisitor
 {
     /// <summary>
     /// Called for each non-null reference; <paramref name="offset"/> is the slot's offset from the object's address,
-    /// or <see cref="HeapObjects.LoaderAllocatorOffset"/>. Return false to stop.
+    /// or <see cref="HeapObjects.LoaderAllocatorOffset"/>, or <see cref="RootSet.DependentHandleOffset"/>. Return false to stop.
     /// </summary>
     bool Visit(ulong reference, int offset);
 }

@@ -162,7 +162,7 @@ internal sealed class ShortestPathSearch
             _objects.VisitReferences(address, type, _objects.GetSize(address, type), ref collector);
         }
 
-        VisitDependents(address, ref collector);
+        _roots.VisitDependents(address, ref collector);
         ExpandCollected();
     }
 
@@ -203,22 +203,10 @@ internal sealed class ShortestPathSearch
 
         var discoverer = new Discoverer(_live, Parents, _remaining, node);
         _objects.VisitReferences(address, type, _objects.GetSize(address, type), ref discoverer);
-        VisitDependents(address, ref discoverer);
+        _roots.VisitDependents(address, ref discoverer);
         if (discoverer.Discovered > 0)
         {
             _discoverers.Enqueue(node);
-        }
-    }
-
-    private void VisitDependents<TVisitor>(ulong address, ref TVisitor visitor)
-        where TVisitor : struct, IReferenceVisitor
-    {
-        if (_roots.Dependents.Count > 0 && _roots.Dependents.TryGetValue(address, out ulong[]? secondaries))
-        {
-            foreach (ulong secondary in secondaries)
-            {
-                visitor.Visit(secondary, -1);
-            }
         }
     }
 
