@@ -45,8 +45,6 @@ internal sealed class HeapObjects
         _methodTableMask = ~(ulong)(memory.PointerSize - 1);
     }
 
-    public HeapMemory Memory => _memory;
-
     public int PointerSize => _memory.PointerSize;
 
     /// <summary>Every method table seen so far that ClrMD could resolve.</summary>

@@ -18,7 +18,6 @@ internal sealed class HeapType
         ComponentSize = (uint)clrType.ComponentSize;
         ContainsPointers = clrType.ContainsPointers;
         IsString = clrType.IsString;
-        IsFree = clrType.IsFree;
         IsArray = clrType.IsArray;
         LoaderAllocatorHandle = clrType.IsCollectible ? clrType.LoaderAllocatorHandle : 0;
 
@@ -50,9 +49,6 @@ internal sealed class HeapType
     public GCLayout? Layout { get; }
 
     public bool IsString { get; }
-
-    /// <summary>The GC's filler for free space between objects; never an object anybody allocated.</summary>
-    public bool IsFree { get; }
 
     public bool IsArray { get; }
 

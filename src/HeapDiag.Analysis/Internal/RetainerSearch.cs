@@ -74,7 +74,7 @@ internal static class RetainerSearch
     /// separator (<c>Order</c> for <c>MyApp.Order</c>), ignoring case only if nothing matches with case.
     /// </summary>
     /// <exception cref="HeapTypeNotFoundException">The name matches several types (the exception lists them).</exception>
-    internal static HeapType[] ResolveType(string typeName, IEnumerable<HeapType> liveTypes)
+    private static HeapType[] ResolveType(string typeName, IEnumerable<HeapType> liveTypes)
     {
         var candidates = liveTypes.ToList();
         foreach (StringComparison comparison in new[] { StringComparison.Ordinal, StringComparison.OrdinalIgnoreCase })

@@ -101,7 +101,7 @@ internal sealed class ShortestPathSearch
         Search(durable: false);
     }
 
-    /// <summary>Seeds the roots of one kind (durable, or stacks and the finalizer queue) and searches from them.</summary>
+    /// <summary>Marks the roots of one kind (durable, or stacks and the finalizer queue) as reached and searches on from them.</summary>
     private void Search(bool durable)
     {
         IReadOnlyList<HeapRoot> roots = _roots.Roots;

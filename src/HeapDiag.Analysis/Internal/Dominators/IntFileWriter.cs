@@ -15,8 +15,6 @@ internal sealed class IntFileWriter : IDisposable
         _stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
     }
 
-    public long Written { get; private set; }
-
     public void Write(int value)
     {
         if (_count == _buffer.Length)
@@ -25,7 +23,6 @@ internal sealed class IntFileWriter : IDisposable
         }
 
         _buffer[_count++] = value;
-        Written++;
     }
 
     public void Dispose()
