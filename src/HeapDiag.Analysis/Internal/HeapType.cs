@@ -8,6 +8,9 @@ namespace HeapDiag.Analysis.Internal;
 /// </summary>
 internal sealed class HeapType
 {
+    /// <summary>What an object whose method table cannot be read is called in reports.</summary>
+    public const string UnreadableName = "<unreadable object>";
+
     public HeapType(ClrType clrType, int pointerSize, GCLayout? layout)
     {
         Layout = layout;

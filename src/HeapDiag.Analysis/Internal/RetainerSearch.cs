@@ -145,5 +145,5 @@ internal static class RetainerSearch
     }
 
     private static RetentionPath Describe(RootPath path) =>
-        new(1, path.Root.Kind, path.Root.Name, [.. path.Links.Select(link => new RetentionStep(link.Type?.Name ?? "<unreadable object>", link.FieldName))]);
+        new(1, path.Root.Kind, path.Root.Name, [.. path.Links.Select(link => new RetentionStep(link.TypeName, link.FieldName))]);
 }

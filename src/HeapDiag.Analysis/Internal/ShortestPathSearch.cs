@@ -1,7 +1,11 @@
 namespace HeapDiag.Analysis.Internal;
 
 /// <summary>One object on a path from a root: its address, its type, and the field of the previous object that references it.</summary>
-internal readonly record struct PathLink(ulong Address, HeapType? Type, string? FieldName);
+internal readonly record struct PathLink(ulong Address, HeapType? Type, string? FieldName)
+{
+    /// <summary>The type's name, or <see cref="HeapType.UnreadableName"/>.</summary>
+    public string TypeName => Type?.Name ?? HeapType.UnreadableName;
+}
 
 /// <summary>A path from a GC root: the root, then the objects from the one the root references to the target.</summary>
 internal sealed record RootPath(HeapRoot Root, IReadOnlyList<PathLink> Links);

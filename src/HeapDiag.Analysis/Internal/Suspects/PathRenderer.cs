@@ -58,7 +58,7 @@ internal static class PathRenderer
         int singleton = SingletonIndex(links);
         if (singleton >= 0)
         {
-            string service = NameOf(links[singleton]);
+            string service = links[singleton].TypeName;
             rootKind = ServiceProviderKind;
             root = service;
             signatureRoot = service;
@@ -67,7 +67,7 @@ internal static class PathRenderer
             return singleton + 1;
         }
 
-        string first = NameOf(links[0]);
+        string first = links[0].TypeName;
         rootKind = path.Root.Kind;
         if (rootKind == RootKinds.StaticField)
         {
@@ -98,7 +98,7 @@ internal static class PathRenderer
         int last = -1;
         for (int i = 0; i < links.Count; i++)
         {
-            if (NameOf(links[i]).StartsWith(DependencyInjection, StringComparison.Ordinal))
+            if (links[i].TypeName.StartsWith(DependencyInjection, StringComparison.Ordinal))
             {
                 last = i;
             }
@@ -111,7 +111,7 @@ internal static class PathRenderer
 
         for (int i = last + 1; i < links.Count; i++)
         {
-            if (!TypeNames.IsFramework(NameOf(links[i])) || i == links.Count - 1)
+            if (!TypeNames.IsFramework(links[i].TypeName) || i == links.Count - 1)
             {
                 return i;
             }
@@ -119,8 +119,6 @@ internal static class PathRenderer
 
         return -1;
     }
-
-    private static string NameOf(PathLink link) => link.Type?.Name ?? "<unreadable object>";
 
     /// <summary>
     /// Writes the steps after the first, one reference at a time: folds a delegate's invocation list into the event's
@@ -137,7 +135,7 @@ internal static class PathRenderer
 
         public void Add(PathLink owner, PathLink target)
         {
-            string typeName = NameOf(target);
+            string typeName = target.TypeName;
             string field = TypeNames.Field(target.FieldName ?? "?");
             if (owner.Type is { } ownerType && Containers.IsDelegate(ownerType.ClrType))
             {
@@ -196,7 +194,7 @@ internal static class PathRenderer
                 return;
             }
 
-            _selfHops = typeName == NameOf(owner) ? 1 : 0;
+            _selfHops = typeName == owner.TypeName ? 1 : 0;
             steps.Add(new SuspectPathStep(text, typeName, field));
             Holder = full;
             _insideCollection = target.Type is { } reached && Containers.CollectionKind(reached) is { } kind && kind != Containers.EventKind;
@@ -208,7 +206,7 @@ internal static class PathRenderer
 
         private static (string Text, string Full) DescribeField(PathLink owner, PathLink target, string field)
         {
-            string ownerName = NameOf(owner);
+            string ownerName = owner.TypeName;
             string ownerShort = TypeNames.Short(ownerName);
             if (ownerShort.StartsWith("closure in ", StringComparison.Ordinal))
             {
