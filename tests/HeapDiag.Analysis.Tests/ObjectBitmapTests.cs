@@ -12,17 +12,15 @@ public sealed class ObjectBitmapTests
     {
         ObjectBitmap bitmap = TwoSegmentsAndAnEmptyOne();
 
-        Assert.True(bitmap.TrySet(0x1000_0010));
-        Assert.False(bitmap.TrySet(0x1000_0010));
-        Assert.True(bitmap.TrySet(0x2000_0FF8));
-        Assert.False(bitmap.TrySet(0x1000_0800));
-        Assert.False(bitmap.TrySet(0x0FFF_FFF8));
-        Assert.False(bitmap.TrySet(0x3000_0000));
+        Assert.Equal((true, true), TrySet(bitmap, 0x1000_0010));
+        Assert.Equal((false, true), TrySet(bitmap, 0x1000_0010));
+        Assert.Equal((true, true), TrySet(bitmap, 0x2000_0FF8));
+        Assert.Equal((false, false), TrySet(bitmap, 0x1000_0800));
+        Assert.Equal((false, false), TrySet(bitmap, 0x0FFF_FFF8));
+        Assert.Equal((false, false), TrySet(bitmap, 0x3000_0000));
 
         Assert.Equal(2, bitmap.Count);
-        Assert.True(bitmap.IsSet(0x2000_0FF8));
-        Assert.False(bitmap.IsSet(0x2000_0FF0));
-        Assert.Equal(2, bitmap.RangeCount);
+        Assert.Equal([0x1000_0010UL, 0x2000_0FF8UL], bitmap.EnumerateSet());
     }
 
     [Fact]
@@ -32,7 +30,7 @@ public sealed class ObjectBitmapTests
         ulong[] addresses = [0x2000_0FF8, 0x1000_0000, 0x1000_0018, 0x1000_07F8, 0x2000_0000, 0x2000_0200, 0x2000_0208];
         foreach (ulong address in addresses)
         {
-            bitmap.TrySet(address);
+            bitmap.TrySet(address, out _);
         }
 
         bitmap.BuildIndex();
@@ -56,7 +54,7 @@ public sealed class ObjectBitmapTests
         ulong[] addresses = [8, 1UL << 20, (1UL << 24) - 8];
         foreach (ulong address in addresses)
         {
-            bitmap.TrySet(address);
+            bitmap.TrySet(address, out _);
         }
 
         bitmap.BuildIndex();
@@ -67,4 +65,6 @@ public sealed class ObjectBitmapTests
             Assert.Equal(i, bitmap.IndexOf(addresses[i]));
         }
     }
+
+    private static (bool Set, bool InRange) TrySet(ObjectBitmap bitmap, ulong address) => (bitmap.TrySet(address, out bool inRange), inRange);
 }

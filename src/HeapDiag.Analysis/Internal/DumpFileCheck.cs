@@ -74,6 +74,28 @@ internal static class DumpFileCheck
 
     private static void CheckElfCore(FileStream file, long length)
     {
+        ElfCoreLayout elf = ReadElfHeader(file, length);
+        if (elf.ProgramHeaderSize < (elf.Is64Bit ? 56 : 32) || elf.ProgramHeaderCount == 0)
+        {
+            throw new HeapDumpFormatException("corrupt: the ELF core file has no readable program headers");
+        }
+
+        long headersEnd = elf.ProgramHeaderOffset + (elf.ProgramHeaderCount * elf.ProgramHeaderSize);
+        if (headersEnd > length)
+        {
+            throw Truncated(length, headersEnd);
+        }
+
+        long describedEnd = Math.Max(headersEnd, SegmentsEnd(file, elf));
+        if (describedEnd > length)
+        {
+            throw Truncated(length, describedEnd);
+        }
+    }
+
+    /// <summary>Checks the ELF header is a little-endian core file's and reads where its program headers are.</summary>
+    private static ElfCoreLayout ReadElfHeader(FileStream file, long length)
+    {
         Span<byte> header = stackalloc byte[64];
         if (ReadAt(file, 0, header) < 52)
         {
@@ -98,48 +120,42 @@ internal static class DumpFileCheck
         long sectionHeaderOffset = is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(header[40..]) : BinaryPrimitives.ReadUInt32LittleEndian(header[32..]);
         int programHeaderSize = BinaryPrimitives.ReadUInt16LittleEndian(header[(is64Bit ? 54 : 42)..]);
         long programHeaderCount = BinaryPrimitives.ReadUInt16LittleEndian(header[(is64Bit ? 56 : 44)..]);
-
         if (programHeaderCount == ElfExtendedNumbering)
         {
-            // More than 65534 segments: the real count is in the first section header's sh_info.
-            Span<byte> info = stackalloc byte[4];
-            if (ReadAt(file, sectionHeaderOffset + (is64Bit ? 44 : 28), info) < 4)
-            {
-                throw Truncated(length, sectionHeaderOffset + 64);
-            }
-
-            programHeaderCount = BinaryPrimitives.ReadUInt32LittleEndian(info);
+            programHeaderCount = ExtendedProgramHeaderCount(file, length, sectionHeaderOffset, is64Bit);
         }
 
-        long headersEnd = programHeaderOffset + (programHeaderCount * programHeaderSize);
-        if (programHeaderSize < (is64Bit ? 56 : 32) || programHeaderCount == 0)
+        return new ElfCoreLayout(is64Bit, programHeaderOffset, programHeaderSize, programHeaderCount);
+    }
+
+    /// <summary>More than 65534 segments: the real count is in the first section header's sh_info.</summary>
+    private static long ExtendedProgramHeaderCount(FileStream file, long length, long sectionHeaderOffset, bool is64Bit)
+    {
+        Span<byte> info = stackalloc byte[4];
+        if (ReadAt(file, sectionHeaderOffset + (is64Bit ? 44 : 28), info) < 4)
         {
-            throw new HeapDumpFormatException("corrupt: the ELF core file has no readable program headers");
+            throw Truncated(length, sectionHeaderOffset + 64);
         }
 
-        if (headersEnd > length)
-        {
-            throw Truncated(length, headersEnd);
-        }
+        return BinaryPrimitives.ReadUInt32LittleEndian(info);
+    }
 
-        // The end of the last segment's data is where a complete file ends.
-        long describedEnd = headersEnd;
-        ForEachRecord(file, programHeaderOffset, programHeaderCount, programHeaderSize, entry =>
+    /// <summary>The end of the last segment's data: where a complete file ends.</summary>
+    private static long SegmentsEnd(FileStream file, ElfCoreLayout elf)
+    {
+        long end = 0;
+        ForEachRecord(file, elf.ProgramHeaderOffset, elf.ProgramHeaderCount, elf.ProgramHeaderSize, entry =>
         {
-            long offset = is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(entry[8..]) : BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
-            long fileSize = is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(entry[32..]) : BinaryPrimitives.ReadUInt32LittleEndian(entry[16..]);
+            long offset = elf.Is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(entry[8..]) : BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
+            long fileSize = elf.Is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(entry[32..]) : BinaryPrimitives.ReadUInt32LittleEndian(entry[16..]);
             if (offset < 0 || fileSize < 0 || offset > long.MaxValue - fileSize)
             {
                 throw new HeapDumpFormatException("corrupt: an ELF program header points outside any possible file");
             }
 
-            describedEnd = Math.Max(describedEnd, offset + fileSize);
+            end = Math.Max(end, offset + fileSize);
         });
-
-        if (describedEnd > length)
-        {
-            throw Truncated(length, describedEnd);
-        }
+        return end;
     }
 
     private static void CheckMinidump(FileStream file, long length)
@@ -224,6 +240,9 @@ internal static class DumpFileCheck
     }
 
     private delegate void RecordReader(ReadOnlySpan<byte> record);
+
+    /// <summary>Where an ELF core file's program headers are: what the rest of the file is checked against.</summary>
+    private readonly record struct ElfCoreLayout(bool Is64Bit, long ProgramHeaderOffset, int ProgramHeaderSize, long ProgramHeaderCount);
 
     private static int ReadAt(FileStream file, long offset, Span<byte> buffer)
     {

@@ -26,7 +26,7 @@ internal static class FieldNames
             return LoaderAllocator;
         }
 
-        if (finder.Offset < 0)
+        if (finder.Offset == RootSet.DependentHandleOffset)
         {
             return DependentHandle;
         }
@@ -73,7 +73,8 @@ internal static class FieldNames
 
     private struct SlotFinder(ulong target) : IReferenceVisitor
     {
-        public int Offset { get; private set; } = -1;
+        /// <summary>The target's slot; a target none of the object's references lead to is held through a dependent handle.</summary>
+        public int Offset { get; private set; } = RootSet.DependentHandleOffset;
 
         public bool Visit(ulong reference, int offset)
         {

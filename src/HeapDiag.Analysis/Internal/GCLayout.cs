@@ -70,9 +70,9 @@ internal sealed class GCLayout
 
     /// <summary>
     /// Calls the visitor for each non-null reference in <paramref name="bytes"/>, the object's bytes from its address
-    /// (<paramref name="size"/> long). Returns false if the visitor asked to stop.
+    /// (<paramref name="size"/> long), until the visitor asks to stop.
     /// </summary>
-    public bool Walk<TVisitor>(ReadOnlySpan<byte> bytes, long size, int pointerSize, ref TVisitor visitor)
+    public void Walk<TVisitor>(ReadOnlySpan<byte> bytes, long size, int pointerSize, ref TVisitor visitor)
         where TVisitor : struct, IReferenceVisitor
     {
         if (_series.Length > 0)
@@ -84,12 +84,12 @@ internal sealed class GCLayout
                 {
                     if (!VisitSlot(bytes, slot, pointerSize, ref visitor))
                     {
-                        return false;
+                        return;
                     }
                 }
             }
 
-            return true;
+            return;
         }
 
         // Arrays of structs: the item pattern repeats for each element up to the end of the object (whose size
@@ -106,7 +106,7 @@ internal sealed class GCLayout
                 {
                     if (position < end && !VisitSlot(bytes, position, pointerSize, ref visitor))
                     {
-                        return false;
+                        return;
                     }
 
                     position += pointerSize;
@@ -118,11 +118,9 @@ internal sealed class GCLayout
 
             if (position <= before)
             {
-                return true;
+                return;
             }
         }
-
-        return true;
     }
 
     private static bool VisitSlot<TVisitor>(ReadOnlySpan<byte> bytes, long slot, int pointerSize, ref TVisitor visitor)

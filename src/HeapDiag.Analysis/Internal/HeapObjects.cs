@@ -11,7 +11,7 @@ internal interface IReferenceVisitor
 {
     /// <summary>
     /// Called for each non-null reference; <paramref name="offset"/> is the slot's offset from the object's address,
-    /// or <see cref="HeapObjects.LoaderAllocatorOffset"/>. Return false to stop.
+    /// or <see cref="HeapObjects.LoaderAllocatorOffset"/>, or <see cref="RootSet.DependentHandleOffset"/>. Return false to stop.
     /// </summary>
     bool Visit(ulong reference, int offset);
 }
@@ -44,8 +44,6 @@ internal sealed class HeapObjects
         // The GC keeps flags in the low bits of the method table pointer while it runs (mark, pin); they are never part of the address.
         _methodTableMask = ~(ulong)(memory.PointerSize - 1);
     }
-
-    public HeapMemory Memory => _memory;
 
     public int PointerSize => _memory.PointerSize;
 

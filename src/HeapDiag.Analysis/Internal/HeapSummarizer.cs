@@ -17,42 +17,13 @@ internal static class HeapSummarizer
     {
         int top = Math.Max(1, options.Top);
         DumpSession dump = heap.Dump;
-        HeapTotals live = heap.LiveTotals;
-        var notes = new List<string>
-        {
-            string.Create(
-                CultureInfo.InvariantCulture,
-                $"Counts are of live objects: reachable from GC roots (static fields, stacks, handles, the finalizer queue), found by a mark pass over the dump. The heap also held {Math.Max(0, heap.InHeap.Objects - live.Objects):N0} unreachable objects ({ByteSize.Format(Math.Max(0, heap.InHeap.Bytes - live.Bytes))}) that no GC had collected yet."),
-        };
+        var notes = new List<string> { UnreachableNote(heap) };
         notes.AddRange(heap.Notes);
 
-        // Types are reported by name: the same name can have several method tables (one per load context).
-        var types = dump.Objects.KnownTypes
-            .Where(t => t.LiveCount > 0)
-            .GroupBy(t => t.Name, StringComparer.Ordinal)
-            .Select(g => new TypeStats(g.Key, g.Sum(t => t.LiveCount), g.Sum(t => t.LiveBytes)))
-            .OrderByDescending(t => t.Bytes)
-            .ThenBy(t => t.Name, StringComparer.Ordinal)
-            .ToList();
+        List<TypeStats> types = TypesByName(dump.Objects.KnownTypes);
         var topByBytes = types.Take(top).ToList();
         var topByCount = types.OrderByDescending(t => t.Count).ThenBy(t => t.Name, StringComparer.Ordinal).Take(top).ToList();
-
-        IReadOnlyList<TypeRetainedSize>? retained = null;
-        if (dominators is null)
-        {
-            notes.Add("Retained sizes were not computed: they were turned off.");
-        }
-        else
-        {
-            try
-            {
-                retained = TypeRetention.Compute(dominators(), topByBytes, cancellationToken);
-            }
-            catch (HeapAnalysisBudgetException ex)
-            {
-                notes.Add($"Retained sizes were not computed: {ex.Message}");
-            }
-        }
+        IReadOnlyList<TypeRetainedSize>? retained = RetainedSizes(topByBytes, dominators, notes, cancellationToken);
 
         DuplicateStringCounter strings = heap.Census.Strings;
         DuplicateStringStats duplicates = DescribeDuplicates(dump, strings, top);
@@ -69,7 +40,7 @@ internal static class HeapSummarizer
             dump.ClrVersion,
             dump.PointerSize,
             CountingModes.Live,
-            live,
+            heap.LiveTotals,
             heap.InHeap,
             types,
             topByBytes,
@@ -79,6 +50,45 @@ internal static class HeapSummarizer
             duplicates,
             notes,
             durationMs());
+    }
+
+    private static string UnreachableNote(LiveHeap heap)
+    {
+        HeapTotals live = heap.LiveTotals;
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"Counts are of live objects: reachable from GC roots (static fields, stacks, handles, the finalizer queue), found by a mark pass over the dump. The heap also held {Math.Max(0, heap.InHeap.Objects - live.Objects):N0} unreachable objects ({ByteSize.Format(Math.Max(0, heap.InHeap.Bytes - live.Bytes))}) that no GC had collected yet.");
+    }
+
+    /// <summary>Live objects by type name, most bytes first: the same name can have several method tables (one per load context).</summary>
+    private static List<TypeStats> TypesByName(IEnumerable<HeapType> knownTypes) =>
+        knownTypes
+            .Where(t => t.LiveCount > 0)
+            .GroupBy(t => t.Name, StringComparer.Ordinal)
+            .Select(g => new TypeStats(g.Key, g.Sum(t => t.LiveCount), g.Sum(t => t.LiveBytes)))
+            .OrderByDescending(t => t.Bytes)
+            .ThenBy(t => t.Name, StringComparer.Ordinal)
+            .ToList();
+
+    /// <summary>Retained sizes of the top types; null, with a note saying why, when they are off or over the memory budget.</summary>
+    private static IReadOnlyList<TypeRetainedSize>? RetainedSizes(
+        IReadOnlyList<TypeStats> topByBytes, Func<DominatorTree>? dominators, List<string> notes, CancellationToken cancellationToken)
+    {
+        if (dominators is null)
+        {
+            notes.Add("Retained sizes were not computed: they were turned off.");
+            return null;
+        }
+
+        try
+        {
+            return TypeRetention.Compute(dominators(), topByBytes, cancellationToken);
+        }
+        catch (HeapAnalysisBudgetException ex)
+        {
+            notes.Add($"Retained sizes were not computed: {ex.Message}");
+            return null;
+        }
     }
 
     private static DuplicateStringStats DescribeDuplicates(DumpSession dump, DuplicateStringCounter strings, int top)

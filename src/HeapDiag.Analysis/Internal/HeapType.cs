@@ -8,6 +8,9 @@ namespace HeapDiag.Analysis.Internal;
 /// </summary>
 internal sealed class HeapType
 {
+    /// <summary>What an object whose method table cannot be read is called in reports.</summary>
+    public const string UnreadableName = "<unreadable object>";
+
     public HeapType(ClrType clrType, int pointerSize, GCLayout? layout)
     {
         Layout = layout;
@@ -18,7 +21,6 @@ internal sealed class HeapType
         ComponentSize = (uint)clrType.ComponentSize;
         ContainsPointers = clrType.ContainsPointers;
         IsString = clrType.IsString;
-        IsFree = clrType.IsFree;
         IsArray = clrType.IsArray;
         LoaderAllocatorHandle = clrType.IsCollectible ? clrType.LoaderAllocatorHandle : 0;
 
@@ -50,9 +52,6 @@ internal sealed class HeapType
     public GCLayout? Layout { get; }
 
     public bool IsString { get; }
-
-    /// <summary>The GC's filler for free space between objects; never an object anybody allocated.</summary>
-    public bool IsFree { get; }
 
     public bool IsArray { get; }
 

@@ -9,7 +9,7 @@ namespace HeapDiag.Analysis.Internal;
 internal sealed class LiveCensus : ILiveObjectObserver
 {
     /// <summary>Generation names, in the order summaries list them.</summary>
-    public static readonly IReadOnlyList<string> GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh", "frozen"];
+    private static readonly IReadOnlyList<string> GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh", "frozen"];
 
     private readonly IReadOnlyList<ClrSegment> _segments;
     private readonly ObjectBitmap _segmentLookup;

@@ -57,13 +57,7 @@ internal static class LiveObjectMarker
             {
                 ulong size = objects.GetSize(address, type);
                 observer?.OnLiveObject(address, type, size);
-                if (roots.Dependents.Count > 0 && roots.Dependents.TryGetValue(address, out ulong[]? secondaries))
-                {
-                    foreach (ulong secondary in secondaries)
-                    {
-                        visitor.Visit(secondary, 0);
-                    }
-                }
+                roots.VisitDependents(address, ref visitor);
 
                 if (!type.IsReferenceArray)
                 {

@@ -36,9 +36,6 @@ internal sealed class ObjectBitmap
     /// <summary>Number of set bits.</summary>
     public long Count { get; private set; }
 
-    /// <summary>Number of address ranges (segments).</summary>
-    public int RangeCount => _starts.Length;
-
     /// <summary>The range that holds <paramref name="address"/>, or −1.</summary>
     public int FindRange(ulong address)
     {
@@ -62,12 +59,6 @@ internal sealed class ObjectBitmap
         _lastRange = index;
         return index;
     }
-
-    /// <summary>Start address of a range.</summary>
-    public ulong RangeStart(int range) => _starts[range];
-
-    /// <summary>Sets the bit for <paramref name="address"/>; false if it was set already or the address is in no range.</summary>
-    public bool TrySet(ulong address) => TrySet(address, out _);
 
     /// <summary>
     /// Sets the bit for <paramref name="address"/>; false if it was set already or the address is in no range.
@@ -93,19 +84,6 @@ internal sealed class ObjectBitmap
         word |= mask;
         Count++;
         return true;
-    }
-
-    /// <summary>Whether the bit for <paramref name="address"/> is set.</summary>
-    public bool IsSet(ulong address)
-    {
-        int range = FindRange(address);
-        if (range < 0)
-        {
-            return false;
-        }
-
-        ulong bit = (address - _starts[range]) / BytesPerBit;
-        return (_bits[range][bit / 64] & (1UL << (int)(bit % 64))) != 0;
     }
 
     /// <summary>Set addresses in ascending order.</summary>

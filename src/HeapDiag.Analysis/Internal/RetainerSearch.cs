@@ -74,7 +74,7 @@ internal static class RetainerSearch
     /// separator (<c>Order</c> for <c>MyApp.Order</c>), ignoring case only if nothing matches with case.
     /// </summary>
     /// <exception cref="HeapTypeNotFoundException">The name matches several types (the exception lists them).</exception>
-    internal static HeapType[] ResolveType(string typeName, IEnumerable<HeapType> liveTypes)
+    private static HeapType[] ResolveType(string typeName, IEnumerable<HeapType> liveTypes)
     {
         var candidates = liveTypes.ToList();
         foreach (StringComparison comparison in new[] { StringComparison.Ordinal, StringComparison.OrdinalIgnoreCase })
@@ -145,5 +145,5 @@ internal static class RetainerSearch
     }
 
     private static RetentionPath Describe(RootPath path) =>
-        new(1, path.Root.Kind, path.Root.Name, [.. path.Links.Select(link => new RetentionStep(link.Type?.Name ?? "<unreadable object>", link.FieldName))]);
+        new(1, path.Root.Kind, path.Root.Name, [.. path.Links.Select(link => new RetentionStep(link.TypeName, link.FieldName))]);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Diagnostics.Runtime;
 
 namespace HeapDiag.Analysis.Internal;
@@ -18,25 +19,71 @@ internal readonly record struct HeapRoot(ulong Object, string Kind, string Name)
 /// </remarks>
 internal sealed class RootSet
 {
-    private RootSet(IReadOnlyList<HeapRoot> roots, IReadOnlyDictionary<ulong, ulong[]> dependents)
+    /// <summary>The "offset" reported for a secondary object that a dependent handle keeps alive.</summary>
+    public const int DependentHandleOffset = -1;
+
+    private readonly Dictionary<ulong, ulong[]> _dependents;
+
+    private RootSet(IReadOnlyList<HeapRoot> roots, Dictionary<ulong, ulong[]> dependents)
     {
         Roots = roots;
-        Dependents = dependents;
+        _dependents = dependents;
     }
 
     /// <summary>The roots; static fields first, then handles, stacks, the finalizer queue and the rest.</summary>
     public IReadOnlyList<HeapRoot> Roots { get; }
 
-    /// <summary>For a dependent handle's primary object, the secondaries it keeps alive.</summary>
-    public IReadOnlyDictionary<ulong, ulong[]> Dependents { get; }
-
     public static RootSet Collect(DumpSession dump, CancellationToken cancellationToken)
     {
         var roots = new List<HeapRoot>();
         AddStaticFields(dump.Runtime, roots, cancellationToken);
+        Dictionary<ulong, ulong[]> dependents = AddHandles(dump.Runtime, roots);
+        AddStacks(dump, roots, cancellationToken);
+        foreach (ClrRoot root in dump.Heap.EnumerateFinalizerRoots())
+        {
+            if (!root.Object.IsNull)
+            {
+                roots.Add(new HeapRoot(root.Object.Address, RootKinds.FinalizerQueue, "finalizer queue"));
+            }
+        }
 
+        foreach (ClrRoot root in dump.Heap.EnumerateAdditionalRoots())
+        {
+            if (ResolveObject(dump, root) is ulong address)
+            {
+                roots.Add(new HeapRoot(address, RootKindOf(root.RootKind), root.RootKind.ToString()));
+            }
+        }
+
+        return new RootSet(roots, dependents);
+    }
+
+    /// <summary>
+    /// Calls the visitor for each object a dependent handle keeps alive while the object at <paramref name="address"/>
+    /// is (<see cref="DependentHandleOffset"/> as the offset). Every pass over the graph calls this once per object,
+    /// and most dumps have no dependent handles at all, so that case costs one comparison.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void VisitDependents<TVisitor>(ulong address, ref TVisitor visitor)
+        where TVisitor : struct, IReferenceVisitor
+    {
+        if (_dependents.Count > 0 && _dependents.TryGetValue(address, out ulong[]? secondaries))
+        {
+            foreach (ulong secondary in secondaries)
+            {
+                visitor.Visit(secondary, DependentHandleOffset);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds the strong and pinned handles to <paramref name="roots"/>; returns the dependent handles, by primary
+    /// object, with the secondaries each keeps alive.
+    /// </summary>
+    private static Dictionary<ulong, ulong[]> AddHandles(ClrRuntime runtime, List<HeapRoot> roots)
+    {
         var dependents = new Dictionary<ulong, List<ulong>>();
-        foreach (ClrHandle handle in dump.Runtime.EnumerateHandles())
+        foreach (ClrHandle handle in runtime.EnumerateHandles())
         {
             if (handle.HandleKind == ClrHandleKind.Dependent)
             {
@@ -59,6 +106,11 @@ internal sealed class RootSet
             }
         }
 
+        return dependents.ToDictionary(d => d.Key, d => d.Value.ToArray());
+    }
+
+    private static void AddStacks(DumpSession dump, List<HeapRoot> roots, CancellationToken cancellationToken)
+    {
         foreach (ClrThread thread in dump.Runtime.Threads)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -71,24 +123,6 @@ internal sealed class RootSet
                 }
             }
         }
-
-        foreach (ClrRoot root in dump.Heap.EnumerateFinalizerRoots())
-        {
-            if (!root.Object.IsNull)
-            {
-                roots.Add(new HeapRoot(root.Object.Address, RootKinds.FinalizerQueue, "finalizer queue"));
-            }
-        }
-
-        foreach (ClrRoot root in dump.Heap.EnumerateAdditionalRoots())
-        {
-            if (ResolveObject(dump, root) is ulong address)
-            {
-                roots.Add(new HeapRoot(address, RootKindOf(root.RootKind), root.RootKind.ToString()));
-            }
-        }
-
-        return new RootSet(roots, dependents.ToDictionary(d => d.Key, d => d.Value.ToArray()));
     }
 
     private static void AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, CancellationToken cancellationToken)

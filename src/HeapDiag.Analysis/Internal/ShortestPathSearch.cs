@@ -1,7 +1,11 @@
 namespace HeapDiag.Analysis.Internal;
 
 /// <summary>One object on a path from a root: its address, its type, and the field of the previous object that references it.</summary>
-internal readonly record struct PathLink(ulong Address, HeapType? Type, string? FieldName);
+internal readonly record struct PathLink(ulong Address, HeapType? Type, string? FieldName)
+{
+    /// <summary>The type's name, or <see cref="HeapType.UnreadableName"/>.</summary>
+    public string TypeName => Type?.Name ?? HeapType.UnreadableName;
+}
 
 /// <summary>A path from a GC root: the root, then the objects from the one the root references to the target.</summary>
 internal sealed record RootPath(HeapRoot Root, IReadOnlyList<PathLink> Links);
@@ -101,7 +105,7 @@ internal sealed class ShortestPathSearch
         Search(durable: false);
     }
 
-    /// <summary>Seeds the roots of one kind (durable, or stacks and the finalizer queue) and searches from them.</summary>
+    /// <summary>Marks the roots of one kind (durable, or stacks and the finalizer queue) as reached and searches on from them.</summary>
     private void Search(bool durable)
     {
         IReadOnlyList<HeapRoot> roots = _roots.Roots;
@@ -162,7 +166,7 @@ internal sealed class ShortestPathSearch
             _objects.VisitReferences(address, type, _objects.GetSize(address, type), ref collector);
         }
 
-        VisitDependents(address, ref collector);
+        _roots.VisitDependents(address, ref collector);
         ExpandCollected();
     }
 
@@ -203,22 +207,10 @@ internal sealed class ShortestPathSearch
 
         var discoverer = new Discoverer(_live, Parents, _remaining, node);
         _objects.VisitReferences(address, type, _objects.GetSize(address, type), ref discoverer);
-        VisitDependents(address, ref discoverer);
+        _roots.VisitDependents(address, ref discoverer);
         if (discoverer.Discovered > 0)
         {
             _discoverers.Enqueue(node);
-        }
-    }
-
-    private void VisitDependents<TVisitor>(ulong address, ref TVisitor visitor)
-        where TVisitor : struct, IReferenceVisitor
-    {
-        if (_roots.Dependents.Count > 0 && _roots.Dependents.TryGetValue(address, out ulong[]? secondaries))
-        {
-            foreach (ulong secondary in secondaries)
-            {
-                visitor.Visit(secondary, -1);
-            }
         }
     }
 

@@ -108,13 +108,7 @@ internal sealed class ObjectGraph
             sizes.Write((int)Math.Min(size, int.MaxValue));
             types.Write(typeId);
             objects.VisitReferences(address, type, size, ref edges);
-            if (heap.Roots.Dependents.Count > 0 && heap.Roots.Dependents.TryGetValue(address, out ulong[]? secondaries))
-            {
-                foreach (ulong secondary in secondaries)
-                {
-                    edges.Visit(secondary, 0);
-                }
-            }
+            heap.Roots.VisitDependents(address, ref edges);
         }
 
         firstTarget[nodeCount] = edges.Count;

@@ -17,8 +17,6 @@ internal sealed class RetainedSizes
         _unitShift = pointerSize == 8 ? 3 : 2;
     }
 
-    public int Length => _units.Length;
-
     public long this[int vertex] => _units[vertex] == uint.MaxValue ? _large[vertex] : (long)_units[vertex] << _unitShift;
 
     /// <summary>Sets a vertex's own size (a multiple of the pointer size).</summary>

@@ -14,6 +14,9 @@ internal static class Containers
     public const string EventKind = "event";
     public const string ChainKind = "chain";
 
+    /// <summary>How far above the inside of a collection its owner is looked for.</summary>
+    public const int MaxLevelsToOwner = 4;
+
     private static readonly (string Definition, string Kind)[] Collections =
     [
         ("System.Collections.Generic.List", "List"),
@@ -51,6 +54,41 @@ internal static class Containers
     /// <summary>The inside of a collection: an array, or a framework type of a collections namespace (entries, nodes, tables).</summary>
     public static bool IsCollectionInternal(HeapType type) =>
         type.IsArray || type.Name.StartsWith("System.Collections.", StringComparison.Ordinal);
+
+    /// <summary>
+    /// For the inside of a collection (the <c>T[]</c> of a <c>List&lt;T&gt;</c>, a dictionary's entries), how many
+    /// levels up the collection that owns it is; 0 when <paramref name="type"/> is no such inside or no owner is found
+    /// within <see cref="MaxLevelsToOwner"/> levels.
+    /// </summary>
+    /// <param name="type">The object's type.</param>
+    /// <param name="above">The types above it: its holder first, then that one's holder…; null where unreadable.</param>
+    public static int LevelsToOwningCollection(HeapType? type, IReadOnlyList<HeapType?> above)
+    {
+        if (type is null || !IsCollectionInternal(type) || CollectionKind(type) is not null)
+        {
+            return 0;
+        }
+
+        for (int level = 1; level <= Math.Min(MaxLevelsToOwner, above.Count); level++)
+        {
+            if (above[level - 1] is not { } holder)
+            {
+                return 0;
+            }
+
+            if (CollectionKind(holder) is not null)
+            {
+                return level;
+            }
+
+            if (!IsCollectionInternal(holder))
+            {
+                return 0;
+            }
+        }
+
+        return 0;
+    }
 
     public static bool IsDelegate(ClrType? type)
     {

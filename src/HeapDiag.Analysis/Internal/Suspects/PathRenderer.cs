@@ -31,70 +31,25 @@ internal static class PathRenderer
         IReadOnlyList<PathLink> links = path.Links;
         var steps = new List<SuspectPathStep>();
         int next = Start(path, steps, out string rootKind, out string root, out string signatureRoot, out string holder);
-        bool insideCollection = false;
-        bool insideInvocationList = false;
-        int selfHops = 0;
+        var writer = new StepWriter(steps, holder);
         for (int i = next; i < links.Count; i++)
         {
-            PathLink owner = links[i - 1];
-            PathLink target = links[i];
-            string typeName = NameOf(target);
-            string field = TypeNames.Field(target.FieldName ?? "?");
-            if (owner.Type is { } ownerType && Containers.IsDelegate(ownerType.ClrType))
-            {
-                // A delegate's invocation list and its items fold into the event's step; its target is named.
-                insideInvocationList = field == "_invocationList";
-                if (field == "_target")
-                {
-                    steps.Add(new SuspectPathStep(TypeNames.Short(typeName), typeName, field));
-                    holder = typeName;
-                }
-
-                continue;
-            }
-
-            if (insideInvocationList)
-            {
-                continue;
-            }
-
-            if (insideCollection || owner.Type is { IsArray: true })
-            {
-                // The inside of an array or collection is one "[]" on the step that reached it.
-                insideCollection = target.Type is { } inner && Containers.IsCollectionInternal(inner);
-                if (!insideCollection)
-                {
-                    MarkElement(steps, ref holder);
-                }
-
-                continue;
-            }
-
-            (string text, string full) = DescribeField(owner, target, field);
-            if (IsSelfHop(steps, typeName, field))
-            {
-                // Along a linked chain (_next of a node to the next node): one step with a count, whatever the position.
-                selfHops++;
-                steps[^1] = new SuspectPathStep($"{text} \u00D7{selfHops}", typeName, field);
-                continue;
-            }
-
-            selfHops = typeName == NameOf(owner) ? 1 : 0;
-            steps.Add(new SuspectPathStep(text, typeName, field));
-            holder = full;
-            insideCollection = target.Type is { } reached && Containers.CollectionKind(reached) is { } kind && kind != Containers.EventKind;
+            writer.Add(links[i - 1], links[i]);
         }
 
-        // Hops along a chain of one type are left out: where in a linked list an object sits is not part of the leak.
-        string signature = string.Join('|', [
+        string text = string.Join(Arrow, steps.Select(s => s.Text));
+        return new RenderedPath(new SuspectPath(rootKind, root, steps, text), writer.Holder, Signature(rootKind, signatureRoot, steps));
+    }
+
+    /// <summary>Root kind, root, and each step's type and field, leaving out hops along a chain of one type: where in a linked list an object sits is not part of the leak.</summary>
+    private static string Signature(string rootKind, string signatureRoot, List<SuspectPathStep> steps) =>
+        string.Join('|', [
             rootKind,
             signatureRoot,
             .. steps.Skip(1)
                 .Where((step, i) => step.TypeName != steps[i].TypeName)
                 .Select(step => $"{step.TypeName}/{step.FieldName}/{step.Text.EndsWith("[]", StringComparison.Ordinal)}"),
         ]);
-        return new RenderedPath(new SuspectPath(rootKind, root, steps, string.Join(Arrow, steps.Select(s => s.Text))), holder, signature);
-    }
 
     /// <summary>The first step: the static field, the DI singleton, or the root object with its kind. Returns the first link still to render.</summary>
     private static int Start(RootPath path, List<SuspectPathStep> steps, out string rootKind, out string root, out string signatureRoot, out string holder)
@@ -103,7 +58,7 @@ internal static class PathRenderer
         int singleton = SingletonIndex(links);
         if (singleton >= 0)
         {
-            string service = NameOf(links[singleton]);
+            string service = links[singleton].TypeName;
             rootKind = ServiceProviderKind;
             root = service;
             signatureRoot = service;
@@ -112,7 +67,7 @@ internal static class PathRenderer
             return singleton + 1;
         }
 
-        string first = NameOf(links[0]);
+        string first = links[0].TypeName;
         rootKind = path.Root.Kind;
         if (rootKind == RootKinds.StaticField)
         {
@@ -143,7 +98,7 @@ internal static class PathRenderer
         int last = -1;
         for (int i = 0; i < links.Count; i++)
         {
-            if (NameOf(links[i]).StartsWith(DependencyInjection, StringComparison.Ordinal))
+            if (links[i].TypeName.StartsWith(DependencyInjection, StringComparison.Ordinal))
             {
                 last = i;
             }
@@ -156,7 +111,7 @@ internal static class PathRenderer
 
         for (int i = last + 1; i < links.Count; i++)
         {
-            if (!TypeNames.IsFramework(NameOf(links[i])) || i == links.Count - 1)
+            if (!TypeNames.IsFramework(links[i].TypeName) || i == links.Count - 1)
             {
                 return i;
             }
@@ -165,42 +120,111 @@ internal static class PathRenderer
         return -1;
     }
 
-    private static (string Text, string Full) DescribeField(PathLink owner, PathLink target, string field)
+    /// <summary>
+    /// Writes the steps after the first, one reference at a time: folds a delegate's invocation list into the event's
+    /// step, the inside of an array or collection into one <c>[]</c>, and a chain of one type into one step with a count.
+    /// </summary>
+    private sealed class StepWriter(List<SuspectPathStep> steps, string holder)
     {
-        string ownerName = NameOf(owner);
-        string ownerShort = TypeNames.Short(ownerName);
-        if (ownerShort.StartsWith("closure in ", StringComparison.Ordinal))
+        private bool _insideCollection;
+        private bool _insideInvocationList;
+        private int _selfHops;
+
+        /// <summary>What holds the last object written so far.</summary>
+        public string Holder { get; private set; } = holder;
+
+        public void Add(PathLink owner, PathLink target)
         {
-            return ($"{field} (captured)", $"{field} captured by a {ownerShort}");
+            string typeName = target.TypeName;
+            string field = TypeNames.Field(target.FieldName ?? "?");
+            if (owner.Type is { } ownerType && Containers.IsDelegate(ownerType.ClrType))
+            {
+                AddDelegateTarget(typeName, field);
+                return;
+            }
+
+            if (_insideInvocationList)
+            {
+                return;
+            }
+
+            if (_insideCollection || owner.Type is { IsArray: true })
+            {
+                AddInsideCollection(target);
+                return;
+            }
+
+            AddField(owner, target, typeName, field);
         }
 
-        if (field is FieldNames.DependentHandle or FieldNames.LoaderAllocator)
+        /// <summary>A delegate's invocation list and its items fold into the event's step; its target is named.</summary>
+        private void AddDelegateTarget(string typeName, string field)
         {
-            return ($"{ownerShort} {field}", $"{ownerName} {field}");
+            _insideInvocationList = field == "_invocationList";
+            if (field == "_target")
+            {
+                steps.Add(new SuspectPathStep(TypeNames.Short(typeName), typeName, field));
+                Holder = typeName;
+            }
         }
 
-        string suffix = target.Type is { } type && Containers.IsDelegate(type.ClrType) && LooksLikeEvent(type.Name) ? " (event)" : string.Empty;
-        return ($"{ownerShort}.{field}{suffix}", $"{ownerName}.{field}");
+        /// <summary>The inside of an array or collection is one "[]" on the step that reached it.</summary>
+        private void AddInsideCollection(PathLink target)
+        {
+            _insideCollection = target.Type is { } inner && Containers.IsCollectionInternal(inner);
+            if (!_insideCollection)
+            {
+                SuspectPathStep last = steps[^1];
+                if (!last.Text.EndsWith("[]", StringComparison.Ordinal))
+                {
+                    steps[^1] = last with { Text = last.Text + "[]" };
+                    Holder += "[]";
+                }
+            }
+        }
+
+        private void AddField(PathLink owner, PathLink target, string typeName, string field)
+        {
+            (string text, string full) = DescribeField(owner, target, field);
+            if (IsSelfHop(typeName, field))
+            {
+                // Along a linked chain (_next of a node to the next node): one step with a count, whatever the position.
+                _selfHops++;
+                steps[^1] = new SuspectPathStep($"{text} \u00D7{_selfHops}", typeName, field);
+                return;
+            }
+
+            _selfHops = typeName == owner.TypeName ? 1 : 0;
+            steps.Add(new SuspectPathStep(text, typeName, field));
+            Holder = full;
+            _insideCollection = target.Type is { } reached && Containers.CollectionKind(reached) is { } kind && kind != Containers.EventKind;
+        }
+
+        /// <summary>Whether this step repeats the last one along a chain: same type, same field.</summary>
+        private bool IsSelfHop(string typeName, string field) =>
+            steps.Count > 1 && steps[^1].TypeName == typeName && steps[^1].FieldName == field && steps[^2].TypeName == typeName;
+
+        private static (string Text, string Full) DescribeField(PathLink owner, PathLink target, string field)
+        {
+            string ownerName = owner.TypeName;
+            string ownerShort = TypeNames.Short(ownerName);
+            if (ownerShort.StartsWith("closure in ", StringComparison.Ordinal))
+            {
+                return ($"{field} (captured)", $"{field} captured by a {ownerShort}");
+            }
+
+            if (field is FieldNames.DependentHandle or FieldNames.LoaderAllocator)
+            {
+                return ($"{ownerShort} {field}", $"{ownerName} {field}");
+            }
+
+            string suffix = target.Type is { } type && Containers.IsDelegate(type.ClrType) && LooksLikeEvent(type.Name) ? " (event)" : string.Empty;
+            return ($"{ownerShort}.{field}{suffix}", $"{ownerName}.{field}");
+        }
+
+        /// <summary>A field of a handler type: what a field-like event compiles to.</summary>
+        private static bool LooksLikeEvent(string delegateType) =>
+            TypeNames.Definition(delegateType) is var definition
+                && (definition.EndsWith("EventHandler", StringComparison.Ordinal) || definition.EndsWith("Handler", StringComparison.Ordinal));
     }
-
-    /// <summary>A field of a handler type: what a field-like event compiles to.</summary>
-    private static bool LooksLikeEvent(string delegateType) =>
-        TypeNames.Definition(delegateType) is var definition
-            && (definition.EndsWith("EventHandler", StringComparison.Ordinal) || definition.EndsWith("Handler", StringComparison.Ordinal));
-
-    /// <summary>Whether this step repeats the last one along a chain: same type, same field.</summary>
-    private static bool IsSelfHop(List<SuspectPathStep> steps, string typeName, string field) =>
-        steps.Count > 1 && steps[^1].TypeName == typeName && steps[^1].FieldName == field && steps[^2].TypeName == typeName;
-
-    private static void MarkElement(List<SuspectPathStep> steps, ref string holder)
-    {
-        SuspectPathStep last = steps[^1];
-        if (!last.Text.EndsWith("[]", StringComparison.Ordinal))
-        {
-            steps[^1] = last with { Text = last.Text + "[]" };
-            holder += "[]";
-        }
-    }
-
-    private static string NameOf(PathLink link) => link.Type?.Name ?? "<unreadable object>";
 }

@@ -54,7 +54,7 @@ internal static class SuspectDescriber
         if (candidate.TopVertex != candidate.HolderVertex)
         {
             ulong topAddress = heap.Live.AddressAt(ranks[candidate.TopVertex]);
-            string topType = heap.Dump.Objects.GetType(topAddress)?.Name ?? "<unreadable object>";
+            string topType = heap.Dump.Objects.GetType(topAddress)?.Name ?? HeapType.UnreadableName;
             long topRetained = tree.Retained[candidate.TopVertex];
             top = new SuspectObject(topType, topType, Hex(topAddress), 1, topRetained, Percent(topRetained, live));
         }
@@ -80,7 +80,7 @@ internal static class SuspectDescriber
         RootPath holderPath = HolderPath(paths);
         PathLink holderLink = holderPath.Links[^1];
         RenderedPath rendered = PathRenderer.Render(holderPath);
-        string holderType = holderLink.Type?.Name ?? "<unreadable object>";
+        string holderType = holderLink.TypeName;
         CollectionContents? holds = holderLink.Type is { } type ? Containers.Describe(heap.Dump, holderLink.Address, type) : null;
         double percent = Percent(candidate.RetainedBytes, live);
         var group = new SuspectObject(instanceType.Name, TypeNames.Short(instanceType.Name), Hex(paths[0].Links[^1].Address), candidate.InstanceCount, candidate.RetainedBytes, percent);
@@ -124,28 +124,8 @@ internal static class SuspectDescriber
 
         // Shared up to links[depth - 1]; out of a collection's insides up to the collection that owns them.
         int holder = depth - 1;
-        if (best.Links[holder].Type is { } shared && Containers.IsCollectionInternal(shared) && Containers.CollectionKind(shared) is null)
-        {
-            for (int j = holder - 1; j >= Math.Max(0, holder - 4); j--)
-            {
-                if (best.Links[j].Type is not { } up)
-                {
-                    break;
-                }
-
-                if (Containers.CollectionKind(up) is not null)
-                {
-                    holder = j;
-                    break;
-                }
-
-                if (!Containers.IsCollectionInternal(up))
-                {
-                    break;
-                }
-            }
-        }
-
+        HeapType?[] above = [.. best.Links.Take(holder).Reverse().Select(link => link.Type)];
+        holder -= Containers.LevelsToOwningCollection(best.Links[holder].Type, above);
         return best with { Links = [.. best.Links.Take(holder + 1)] };
     }
 

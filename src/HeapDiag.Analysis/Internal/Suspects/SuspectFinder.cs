@@ -120,34 +120,14 @@ internal sealed class SuspectFinder
     /// </summary>
     private int Holder(int vertex)
     {
-        if (TypeOf(vertex) is not { } start || !Containers.IsCollectionInternal(start) || Containers.CollectionKind(start) is not null)
+        var dominators = new List<int>(Containers.MaxLevelsToOwner);
+        for (int above = _idom[vertex]; above > DominatorTree.Root && dominators.Count < Containers.MaxLevelsToOwner; above = _idom[above])
         {
-            return vertex;
+            dominators.Add(above);
         }
 
-        int current = vertex;
-        for (int step = 0; step < 4; step++)
-        {
-            int parent = _idom[current];
-            if (parent <= DominatorTree.Root || TypeOf(parent) is not { } type)
-            {
-                break;
-            }
-
-            if (Containers.CollectionKind(type) is not null)
-            {
-                return parent;
-            }
-
-            if (!Containers.IsCollectionInternal(type))
-            {
-                break;
-            }
-
-            current = parent;
-        }
-
-        return vertex;
+        int levels = Containers.LevelsToOwningCollection(TypeOf(vertex), [.. dominators.Select(TypeOf)]);
+        return levels == 0 ? vertex : dominators[levels - 1];
     }
 
     /// <summary>Objects of the head's type in the head's dominator subtree (the head included): a chain's length.</summary>

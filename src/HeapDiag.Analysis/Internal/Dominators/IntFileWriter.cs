@@ -1,0 +1,39 @@
+using System.Runtime.InteropServices;
+
+namespace HeapDiag.Analysis.Internal.Dominators;
+
+/// <summary>Appends ints to a file through a buffer.</summary>
+internal sealed class IntFileWriter : IDisposable
+{
+    private readonly FileStream _stream;
+    private readonly int[] _buffer;
+    private int _count;
+
+    public IntFileWriter(string path, int bufferInts = 64 * 1024)
+    {
+        _buffer = new int[bufferInts];
+        _stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
+    }
+
+    public void Write(int value)
+    {
+        if (_count == _buffer.Length)
+        {
+            Flush();
+        }
+
+        _buffer[_count++] = value;
+    }
+
+    public void Dispose()
+    {
+        Flush();
+        _stream.Dispose();
+    }
+
+    private void Flush()
+    {
+        _stream.Write(MemoryMarshal.AsBytes(_buffer.AsSpan(0, _count)));
+        _count = 0;
+    }
+}

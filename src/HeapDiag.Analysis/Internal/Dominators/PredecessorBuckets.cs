@@ -1,0 +1,139 @@
+namespace HeapDiag.Analysis.Internal.Dominators;
+
+/// <summary>
+/// The reversed graph in preorder numbers, spilled to bucket files by target range: (target, source) pairs,
+/// loaded one bucket at a time and sorted by target with a counting sort.
+/// </summary>
+internal sealed class PredecessorBuckets
+{
+    /// <summary>A bucket of at most this many bytes is sorted in memory at a time.</summary>
+    public const long MaxBucketBytes = 32L << 20;
+
+    private const int MaxBuckets = 256;
+    private const int CancellationCheckInterval = 1 << 20;
+
+    private readonly ScratchSpace _scratch;
+    private readonly int _span;
+    private readonly int _vertexCount;
+    private int[]? _offsets;
+    private int[]? _sources;
+
+    private PredecessorBuckets(ScratchSpace scratch, int count, int span, int vertexCount)
+    {
+        _scratch = scratch;
+        Count = count;
+        _span = span;
+        _vertexCount = vertexCount;
+    }
+
+    public int Count { get; }
+
+    /// <summary>
+    /// Spills every reference between two distinct objects, as (target, source) preorder numbers, to the bucket of its
+    /// target; references to the virtual root and from unreached nodes are left out.
+    /// </summary>
+    public static PredecessorBuckets Write(ObjectGraph graph, int[] number, int vertexCount, ScratchSpace scratch, CancellationToken cancellationToken)
+    {
+        long edges = graph.FirstTarget[graph.NodeCount];
+        int count = (int)Math.Clamp((edges * 2 * sizeof(int) / MaxBucketBytes) + 1, 1, MaxBuckets);
+        int span = (int)(((long)vertexCount + count - 1) / count);
+        var writers = new IntFileWriter[count];
+        try
+        {
+            for (int b = 0; b < count; b++)
+            {
+                writers[b] = new IntFileWriter(scratch.PathOf(FileName(b)), bufferInts: count > 16 ? 16 * 1024 : 64 * 1024);
+            }
+
+            for (int node = 0; node < graph.NodeCount; node++)
+            {
+                int source = number[node];
+                if (source == 0)
+                {
+                    continue;
+                }
+
+                if ((node & (CancellationCheckInterval - 1)) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                for (int e = graph.FirstTarget[node]; e < graph.FirstTarget[node + 1]; e++)
+                {
+                    int target = number[graph.Targets[e]];
+                    if (target > DominatorTree.Root && target != source)
+                    {
+                        IntFileWriter writer = writers[(target - 1) / span];
+                        writer.Write(target);
+                        writer.Write(source);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (IntFileWriter? writer in writers)
+            {
+                writer?.Dispose();
+            }
+        }
+
+        return new PredecessorBuckets(scratch, count, span, vertexCount);
+    }
+
+    /// <summary>
+    /// Bucket <paramref name="bucket"/>: its vertex range and, per vertex v, sources[offsets[v − first] .. offsets[v − first + 1]).
+    /// The arrays are reused from bucket to bucket (grown when a bucket is larger), so loading all of them
+    /// leaves no garbage behind.
+    /// </summary>
+    public (int First, int Last, int[] Offsets, int[] Sources) Load(int bucket)
+    {
+        int first = (bucket * _span) + 1;
+        int last = Math.Min(_vertexCount, first + _span - 1);
+        int[] offsets = _offsets ??= new int[_span + 1];
+        Array.Clear(offsets);
+        int pairs = 0;
+        using (IntFileReader reader = _scratch.OpenReader(FileName(bucket)))
+        {
+            while (reader.TryRead(out int target))
+            {
+                reader.Read();
+                offsets[target - first]++;
+                pairs++;
+            }
+        }
+
+        // Counts to end offsets; filling backwards turns each into its start.
+        for (int i = 1; i < offsets.Length; i++)
+        {
+            offsets[i] += offsets[i - 1];
+        }
+
+        if (_sources is null || _sources.Length < pairs)
+        {
+            _sources = null;
+            _sources = new int[pairs];
+        }
+
+        int[] sources = _sources;
+        using (IntFileReader reader = _scratch.OpenReader(FileName(bucket)))
+        {
+            while (reader.TryRead(out int target))
+            {
+                sources[--offsets[target - first]] = reader.Read();
+            }
+        }
+
+        _scratch.Delete(FileName(bucket));
+        return (first, last, offsets, sources);
+    }
+
+    /// <summary>Lets the buffers go once the last bucket has been used.</summary>
+    public void ReleaseBuffers()
+    {
+        _offsets = null;
+        _sources = null;
+    }
+
+    private static string FileName(int bucket) => $"preds.{bucket}";
+}

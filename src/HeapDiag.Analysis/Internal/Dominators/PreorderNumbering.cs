@@ -1,0 +1,106 @@
+using System.Runtime.CompilerServices;
+
+namespace HeapDiag.Analysis.Internal.Dominators;
+
+/// <summary>
+/// Numbers the object graph's vertices in depth-first preorder from the virtual root (1 is the virtual root, 2 … are
+/// live objects), iteratively: heap graphs are far deeper than any call stack. What later phases read back once in
+/// order goes to scratch files indexed by preorder number (entry v belongs to vertex v; entry 0 is unused).
+/// </summary>
+internal static class PreorderNumbering
+{
+    /// <summary>Each vertex's DFS parent.</summary>
+    public const string ParentsFile = "parent.pre";
+
+    /// <summary>Each vertex's graph node (<see cref="ObjectGraph"/> numbering).</summary>
+    public const string NodesFile = "node.pre";
+
+    /// <summary>Each vertex's own size.</summary>
+    public const string SizesFile = "sizes.pre";
+
+    /// <summary>Each vertex's type id.</summary>
+    public const string TypesFile = "types.pre";
+
+    private const int CancellationCheckInterval = 1 << 20;
+
+    /// <summary>
+    /// Depth-first preorder from node 0 (the virtual root). Writes each vertex's DFS parent and node, in preorder, to
+    /// scratch; fills <paramref name="number"/> (node → preorder number, 0 = not reached); returns the vertex count.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int NumberDepthFirst(ObjectGraph graph, int[] number, ScratchSpace scratch, CancellationToken cancellationToken)
+    {
+        using IntFileWriter parents = scratch.CreateWriter(ParentsFile);
+        using IntFileWriter nodes = scratch.CreateWriter(NodesFile);
+        int[] firstTarget = graph.FirstTarget;
+        int[] targets = graph.Targets;
+
+        // Index 0 of both files is unused, so that entry v belongs to preorder number v.
+        parents.Write(0);
+        nodes.Write(0);
+        var stack = new DepthFirstStack();
+        int counter = 1;
+        number[0] = 1;
+        parents.Write(0);
+        nodes.Write(0);
+        stack.Push(0, firstTarget[0]);
+        while (stack.Count > 0)
+        {
+            ref int nextEdge = ref stack.TopEdge;
+            int node = stack.TopNode;
+            int end = firstTarget[node + 1];
+            int edge = nextEdge;
+            while (edge < end && number[targets[edge]] != 0)
+            {
+                edge++;
+            }
+
+            if (edge == end)
+            {
+                stack.Pop();
+                continue;
+            }
+
+            nextEdge = edge + 1;
+            int child = targets[edge];
+            number[child] = ++counter;
+            parents.Write(number[node]);
+            nodes.Write(child);
+            stack.Push(child, firstTarget[child]);
+            if ((counter & (CancellationCheckInterval - 1)) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+
+        return counter;
+    }
+
+    /// <summary>Rewrites the sizes and types, written in node order, in preorder (entry v = vertex v), through one buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ReorderToPreorder(ScratchSpace scratch, int[] number, int vertexCount)
+    {
+        var byVertex = new int[vertexCount + 1];
+        foreach ((string nodeOrder, string preorder) in new[] { (ObjectGraph.SizesFile, SizesFile), (ObjectGraph.TypesFile, TypesFile) })
+        {
+            using (IntFileReader reader = scratch.OpenReader(nodeOrder))
+            {
+                for (int node = 0; node < number.Length; node++)
+                {
+                    int value = reader.Read();
+                    if (number[node] != 0)
+                    {
+                        byVertex[number[node]] = value;
+                    }
+                }
+            }
+
+            scratch.Delete(nodeOrder);
+            using IntFileWriter writer = scratch.CreateWriter(preorder);
+            foreach (int value in byVertex)
+            {
+                writer.Write(value);
+            }
+        }
+    }
+}
