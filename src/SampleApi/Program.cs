@@ -54,6 +54,3 @@ app.Run();
 
 /// <summary>The answer of GET /hello.</summary>
 internal sealed record Greeting(string Message, DateTimeOffset Time);
-
-/// <summary>Entry point, public so tests can host the app with WebApplicationFactory.</summary>
-public partial class Program;

@@ -34,7 +34,7 @@ internal enum HeapDumpFailure
 internal sealed record HeapDumpRequest(string Trigger, int DumpNumber, string Type);
 
 /// <summary>
-/// The outcome of one capture, the counterpart of the seed's HeapDumpResult. On failure <see cref="Error"/> says
+/// The outcome of one capture. On failure <see cref="Error"/> says
 /// what happened and <see cref="Fix"/> what to do; <see cref="RawError"/> keeps the runtime's own words.
 /// <see cref="Egress"/> says where a successful dump went (null when no dump was written); when it was deleted
 /// locally after its upload, <see cref="HeapPath"/> and <see cref="DiagPath"/> are null. <see cref="Sha256"/> is the

@@ -145,7 +145,7 @@ internal static class HeapDumpEndpoints
         try
         {
             return await store.OpenAsync(id, zstd || !withRanges ? null : RequestedRange(http), http.RequestAborted) is { } dump
-                ? (new DumpDownloadResult(dump, zstd, withRanges, $"heapdump-{id}.dmp"), null)
+                ? (new DumpDownloadResult(dump, zstd, withRanges, id.DumpFileName), null)
                 : (null, Problems.NotFound(id));
         }
         catch (HeapDumpStoreException ex)

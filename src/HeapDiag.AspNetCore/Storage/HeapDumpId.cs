@@ -17,6 +17,22 @@ internal sealed partial record HeapDumpId(DateTimeOffset CreatedUtc, int Process
     /// <summary>The longest id the pattern can produce; longer input is rejected before the regex runs.</summary>
     private const int MaxLength = 64;
 
+    /// <summary>What every file name of a dump starts with, on disk and in the bucket.</summary>
+    public const string FilePrefix = "heapdump-";
+
+    /// <summary>The dump file's extension (the bucket adds <c>.zst</c> to a compressed one).</summary>
+    public const string DumpExtension = ".dmp";
+
+    /// <summary>The dump's file name: <c>heapdump-{id}.dmp</c>.</summary>
+    public string DumpFileName => $"{FilePrefix}{this}{DumpExtension}";
+
+    /// <summary>The id in a file name <c>heapdump-{id}{extension}</c>; null for any other name.</summary>
+    public static HeapDumpId? FromFileName(string fileName, string extension) =>
+        fileName.StartsWith(FilePrefix, StringComparison.Ordinal) && fileName.EndsWith(extension, StringComparison.Ordinal)
+        && fileName.Length > FilePrefix.Length + extension.Length && TryParse(fileName[FilePrefix.Length..^extension.Length], out var id)
+            ? id
+            : null;
+
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{CreatedUtc.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture)}-{ProcessId}-{Trigger}-{DumpNumber}-{Type}");
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -76,7 +75,7 @@ internal sealed partial class HeapDumpStore
     /// </summary>
     public async Task<HeapDumpEgressResult> ShipAsync(StoredHeapDump dump, MemoryDiagnostics diagnostics)
     {
-        var (stopping, started, packed) = (lifetime?.ApplicationStopping ?? CancellationToken.None, Stopwatch.GetTimestamp(), PackedTempPath(dump.Id));
+        var (stopping, started, packed) = (lifetime?.ApplicationStopping ?? CancellationToken.None, time.GetTimestamp(), PackedTempPath(dump.Id));
         if (bucket is null)
         {
             return new HeapDumpEgressResult(Provider, true, dump.DumpPath);
@@ -87,7 +86,7 @@ internal sealed partial class HeapDumpStore
             var file = File.Exists(packed) ? packed : dump.DumpPath;
             var storedBytes = new FileInfo(file).Length;
             var key = await bucket.UploadAsync(dump, file, file == packed, diagnostics, stopping);
-            var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
             Record(status => status with { LastUploadAt = time.GetUtcNow(), LastUploadId = dump.Id.ToString() });
             var localDeleted = bucket.Settings.DeleteLocalAfterUpload && Delete(dump.Id) && !File.Exists(dump.DumpPath);
             LogUploaded(logger, dump.Id.ToString(), dump.SizeBytes, storedBytes, bucket.Location(key), elapsed, localDeleted);
@@ -103,7 +102,7 @@ internal sealed partial class HeapDumpStore
             };
             LogUploadFailed(logger, dump.Id.ToString(), error);
             Record(status => status with { LastError = new HeapDumpEgressError(time.GetUtcNow(), dump.Id.ToString(), error) });
-            return new HeapDumpEgressResult(Provider, false, dump.DumpPath, Error: error, DurationMs: Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return new HeapDumpEgressResult(Provider, false, dump.DumpPath, Error: error, DurationMs: time.GetElapsedTime(started).TotalMilliseconds);
         }
         finally
         {
@@ -252,7 +251,7 @@ internal sealed partial class HeapDumpStore
             throw new HeapDumpStoreException(shortfall.Message) { Fix = "Free disk space (delete old local dumps with DELETE /heapdump/{id}) or point HeapDiagnostics:Storage:Directory at a writable disk." };
         }
 
-        var (started, temp, packed) = (Stopwatch.GetTimestamp(), PrepareTempDump(remote.Id), PackedTempPath(remote.Id));
+        var (started, temp, packed) = (time.GetTimestamp(), PrepareTempDump(remote.Id), PackedTempPath(remote.Id));
         try
         {
             string sha256;
@@ -277,7 +276,7 @@ internal sealed partial class HeapDumpStore
             MakeOwnerOnly(temp);
             File.Move(temp, DumpPath(remote.Id));
             WriteDigest(remote.Id, sha256);
-            LogDownloaded(logger, remote.Id.ToString(), remote.StoredBytes, remote.Key, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            LogDownloaded(logger, remote.Id.ToString(), remote.StoredBytes, remote.Key, time.GetElapsedTime(started).TotalMilliseconds);
             return Find(remote.Id) ?? throw new IOException($"The copy '{DumpPath(remote.Id)}' vanished right after it was written.");
         }
         catch (Exception ex) when (DumpCodec.IsCorrupt(ex) || ex is IOException or UnauthorizedAccessException)

@@ -15,8 +15,8 @@ internal sealed partial class HeapDumpStore(
     IOptions<HeapDumpStorageOptions> options, TimeProvider time, ILogger<HeapDumpStore> logger, S3DumpBucket? bucket = null, IHostApplicationLifetime? lifetime = null)
     : IDisposable
 {
-    private const string FilePrefix = "heapdump-";
-    private const string DumpExtension = ".dmp";
+    private const string FilePrefix = HeapDumpId.FilePrefix;
+    private const string DumpExtension = HeapDumpId.DumpExtension;
     private const string DiagnosticsExtension = ".diagnostics.json";
     private const string TempExtension = ".tmp";
     private const string WorkspaceMarker = ".analysis-";
@@ -207,12 +207,12 @@ internal sealed partial class HeapDumpStore(
 
     private IEnumerable<HeapDumpId> Ids(string extension) =>
         (Directory.Exists(DirectoryPath) ? Directory.EnumerateFiles(DirectoryPath, $"{FilePrefix}*{extension}") : [])
-        .Select(path => HeapDumpId.TryParse(Path.GetFileName(path)[FilePrefix.Length..^extension.Length], out var id) ? id : null)
+        .Select(path => HeapDumpId.FromFileName(Path.GetFileName(path), extension))
         .OfType<HeapDumpId>();
 
     private string? ReadDigest(HeapDumpId id) => TryRead(DigestPath(id)) is { Length: >= 64 } line && Encoding.ASCII.GetString(line, 0, 64) is var hex && hex.All(char.IsAsciiHexDigitLower) ? hex : null;
 
-    private void WriteDigest(HeapDumpId id, string sha256) => WriteAtomically(DigestPath(id), Encoding.ASCII.GetBytes($"{sha256}  {Path.GetFileName(DumpPath(id))}\n"));
+    private void WriteDigest(HeapDumpId id, string sha256) => WriteAtomically(DigestPath(id), Encoding.ASCII.GetBytes($"{sha256}  {id.DumpFileName}\n"));
 
     // A dump deleted while it is read (retention, DELETE) is read to its end from the open handle: never a mix, nor cut short.
     private FileStream? TryOpen(string path) =>

@@ -75,7 +75,7 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
     /// <summary>Uploads a committed dump (<paramref name="file"/>: its zstd form or the dump itself), then its diagnostics. Returns the key.</summary>
     public async Task<string> UploadAsync(StoredHeapDump dump, string file, bool compressed, MemoryDiagnostics diagnostics, CancellationToken cancellationToken)
     {
-        var key = $"{appPrefix}{instanceFolder}/heapdump-{dump.Id}{(compressed ? ".dmp.zst" : ".dmp")}";
+        var key = $"{appPrefix}{instanceFolder}/{dump.Id.DumpFileName}{(compressed ? ".zst" : string.Empty)}";
         var request = new TransferUtilityUploadRequest
         {
             BucketName = Bucket, Key = key, FilePath = file, PartSize = s3.PartSizeBytes, ContentType = compressed ? "application/zstd" : "application/octet-stream",
@@ -179,9 +179,9 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
     /// <summary>The id in <c>{appPrefix}{instance}/heapdump-{id}.dmp[.zst]</c>; null for any key HeapDiag did not write.</summary>
     private HeapDumpId? ParseKey(string key)
     {
-        var extension = key.EndsWith(".dmp.zst", StringComparison.Ordinal) ? ".dmp.zst" : ".dmp";
-        var parts = key.StartsWith(appPrefix, StringComparison.Ordinal) && key.EndsWith(extension, StringComparison.Ordinal) ? key[appPrefix.Length..^extension.Length].Split('/') : [];
-        return parts is [{ Length: > 0 }, var name] && name.StartsWith("heapdump-", StringComparison.Ordinal) && HeapDumpId.TryParse(name["heapdump-".Length..], out var id) ? id : null;
+        var extension = key.EndsWith(".zst", StringComparison.Ordinal) ? $"{HeapDumpId.DumpExtension}.zst" : HeapDumpId.DumpExtension;
+        var parts = key.StartsWith(appPrefix, StringComparison.Ordinal) ? key[appPrefix.Length..].Split('/') : [];
+        return parts is [{ Length: > 0 }, var name] ? HeapDumpId.FromFileName(name, extension) : null;
     }
 
     private async Task<T> CallAsync<T>(string operation, string key, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)

@@ -26,7 +26,7 @@ internal static class LeakEndpoints
 
                 return Results.Ok(store.Leak(leakPattern, megabytes));
             })
-            .WithSummary("Leak about mb megabytes with one of the seeds' patterns: cache, events, timers, closures")
+            .WithSummary("Leak about mb megabytes with one of four common leak patterns: cache, events, timers, closures")
             .Produces<LeakReport>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
 

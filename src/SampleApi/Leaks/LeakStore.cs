@@ -1,7 +1,7 @@
 namespace SampleApi.Leaks;
 
 /// <summary>
-/// Holds what the demo leak routes leak, one collection per pattern of the seeds, so that
+/// Holds what the demo leak routes leak, one collection per leak pattern, so that
 /// <c>DELETE /leak</c> can let it all go. Each pattern keeps objects alive the way real code does by mistake.
 /// </summary>
 internal sealed class LeakStore : IDisposable
@@ -94,7 +94,7 @@ internal sealed class LeakStore : IDisposable
     }
 }
 
-/// <summary>The four leak patterns of the seeds.</summary>
+/// <summary>Four ways real code keeps memory alive by mistake.</summary>
 internal enum LeakPattern
 {
     Cache,
