@@ -75,10 +75,10 @@ internal sealed class Item(int id, long stamp, string tag, byte[] payload)
 internal static class Ballast
 {
     private static readonly string[] Tags = [.. Enumerable.Range(0, 100).Select(i => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"tag-{i}"))];
-    private static Item[] items = [];
+    private static Item[] _items = [];
     private static readonly List<Item[]> Grown = [];
 
-    public static int Count => items.Length;
+    public static int Count => _items.Length;
 
     /// <summary>More items, in a chunk of their own, held as long as the first ones.</summary>
     public static void Grow(int count)
@@ -105,14 +105,14 @@ internal static class Ballast
             filled[i] = new Item(i, i * 31L, Tags[i % Tags.Length], payload);
         }
 
-        items = filled;
+        _items = filled;
     }
 
     /// <summary>Touches every item, so nothing can be optimized away and /stats proves they are all there.</summary>
     public static long Checksum()
     {
         long sum = 0;
-        foreach (var item in items)
+        foreach (var item in _items)
         {
             sum += item.Id + item.Payload[0];
         }

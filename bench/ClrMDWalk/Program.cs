@@ -11,11 +11,11 @@ if (args.Length != 1)
 }
 
 var stopwatch = Stopwatch.StartNew();
-using DataTarget target = DataTarget.LoadDump(args[0]);
-using ClrRuntime runtime = target.ClrVersions[0].CreateRuntime();
+using var target = DataTarget.LoadDump(args[0]);
+using var runtime = target.ClrVersions[0].CreateRuntime();
 long objects = 0;
 long references = 0;
-foreach (ClrObject obj in runtime.Heap.EnumerateObjects())
+foreach (var obj in runtime.Heap.EnumerateObjects())
 {
     if (!obj.IsValid || obj.IsFree)
     {
@@ -23,7 +23,7 @@ foreach (ClrObject obj in runtime.Heap.EnumerateObjects())
     }
 
     objects++;
-    foreach (ulong reference in obj.EnumerateReferenceAddresses(carefully: false, considerDependantHandles: false))
+    foreach (var reference in obj.EnumerateReferenceAddresses(carefully: false, considerDependantHandles: false))
     {
         references++;
     }

@@ -2,7 +2,6 @@
 // window and trend, the real policy. Prints one JSON line: nanoseconds and bytes allocated per tick.
 using System.Diagnostics;
 using HeapDiag.AspNetCore;
-using HeapDiag.AspNetCore.Analysis;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Monitoring;
@@ -10,10 +9,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 var ticks = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 20_000;
-var options = new HeapDiagnosticsOptions();
-options.Monitor.ThresholdBytes = long.MaxValue;
+var options = new MemoryMonitorOptions { ThresholdBytes = long.MaxValue };
 using var sampler = new RuntimeMemorySampler(TimeProvider.System);
-var monitor = new MemoryMonitor(sampler, new MemoryTrend(), new NeverCapture(), new NeverReport(), TimeProvider.System, Options.Create(options), NullLogger<MemoryMonitor>.Instance);
+var monitor = new MemoryMonitor(
+    sampler, new MemoryTrend(), new AutoDumpAction(new NeverCapture(), new NeverReport()), TimeProvider.System, Options.Create(options), NullLogger<MemoryMonitor>.Instance);
 
 // Fill the 360-sample window first: the slope over a full window is the steady-state cost.
 for (var i = 0; i < 2_000; i++)

@@ -61,7 +61,7 @@ public sealed class HeapDump : IDisposable
     {
         options ??= new SummaryOptions();
         var stopwatch = Stopwatch.StartNew();
-        LiveHeap live = Mark(cancellationToken);
+        var live = Mark(cancellationToken);
         return HeapSummarizer.Summarize(
             live, options, options.RetainedSizes ? () => Dominators(cancellationToken) : null, () => stopwatch.ElapsedMilliseconds, cancellationToken);
     }
@@ -77,19 +77,19 @@ public sealed class HeapDump : IDisposable
     public LeakSuspectReport FindLeakSuspects(SuspectOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new SuspectOptions();
-        double percent = Math.Clamp(options.ThresholdPercent, 0.001, 100);
+        var percent = Math.Clamp(options.ThresholdPercent, 0.001, 100);
         var stopwatch = Stopwatch.StartNew();
-        LiveHeap live = Mark(cancellationToken);
-        DominatorTree tree = Dominators(cancellationToken);
-        long liveBytes = tree.Retained[DominatorTree.Root];
-        long threshold = (long)Math.Ceiling(liveBytes * percent / 100);
+        var live = Mark(cancellationToken);
+        var tree = Dominators(cancellationToken);
+        var liveBytes = tree.Retained[DominatorTree.Root];
+        var threshold = (long)Math.Ceiling(liveBytes * percent / 100);
 
-        int[] typeIds = tree.LoadTypeIds();
+        var typeIds = tree.LoadTypeIds();
         var candidates = SuspectFinder.Find(tree, typeIds, threshold, cancellationToken).Take(Math.Max(1, options.MaxSuspects)).ToList();
         typeIds = null!;
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
-        IReadOnlyList<LeakSuspect> suspects = SuspectDescriber.Describe(live, tree, candidates, cancellationToken);
+        var suspects = SuspectDescriber.Describe(live, tree, candidates, cancellationToken);
         var notes = new List<string>
         {
             string.Create(CultureInfo.InvariantCulture, $"Retained sizes come from the dominator tree of the live object graph: what would be freed if the object were gone. A suspect retains at least {percent:0.#} % of the {ByteSize.Format(liveBytes)} of live objects."),
@@ -134,8 +134,8 @@ public sealed class HeapDump : IDisposable
             return _dominators;
         }
 
-        LiveHeap live = Mark(cancellationToken);
-        long needed = Environment.WorkingSet + DominatorTree.PeakBytes(live.Live.Count, live.EdgeCount);
+        var live = Mark(cancellationToken);
+        var needed = Environment.WorkingSet + DominatorTree.PeakBytes(live.Live.Count, live.EdgeCount);
         if (_options.MemoryBudgetBytes is { } budget && needed > budget)
         {
             throw new HeapAnalysisBudgetException(needed, budget, string.Create(
@@ -144,7 +144,7 @@ public sealed class HeapDump : IDisposable
         }
 
         _scratch ??= ScratchSpace.Create(_options.ScratchDirectory);
-        long scratchBytes = DominatorTree.ScratchBytes(live.Live.Count, live.EdgeCount);
+        var scratchBytes = DominatorTree.ScratchBytes(live.Live.Count, live.EdgeCount);
         if (_scratch.FreeBytes() is { } free && free < scratchBytes)
         {
             throw new IOException(string.Create(
@@ -152,7 +152,7 @@ public sealed class HeapDump : IDisposable
                 $"the dominator tree needs about {ByteSize.Format(scratchBytes)} of scratch space in {_scratch.DirectoryPath}, but only {ByteSize.Format(free)} is free"));
         }
 
-        ScratchSpace scratch = _scratch;
+        var scratch = _scratch;
         return _dominators = DominatorTree.Compute(() => ObjectGraph.Build(live, scratch, cancellationToken), _dump.PointerSize, scratch, cancellationToken);
     }
 }

@@ -35,11 +35,11 @@ public static class HeapDumpAnalyzer
             .ToDictionary(g => g.Key, g => g.First().AccumulationPoint.RetainedBytes, StringComparer.Ordinal);
         var compared = current.Suspects.Select(suspect =>
         {
-            long now = suspect.AccumulationPoint.RetainedBytes;
-            SuspectGrowth growth = before.TryGetValue(suspect.Fingerprint, out long then)
+            var now = suspect.AccumulationPoint.RetainedBytes;
+            var growth = before.TryGetValue(suspect.Fingerprint, out var then)
                 ? new SuspectGrowth(false, then, now - then)
                 : new SuspectGrowth(true, null, now);
-            string change = growth.IsNew
+            var change = growth.IsNew
                 ? "new since the baseline"
                 : string.Create(CultureInfo.InvariantCulture, $"{growth.RetainedBytesDelta / (1024 * 1024):+#,0;-#,0;+0} MB since the baseline");
             return suspect with { Growth = growth, Headline = $"{suspect.Headline}, {change}" };

@@ -16,21 +16,21 @@ internal sealed record AnalyzerArguments(string Command, string DumpPath, string
         }
 
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (int i = 1; i < args.Length; i += 2)
+        for (var i = 1; i < args.Length; i += 2)
         {
             values[args[i]] = args[i + 1];
         }
 
         problem = string.Empty;
-        if (!values.TryGetValue("--dump", out string? dump) || !values.TryGetValue("--out", out string? output) || !Directory.Exists(output))
+        if (!values.TryGetValue("--dump", out var dump) || !values.TryGetValue("--out", out var output) || !Directory.Exists(output))
         {
             problem = "--dump and --out (an existing directory) are required";
         }
-        else if (!values.TryGetValue("--max-memory", out string? memory) || !long.TryParse(memory, NumberStyles.None, CultureInfo.InvariantCulture, out long maxMemory))
+        else if (!values.TryGetValue("--max-memory", out var memory) || !long.TryParse(memory, NumberStyles.None, CultureInfo.InvariantCulture, out var maxMemory))
         {
             problem = "--max-memory must be a number of bytes";
         }
-        else if (!double.TryParse(values.GetValueOrDefault("--threshold", "10"), NumberStyles.Float, CultureInfo.InvariantCulture, out double threshold) || threshold is <= 0 or > 100)
+        else if (!double.TryParse(values.GetValueOrDefault("--threshold", "10"), NumberStyles.Float, CultureInfo.InvariantCulture, out var threshold) || threshold is <= 0 or > 100)
         {
             problem = "--threshold must be more than 0 and at most 100";
         }

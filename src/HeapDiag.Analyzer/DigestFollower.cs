@@ -19,13 +19,13 @@ internal static class DigestFollower
         long end = -1;
         var input = new Thread(() => end = ReadEnd()) { IsBackground = true, Name = "end reader" };
         input.Start();
-        using FileStream file = OpenWhenCreated(path, () => Volatile.Read(ref end));
+        using var file = OpenWhenCreated(path, () => Volatile.Read(ref end));
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        byte[] buffer = new byte[1 << 20];
+        var buffer = new byte[1 << 20];
         long hashed = 0;
         while (true)
         {
-            long known = Volatile.Read(ref end);
+            var known = Volatile.Read(ref end);
             if (known == -2)
             {
                 return AnalyzerProtocol.ExitCodes.ParentGone;
@@ -36,7 +36,7 @@ internal static class DigestFollower
                 break;
             }
 
-            int read = file.Read(buffer, 0, known >= 0 ? (int)Math.Min(buffer.Length, known - hashed) : buffer.Length);
+            var read = file.Read(buffer, 0, known >= 0 ? (int)Math.Min(buffer.Length, known - hashed) : buffer.Length);
             if (read == 0)
             {
                 // Caught up with the writer (or the file is shorter than the app said): wait for more.
@@ -57,7 +57,7 @@ internal static class DigestFollower
     {
         while (Console.In.ReadLine() is { } line)
         {
-            if (line.StartsWith("end ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out long length))
+            if (line.StartsWith("end ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var length))
             {
                 return length;
             }

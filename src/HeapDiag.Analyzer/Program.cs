@@ -24,7 +24,7 @@ internal static class Program
             return DigestFollower.Run(path);
         }
 
-        if (!AnalyzerArguments.TryParse(args, out AnalyzerArguments? arguments, out string problem))
+        if (!AnalyzerArguments.TryParse(args, out var arguments, out var problem))
         {
             Console.Error.WriteLine($"heapdiag-analyzer: {problem}");
             return ExitCodes.Usage;
@@ -34,7 +34,7 @@ internal static class Program
         var stopwatch = Stopwatch.StartNew();
         try
         {
-            using HeapDump dump = HeapDump.Open(arguments.DumpPath, new HeapDumpOptions
+            using var dump = HeapDump.Open(arguments.DumpPath, new HeapDumpOptions
             {
                 MemoryBudgetBytes = arguments.MaxMemoryBytes,
                 ScratchDirectory = arguments.OutputDirectory,
@@ -56,12 +56,12 @@ internal static class Program
 
     private static int Analyze(HeapDump dump, AnalyzerArguments arguments, Stopwatch stopwatch)
     {
-        HeapSummary summary = dump.Summarize();
+        var summary = dump.Summarize();
         Write(arguments, SummaryFile, summary, AnalyzerJsonContext.Default.HeapSummary);
         Progress($"summary: {summary.Live.Objects:N0} live objects, {summary.Live.Bytes:N0} bytes ({stopwatch.Elapsed.TotalSeconds:0.0} s)");
         try
         {
-            LeakSuspectReport suspects = dump.FindLeakSuspects(new SuspectOptions { ThresholdPercent = arguments.ThresholdPercent });
+            var suspects = dump.FindLeakSuspects(new SuspectOptions { ThresholdPercent = arguments.ThresholdPercent });
             Write(arguments, SuspectsFile, suspects, AnalyzerJsonContext.Default.LeakSuspectReport);
             Progress($"suspects: {suspects.Suspects.Count} ({stopwatch.Elapsed.TotalSeconds:0.0} s, peak working set {Environment.WorkingSet:N0} bytes now)");
             return ExitCodes.Success;
@@ -76,13 +76,13 @@ internal static class Program
     {
         try
         {
-            RetentionReport report = dump.FindRetainers(arguments.TypeName!);
+            var report = dump.FindRetainers(arguments.TypeName!);
             Write(arguments, RetainersFile, report, AnalyzerJsonContext.Default.RetentionReport);
             return ExitCodes.Success;
         }
         catch (HeapTypeNotFoundException ex)
         {
-            string code = ex.IsAmbiguous ? FailureCodes.TypeAmbiguous : FailureCodes.TypeNotFound;
+            var code = ex.IsAmbiguous ? FailureCodes.TypeAmbiguous : FailureCodes.TypeNotFound;
             return Fail(arguments, ExitCodes.TypeNotFound, new AnalyzerFailure(code, ex.Message, Candidates: ex.Candidates));
         }
     }
@@ -98,8 +98,8 @@ internal static class Program
     {
         var watcher = new Thread(() =>
         {
-            using Stream input = Console.OpenStandardInput();
-            byte[] buffer = new byte[64];
+            using var input = Console.OpenStandardInput();
+            var buffer = new byte[64];
             while (input.Read(buffer) > 0)
             {
             }
@@ -123,7 +123,7 @@ internal static class Program
 
     private static void Write<T>(AnalyzerArguments arguments, string fileName, T value, JsonTypeInfo<T> type)
     {
-        using FileStream file = File.Create(Path.Combine(arguments.OutputDirectory, fileName));
+        using var file = File.Create(Path.Combine(arguments.OutputDirectory, fileName));
         JsonSerializer.Serialize(file, value, type);
     }
 

@@ -6,13 +6,13 @@ namespace HeapDiag.AspNetCore;
 /// </summary>
 internal sealed class HeapDiagnosticsMarker
 {
-    private int mapped;
+    private int _mapped;
 
-    public bool IsMapped => Volatile.Read(ref mapped) == 1;
+    public bool IsMapped => Volatile.Read(ref _mapped) == 1;
 
     public void MarkMapped()
     {
-        if (Interlocked.Exchange(ref mapped, 1) == 1)
+        if (Interlocked.Exchange(ref _mapped, 1) == 1)
         {
             throw new InvalidOperationException("The HeapDiag endpoints are already mapped. Call MapHeapDiagnostics() at most once; without it, AddHeapDiagnostics() maps them by itself.");
         }

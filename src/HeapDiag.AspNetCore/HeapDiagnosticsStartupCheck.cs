@@ -18,8 +18,8 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
     ILogger<HeapDiagnosticsStartupCheck> logger) : IHostedService
 {
     // Stopped with the app: the bucket check runs in the background, so a slow or hanging endpoint never holds start-up back.
-    private readonly CancellationTokenSource stopping = new();
-    private Task egressCheck = Task.CompletedTask;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _egressCheck = Task.CompletedTask;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -40,7 +40,7 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
 
         if (store.HasBucket)
         {
-            egressCheck = CheckEgressAsync(stopping.Token);
+            _egressCheck = CheckEgressAsync(_stopping.Token);
         }
 
         return Task.CompletedTask;
@@ -48,9 +48,9 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await stopping.CancelAsync();
-        await egressCheck.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        stopping.Dispose();
+        await _stopping.CancelAsync();
+        await _egressCheck.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stopping.Dispose();
     }
 
     /// <summary>

@@ -11,12 +11,12 @@ namespace HeapDiag.Cli;
 /// </summary>
 internal sealed class DumpInput : IDisposable
 {
-    private readonly string? temporary;
+    private readonly string? _temporary;
 
     private DumpInput(string path, string? temporary)
     {
         Path = path;
-        this.temporary = temporary;
+        _temporary = temporary;
     }
 
     /// <summary>The file to analyse.</summary>
@@ -35,7 +35,7 @@ internal sealed class DumpInput : IDisposable
             throw new HeapDumpFormatException($"file not found: {path}");
         }
 
-        string temporary = $"{path[..^4]}.{Guid.NewGuid():N}.tmp";
+        var temporary = $"{path[..^4]}.{Guid.NewGuid():N}.tmp";
         try
         {
             using var source = new DecompressionStream(File.OpenRead(path), checkEndOfStream: true, leaveOpen: false);
@@ -57,9 +57,9 @@ internal sealed class DumpInput : IDisposable
 
     public void Dispose()
     {
-        if (temporary is not null)
+        if (_temporary is not null)
         {
-            File.Delete(temporary);
+            File.Delete(_temporary);
         }
     }
 }

@@ -51,9 +51,9 @@ internal static class HeapDiagCommand
         };
         command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
         {
-            using DumpInput input = DumpInput.Open(parse.GetRequiredValue(dump), cancellationToken);
-            using HeapDump heap = Open(input.Path, parse.GetValue(maxMemory));
-            HeapSummary result = heap.Summarize(new SummaryOptions { Top = parse.GetValue(top), RetainedSizes = !parse.GetValue(noRetained) }, cancellationToken);
+            using var input = DumpInput.Open(parse.GetRequiredValue(dump), cancellationToken);
+            using var heap = Open(input.Path, parse.GetValue(maxMemory));
+            var result = heap.Summarize(new SummaryOptions { Top = parse.GetValue(top), RetainedSizes = !parse.GetValue(noRetained) }, cancellationToken);
             Write(output, parse.GetValue(json), result, CliJsonContext.Default.HeapSummary, ReportWriter.WriteSummary);
         }));
         return command;
@@ -82,8 +82,8 @@ internal static class HeapDiagCommand
         command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
         {
             var options = new SuspectOptions { ThresholdPercent = parse.GetValue(threshold) };
-            string? budget = parse.GetValue(maxMemory);
-            LeakSuspectReport report = FindSuspects(parse.GetRequiredValue(dump), budget, options, cancellationToken);
+            var budget = parse.GetValue(maxMemory);
+            var report = FindSuspects(parse.GetRequiredValue(dump), budget, options, cancellationToken);
             if (parse.GetValue(baseline) is { } earlier)
             {
                 // One dump at a time: two dominator trees in memory at once would double the peak.
@@ -108,7 +108,7 @@ internal static class HeapDiagCommand
         {
             // Retained sizes are skipped (a diff does not show them), so both summaries fit in memory side by side.
             var options = new SummaryOptions { Top = parse.GetValue(top), RetainedSizes = false };
-            HeapDiff diff = DiffDumps(parse.GetRequiredValue(before), parse.GetRequiredValue(after), options, cancellationToken);
+            var diff = DiffDumps(parse.GetRequiredValue(before), parse.GetRequiredValue(after), options, cancellationToken);
             Write(output, parse.GetValue(json), diff, CliJsonContext.Default.HeapDiff, ReportWriter.WriteDiff);
         }));
         return command;
@@ -125,9 +125,9 @@ internal static class HeapDiagCommand
         };
         command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
         {
-            using DumpInput input = DumpInput.Open(parse.GetRequiredValue(dump), cancellationToken);
-            using HeapDump heap = Open(input.Path, budget: null);
-            RetentionReport result = heap.FindRetainers(parse.GetRequiredValue(typeName), new RetainerOptions { Top = parse.GetValue(top) }, cancellationToken);
+            using var input = DumpInput.Open(parse.GetRequiredValue(dump), cancellationToken);
+            using var heap = Open(input.Path, budget: null);
+            var result = heap.FindRetainers(parse.GetRequiredValue(typeName), new RetainerOptions { Top = parse.GetValue(top) }, cancellationToken);
             Write(output, parse.GetValue(json), result, CliJsonContext.Default.RetentionReport, ReportWriter.WriteRetainers);
         }));
         return command;
@@ -136,8 +136,8 @@ internal static class HeapDiagCommand
     /// <summary>Opens a dump with its scratch files beside it (dumps live where there is room), else in the temp directory.</summary>
     private static HeapDump Open(string dumpPath, string? budget)
     {
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(dumpPath));
-        bool writable = directory is not null && Directory.Exists(directory) && IsWritable(directory);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(dumpPath));
+        var writable = directory is not null && Directory.Exists(directory) && IsWritable(directory);
         return HeapDump.Open(dumpPath, new HeapDumpOptions
         {
             MemoryBudgetBytes = budget is null ? null : MemorySize.Parse(budget),
@@ -149,8 +149,8 @@ internal static class HeapDiagCommand
     {
         try
         {
-            using DumpInput input = DumpInput.Open(dumpPath, cancellationToken);
-            using HeapDump heap = Open(input.Path, budget);
+            using var input = DumpInput.Open(dumpPath, cancellationToken);
+            using var heap = Open(input.Path, budget);
             return heap.FindLeakSuspects(options, cancellationToken);
         }
         catch (HeapDumpFormatException ex)
@@ -165,7 +165,7 @@ internal static class HeapDiagCommand
     /// </summary>
     private static HeapDiff DiffDumps(string beforePath, string afterPath, SummaryOptions options, CancellationToken cancellationToken)
     {
-        Task<HeapSummary> earlier = Task.Run(() => SummarizeNamed(beforePath, options, cancellationToken), cancellationToken);
+        var earlier = Task.Run(() => SummarizeNamed(beforePath, options, cancellationToken), cancellationToken);
         HeapSummary? later = null;
         Exception? laterFailure = null;
         try
@@ -177,7 +177,7 @@ internal static class HeapDiagCommand
             laterFailure = ex;
         }
 
-        HeapSummary first = earlier.GetAwaiter().GetResult();
+        var first = earlier.GetAwaiter().GetResult();
         if (laterFailure is not null)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(laterFailure);
@@ -191,8 +191,8 @@ internal static class HeapDiagCommand
     {
         try
         {
-            using DumpInput input = DumpInput.Open(dumpPath, cancellationToken);
-            using HeapDump heap = Open(input.Path, budget: null);
+            using var input = DumpInput.Open(dumpPath, cancellationToken);
+            using var heap = Open(input.Path, budget: null);
             return heap.Summarize(options, cancellationToken);
         }
         catch (HeapDumpFormatException ex)
@@ -205,7 +205,7 @@ internal static class HeapDiagCommand
     {
         try
         {
-            string probe = Path.Combine(directory, $".heapdiag-probe-{Guid.NewGuid():N}");
+            var probe = Path.Combine(directory, $".heapdiag-probe-{Guid.NewGuid():N}");
             File.WriteAllBytes(probe, []);
             File.Delete(probe);
             return true;
@@ -227,7 +227,7 @@ internal static class HeapDiagCommand
         {
             // A value that is not a number at all is reported by the parser; only check the range of numbers here.
             if (result.Tokens.Count == 1
-                && int.TryParse(result.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value)
+                && int.TryParse(result.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
                 && value < 1)
             {
                 result.AddError("--top must be at least 1.");
@@ -286,7 +286,7 @@ internal static class HeapDiagCommand
 
     private static string OneLine(string message)
     {
-        int newline = message.IndexOfAny(['\r', '\n']);
+        var newline = message.IndexOfAny(['\r', '\n']);
         return newline >= 0 ? message[..newline] : message;
     }
 }

@@ -14,15 +14,15 @@ internal static class MemorySize
         }
 
         text = text.Trim();
-        int shift = char.ToUpperInvariant(text[^1]) switch
+        var shift = char.ToUpperInvariant(text[^1]) switch
         {
             'K' => 10,
             'M' => 20,
             'G' => 30,
             _ => 0,
         };
-        string digits = shift == 0 ? text : text[..^1];
-        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long value) || value <= 0 || value > (long.MaxValue >> shift))
+        var digits = shift == 0 ? text : text[..^1];
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value <= 0 || value > (long.MaxValue >> shift))
         {
             return false;
         }
@@ -31,5 +31,5 @@ internal static class MemorySize
         return true;
     }
 
-    public static long Parse(string text) => TryParse(text, out long bytes) ? bytes : throw new FormatException($"'{text}' is not a size");
+    public static long Parse(string text) => TryParse(text, out var bytes) ? bytes : throw new FormatException($"'{text}' is not a size");
 }

@@ -20,7 +20,7 @@ internal static class ReportWriter
         output.WriteLine();
         output.WriteLine("Live objects by generation");
         var generations = new TextTable(("Generation", false), ("Objects", true), ("Bytes", true));
-        foreach (GenerationStats generation in summary.Generations)
+        foreach (var generation in summary.Generations)
         {
             generations.AddRow(generation.Generation, Count(generation.Objects), Bytes(generation.Bytes));
         }
@@ -35,7 +35,7 @@ internal static class ReportWriter
             output.WriteLine();
             output.WriteLine("Retained size (what would be freed without the type's instances)");
             var table = new TextTable(("Objects", true), ("Shallow", true), ("Retained", true), ("Type", false));
-            foreach (TypeRetainedSize type in retained)
+            foreach (var type in retained)
             {
                 table.AddRow(Count(type.Count), Bytes(type.ShallowBytes), Bytes(type.RetainedBytes), type.Name);
             }
@@ -43,13 +43,13 @@ internal static class ReportWriter
             table.WriteTo(output);
         }
 
-        DuplicateStringStats duplicates = summary.DuplicateStrings;
+        var duplicates = summary.DuplicateStrings;
         output.WriteLine();
         output.WriteLine($"Duplicate strings: {Count(duplicates.DuplicatedValues)} values occur more than once, wasting {Bytes(duplicates.WastedBytes)}");
         if (duplicates.Top.Count > 0)
         {
             var table = new TextTable(("Copies", true), ("Each", true), ("Wasted", true), ("Value", false));
-            foreach (DuplicateString value in duplicates.Top)
+            foreach (var value in duplicates.Top)
             {
                 table.AddRow(Count(value.Count), Bytes(value.BytesEach), Bytes(value.WastedBytes), Quote(value.Value));
             }
@@ -77,13 +77,13 @@ internal static class ReportWriter
     public static void WriteRetainers(TextWriter output, RetentionReport report)
     {
         output.WriteLine($"{report.TypeName} in {report.DumpFileName}: {Count(report.InstanceCount)} live instances, {Count(report.SampledCount)} traced, analysed in {Seconds(report.AnalysisDurationMs)}");
-        int number = 0;
-        foreach (RetentionPath path in report.Paths)
+        var number = 0;
+        foreach (var path in report.Paths)
         {
             output.WriteLine();
             output.WriteLine($"#{++number}  holds {Count(path.Count)} of {Count(report.SampledCount)} traced instances");
             output.WriteLine($"  root: {path.RootKind} {path.Root}");
-            foreach (RetentionStep step in path.Steps)
+            foreach (var step in path.Steps)
             {
                 output.WriteLine(step.FieldName is null ? $"    -> {step.TypeName}" : $"    -> .{step.FieldName}: {step.TypeName}");
             }
@@ -94,10 +94,10 @@ internal static class ReportWriter
 
     public static void WriteSuspects(TextWriter output, LeakSuspectReport report)
     {
-        string baseline = report.BaselineDumpFileName is { } earlier ? $", compared with {earlier}" : string.Empty;
+        var baseline = report.BaselineDumpFileName is { } earlier ? $", compared with {earlier}" : string.Empty;
         output.WriteLine($"Leak suspects in {report.DumpFileName}{baseline}: {report.Suspects.Count} retaining at least {report.ThresholdPercent:0.#} % of {Bytes(report.Live.Bytes)} live, analysed in {Seconds(report.AnalysisDurationMs)}");
-        int number = 0;
-        foreach (LeakSuspect suspect in report.Suspects)
+        var number = 0;
+        foreach (var suspect in report.Suspects)
         {
             output.WriteLine();
             output.WriteLine($"#{++number}  {suspect.Headline}");
@@ -126,7 +126,7 @@ internal static class ReportWriter
 
     private static string Describe(SuspectObject item)
     {
-        string instances = item.InstanceCount == 1 ? item.TypeName : $"{Count(item.InstanceCount)} x {item.TypeName}";
+        var instances = item.InstanceCount == 1 ? item.TypeName : $"{Count(item.InstanceCount)} x {item.TypeName}";
         return string.Create(CultureInfo.InvariantCulture, $"{instances} at {item.Address} retains {Bytes(item.RetainedBytes)} ({item.RetainedPercent:0.#} %)");
     }
 
@@ -135,7 +135,7 @@ internal static class ReportWriter
         output.WriteLine();
         output.WriteLine(title);
         var table = new TextTable(("Objects", true), ("Bytes", true), ("Type", false));
-        foreach (TypeStats type in types)
+        foreach (var type in types)
         {
             table.AddRow(Count(type.Count), Bytes(type.Bytes), type.Name);
         }
@@ -154,7 +154,7 @@ internal static class ReportWriter
         }
 
         var table = new TextTable(("Objects", true), ("Change", true), ("Bytes", true), ("Change", true), ("Type", false));
-        foreach (TypeDelta delta in deltas)
+        foreach (var delta in deltas)
         {
             table.AddRow(Count(delta.CountAfter), SignedCount(delta.CountDelta), Bytes(delta.BytesAfter), SignedBytes(delta.BytesDelta), delta.Name);
         }
@@ -171,7 +171,7 @@ internal static class ReportWriter
 
         output.WriteLine();
         output.WriteLine("Notes");
-        foreach (string note in notes)
+        foreach (var note in notes)
         {
             output.WriteLine($"  - {note}");
         }
@@ -185,15 +185,15 @@ internal static class ReportWriter
 
     private static string Bytes(long bytes)
     {
-        double value = Math.Abs((double)bytes);
-        int unit = 0;
+        var value = Math.Abs((double)bytes);
+        var unit = 0;
         while (value >= 1024 && unit < ByteUnits.Length - 1)
         {
             value /= 1024;
             unit++;
         }
 
-        string sign = bytes < 0 ? "-" : string.Empty;
+        var sign = bytes < 0 ? "-" : string.Empty;
         return unit == 0
             ? string.Create(CultureInfo.InvariantCulture, $"{sign}{value:0} {ByteUnits[unit]}")
             : string.Create(CultureInfo.InvariantCulture, $"{sign}{value:0.0} {ByteUnits[unit]}");

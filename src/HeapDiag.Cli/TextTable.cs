@@ -11,7 +11,7 @@ internal sealed class TextTable(params (string Header, bool AlignRight)[] column
     {
         var widths = columns.Select((c, i) => Math.Max(c.Header.Length, _rows.Count == 0 ? 0 : _rows.Max(r => r[i].Length))).ToArray();
         WriteLine(output, indent, widths, columns.Select(c => c.Header).ToArray());
-        foreach (string[] row in _rows)
+        foreach (var row in _rows)
         {
             WriteLine(output, indent, widths, row);
         }
@@ -20,9 +20,9 @@ internal sealed class TextTable(params (string Header, bool AlignRight)[] column
     private void WriteLine(TextWriter output, string indent, int[] widths, string[] cells)
     {
         var parts = new string[cells.Length];
-        for (int i = 0; i < cells.Length; i++)
+        for (var i = 0; i < cells.Length; i++)
         {
-            bool last = i == cells.Length - 1;
+            var last = i == cells.Length - 1;
             parts[i] = columns[i].AlignRight ? cells[i].PadLeft(widths[i]) : last ? cells[i] : cells[i].PadRight(widths[i]);
         }
 

@@ -47,7 +47,7 @@ internal static class Leaks
                 StartTimerThatCaptures(count);
                 break;
             case "all":
-                foreach (string each in new[] { "orders", "sessions", "events", "requests", "timer" })
+                foreach (var each in new[] { "orders", "sessions", "events", "requests", "timer" })
                 {
                     Grow(each, count);
                 }
@@ -61,7 +61,7 @@ internal static class Leaks
     private static void StartTimerThatCaptures(int count)
     {
         var received = new List<byte[]>(count);
-        for (int i = 0; i < count; i++)
+        for (var i = 0; i < count; i++)
         {
             received.Add(new byte[ItemBytes]);
         }
@@ -79,13 +79,13 @@ internal static class Leaks
 /// <summary>A cache that only grows.</summary>
 internal sealed class OrderCache
 {
-    private readonly List<Order> orders = [];
+    private readonly List<Order> _orders = [];
 
     public void Add(int count)
     {
-        for (int i = 0; i < count; i++)
+        for (var i = 0; i < count; i++)
         {
-            orders.Add(new Order(Leaks.Text("order", orders.Count)));
+            _orders.Add(new Order(Leaks.Text("order", _orders.Count)));
         }
     }
 }
@@ -99,14 +99,14 @@ internal sealed class Order(string id)
 /// <summary>A DI singleton with a dictionary nobody evicts from.</summary>
 internal sealed class SessionCache
 {
-    private readonly Dictionary<string, Session> sessions = [];
+    private readonly Dictionary<string, Session> _sessions = [];
 
     public void Add(int count)
     {
-        for (int i = 0; i < count; i++)
+        for (var i = 0; i < count; i++)
         {
-            string key = string.Create(CultureInfo.InvariantCulture, $"session-{sessions.Count}");
-            sessions[key] = new Session(new byte[Leaks.ItemBytes]);
+            var key = string.Create(CultureInfo.InvariantCulture, $"session-{_sessions.Count}");
+            _sessions[key] = new Session(new byte[Leaks.ItemBytes]);
         }
     }
 }
@@ -123,7 +123,7 @@ internal sealed class PricePublisher
 
     public void Subscribe(int count)
     {
-        for (int i = 0; i < count; i++)
+        for (var i = 0; i < count; i++)
         {
             PriceChanged += new PriceWatcher(new byte[Leaks.ItemBytes]).OnPriceChanged;
         }
@@ -144,7 +144,7 @@ internal static class RequestLog
 
     public static void Add(int count)
     {
-        for (int i = 0; i < count; i++)
+        for (var i = 0; i < count; i++)
         {
             ByRequest[string.Create(CultureInfo.InvariantCulture, $"GET /orders/{ByRequest.Count}?customer=c{i % 97}")] = new byte[Leaks.ItemBytes];
         }

@@ -35,7 +35,7 @@ internal static class Program
         Console.WriteLine("ready");
         while (Console.ReadLine() is { } line)
         {
-            string[] words = line.Split(' ', 2);
+            var words = line.Split(' ', 2);
             try
             {
                 switch (words[0])
@@ -44,7 +44,7 @@ internal static class Program
                         AddMarkers(int.Parse(words[1], CultureInfo.InvariantCulture));
                         break;
                     case "leak":
-                        string[] leak = words[1].Split(' ');
+                        var leak = words[1].Split(' ');
                         Leaks.Grow(leak[0], int.Parse(leak[1], CultureInfo.InvariantCulture));
                         break;
                     case "dump":
@@ -72,7 +72,7 @@ internal static class Program
 
     private static void AddMarkers(int count)
     {
-        for (int i = 0; i < count; i++)
+        for (var i = 0; i < count; i++)
         {
             Markers.Add(new LeakMarker(Markers.Count));
         }
@@ -85,7 +85,7 @@ internal static class Program
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void LeaveGarbage()
     {
-        for (int i = 0; i < 300; i++)
+        for (var i = 0; i < 300; i++)
         {
             GC.KeepAlive(new LeakMarker(-1));
         }

@@ -5,19 +5,19 @@ internal static class Analyze
 {
     public static HeapSummary Summary(string path, SummaryOptions? options = null)
     {
-        using HeapDump dump = HeapDump.Open(path);
+        using var dump = HeapDump.Open(path);
         return dump.Summarize(options);
     }
 
     public static RetentionReport Retainers(string path, string typeName, RetainerOptions? options = null)
     {
-        using HeapDump dump = HeapDump.Open(path);
+        using var dump = HeapDump.Open(path);
         return dump.FindRetainers(typeName, options);
     }
 
     public static LeakSuspectReport Suspects(string path, SuspectOptions? options = null)
     {
-        using HeapDump dump = HeapDump.Open(path);
+        using var dump = HeapDump.Open(path);
         return dump.FindLeakSuspects(options);
     }
 }

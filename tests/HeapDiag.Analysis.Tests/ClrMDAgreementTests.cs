@@ -1,5 +1,4 @@
 using HeapDiag.Analysis.Internal;
-using Microsoft.Diagnostics.Runtime;
 
 namespace HeapDiag.Analysis.Tests;
 
@@ -13,17 +12,17 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
     [Fact]
     public void Sizes_and_references_match_ClrMD_for_every_object_in_the_heap()
     {
-        using DumpSession dump = DumpSession.Open(dumps.BeforePath);
-        int compared = 0;
-        foreach (ClrObject obj in dump.Heap.EnumerateObjects())
+        using var dump = DumpSession.Open(dumps.BeforePath);
+        var compared = 0;
+        foreach (var obj in dump.Heap.EnumerateObjects())
         {
             if (obj.Type is null || obj.Type.IsFree)
             {
                 continue;
             }
 
-            HeapType type = dump.Objects.GetType(obj.Address)!;
-            ulong size = dump.Objects.GetSize(obj.Address, type);
+            var type = dump.Objects.GetType(obj.Address)!;
+            var size = dump.Objects.GetSize(obj.Address, type);
             Assert.Equal(obj.Type.Name, type.Name);
             Assert.True(((obj.Size + 7) & ~7UL) == size, $"{type.Name} base {type.BaseSize} component {type.ComponentSize} count {dump.Objects.GetComponentCount(obj.Address)}: ClrMD {obj.Size}, ours {size}");
 
@@ -40,15 +39,15 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
     [Fact]
     public void The_mark_pass_reaches_what_a_plain_ClrMD_traversal_reaches()
     {
-        using DumpSession dump = DumpSession.Open(dumps.BeforePath);
-        RootSet roots = RootSet.Collect(dump, CancellationToken.None);
-        ObjectBitmap live = dump.CreateObjectBitmap();
-        long edges = LiveObjectMarker.Mark(dump, roots, live, observer: null, CancellationToken.None);
+        using var dump = DumpSession.Open(dumps.BeforePath);
+        var roots = RootSet.Collect(dump, CancellationToken.None);
+        var live = dump.CreateObjectBitmap();
+        var edges = LiveObjectMarker.Mark(dump, roots, live, observer: null, CancellationToken.None);
 
         // The straightforward way: ClrMD's roots, a HashSet and ClrMD's reference enumeration with dependent handles.
         var reached = new HashSet<ulong>();
         var pending = new Stack<ulong>();
-        foreach (ClrRoot root in dump.Heap.EnumerateRoots())
+        foreach (var root in dump.Heap.EnumerateRoots())
         {
             if (!root.Object.IsNull && reached.Add(root.Object.Address))
             {
@@ -56,9 +55,9 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
             }
         }
 
-        while (pending.TryPop(out ulong address))
+        while (pending.TryPop(out var address))
         {
-            foreach (ulong reference in dump.Heap.GetObject(address).EnumerateReferenceAddresses(carefully: false, considerDependantHandles: true))
+            foreach (var reference in dump.Heap.GetObject(address).EnumerateReferenceAddresses(carefully: false, considerDependantHandles: true))
             {
                 if (reached.Add(reference))
                 {

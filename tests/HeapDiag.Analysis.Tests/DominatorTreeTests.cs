@@ -18,32 +18,32 @@ public sealed class DominatorTreeTests
     {
         var random = new Random(seed);
         var references = Enumerable.Range(0, nodes).Select(_ => new List<int>()).ToArray();
-        for (int root = 0; root < Math.Max(1, nodes / 20); root++)
+        for (var root = 0; root < Math.Max(1, nodes / 20); root++)
         {
             references[0].Add(random.Next(1, nodes));
         }
 
-        for (int edge = 0; edge < nodes * referencesPerNode; edge++)
+        for (var edge = 0; edge < nodes * referencesPerNode; edge++)
         {
             references[random.Next(1, nodes)].Add(random.Next(1, nodes));
         }
 
         int[] sizes = [0, .. Enumerable.Range(1, nodes - 1).Select(_ => 8 * random.Next(3, 40))];
 
-        Computed computed = Compute(references, sizes);
-        int[] expected = NaiveImmediateDominators(references);
+        var computed = Compute(references, sizes);
+        var expected = NaiveImmediateDominators(references);
 
         Assert.Equal(expected.Count(d => d >= 0), computed.Reached);
-        for (int node = 1; node < nodes; node++)
+        for (var node = 1; node < nodes; node++)
         {
             Assert.Equal(expected[node], computed.ImmediateDominator.GetValueOrDefault(node, -1));
         }
 
-        for (int node = 1; node < nodes; node++)
+        for (var node = 1; node < nodes; node++)
         {
             if (expected[node] >= 0)
             {
-                long dominated = Enumerable.Range(1, nodes - 1).Where(v => Dominates(expected, node, v)).Sum(v => (long)sizes[v]);
+                var dominated = Enumerable.Range(1, nodes - 1).Where(v => Dominates(expected, node, v)).Sum(v => (long)sizes[v]);
                 Assert.Equal(dominated, computed.Retained[node]);
             }
         }
@@ -55,12 +55,12 @@ public sealed class DominatorTreeTests
         const int Count = 1_000_000;
         var references = new List<int>[Count + 1];
         references[0] = [1];
-        for (int node = 1; node <= Count; node++)
+        for (var node = 1; node <= Count; node++)
         {
             references[node] = node < Count ? [node + 1] : [];
         }
 
-        Computed computed = Compute(references, [0, .. Enumerable.Repeat(24, Count)]);
+        var computed = Compute(references, [0, .. Enumerable.Repeat(24, Count)]);
 
         Assert.Equal(Count, computed.Reached);
         Assert.Equal(24L * Count, computed.Retained[1]);
@@ -87,18 +87,18 @@ public sealed class DominatorTreeTests
 
     private static Computed Compute(IReadOnlyList<List<int>> references, int[] sizes)
     {
-        using ScratchSpace scratch = ScratchSpace.Create(null);
-        DominatorTree tree = DominatorTree.Compute(
+        using var scratch = ScratchSpace.Create(null);
+        var tree = DominatorTree.Compute(
             () => ObjectGraph.FromAdjacency([.. references.Select(r => r.ToArray())], sizes, scratch), pointerSize: 8, scratch, CancellationToken.None);
         var nodeOf = new int[tree.VertexCount + 1];
-        for (int vertex = 1; vertex <= tree.VertexCount; vertex++)
+        for (var vertex = 1; vertex <= tree.VertexCount; vertex++)
         {
             nodeOf[vertex] = (int)tree.RankOf(vertex) + 1;
         }
 
         var idom = new Dictionary<int, int>();
         var retained = new Dictionary<int, long>();
-        for (int vertex = 2; vertex <= tree.VertexCount; vertex++)
+        for (var vertex = 2; vertex <= tree.VertexCount; vertex++)
         {
             idom[nodeOf[vertex]] = nodeOf[tree.ImmediateDominator[vertex]];
             retained[nodeOf[vertex]] = tree.Retained[vertex];
@@ -110,18 +110,18 @@ public sealed class DominatorTreeTests
     /// <summary>By definition: the dominators of v are the nodes whose removal cuts v off; the immediate one is the deepest.</summary>
     private static int[] NaiveImmediateDominators(IReadOnlyList<List<int>> references)
     {
-        int nodes = references.Count;
-        bool[] reachable = Reach(references, removed: -1);
+        var nodes = references.Count;
+        var reachable = Reach(references, removed: -1);
         var dominators = new List<int>[nodes];
-        for (int v = 1; v < nodes; v++)
+        for (var v = 1; v < nodes; v++)
         {
             dominators[v] = [0];
         }
 
-        for (int u = 1; u < nodes; u++)
+        for (var u = 1; u < nodes; u++)
         {
-            bool[] without = Reach(references, removed: u);
-            for (int v = 1; v < nodes; v++)
+            var without = Reach(references, removed: u);
+            for (var v = 1; v < nodes; v++)
             {
                 if (reachable[v] && !without[v] && v != u)
                 {
@@ -138,9 +138,9 @@ public sealed class DominatorTreeTests
         var reached = new bool[references.Count];
         var pending = new Stack<int>([0]);
         reached[0] = true;
-        while (pending.TryPop(out int node))
+        while (pending.TryPop(out var node))
         {
-            foreach (int target in references[node])
+            foreach (var target in references[node])
             {
                 if (target != removed && !reached[target])
                 {
@@ -155,7 +155,7 @@ public sealed class DominatorTreeTests
 
     private static bool Dominates(int[] idom, int u, int v)
     {
-        for (int x = v; x > 0; x = idom[x])
+        for (var x = v; x > 0; x = idom[x])
         {
             if (x == u)
             {

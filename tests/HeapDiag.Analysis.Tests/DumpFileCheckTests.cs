@@ -15,7 +15,7 @@ public sealed class DumpFileCheckTests : IDisposable
     [Fact]
     public void An_elf_program_is_not_a_dump()
     {
-        string path = Write(ElfCore(type: 2, segmentOffset: 0x1000, segmentSize: 0x10, fileLength: 0x2000));
+        var path = Write(ElfCore(type: 2, segmentOffset: 0x1000, segmentSize: 0x10, fileLength: 0x2000));
 
         var error = Assert.Throws<HeapDumpFormatException>(() => DumpFileCheck.ThrowIfUnusable(path));
 
@@ -25,7 +25,7 @@ public sealed class DumpFileCheckTests : IDisposable
     [Fact]
     public void A_core_file_shorter_than_its_segments_is_truncated()
     {
-        string path = Write(ElfCore(type: 4, segmentOffset: 0x1000, segmentSize: 0x5000, fileLength: 0x2000));
+        var path = Write(ElfCore(type: 4, segmentOffset: 0x1000, segmentSize: 0x5000, fileLength: 0x2000));
 
         var error = Assert.Throws<HeapDumpFormatException>(() => DumpFileCheck.ThrowIfUnusable(path));
 
@@ -35,7 +35,7 @@ public sealed class DumpFileCheckTests : IDisposable
     [Fact]
     public void A_complete_core_file_passes()
     {
-        string path = Write(ElfCore(type: 4, segmentOffset: 0x1000, segmentSize: 0x1000, fileLength: 0x2000));
+        var path = Write(ElfCore(type: 4, segmentOffset: 0x1000, segmentSize: 0x1000, fileLength: 0x2000));
 
         DumpFileCheck.ThrowIfUnusable(path);
     }
@@ -51,11 +51,11 @@ public sealed class DumpFileCheckTests : IDisposable
     [Fact]
     public void A_minidump_whose_directory_is_cut_off_is_truncated()
     {
-        byte[] file = new byte[40];
+        var file = new byte[40];
         "MDMP"u8.CopyTo(file);
         BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(8), 10);
         BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(12), 32);
-        string path = Write(file);
+        var path = Write(file);
 
         var error = Assert.Throws<HeapDumpFormatException>(() => DumpFileCheck.ThrowIfUnusable(path));
 
@@ -65,7 +65,7 @@ public sealed class DumpFileCheckTests : IDisposable
     /// <summary>A 64-bit little-endian ELF file with one program header.</summary>
     private static byte[] ElfCore(ushort type, long segmentOffset, long segmentSize, int fileLength)
     {
-        byte[] file = new byte[fileLength];
+        var file = new byte[fileLength];
         "\u007FELF"u8.CopyTo(file);
         file[4] = 2;
         file[5] = 1;
@@ -74,7 +74,7 @@ public sealed class DumpFileCheckTests : IDisposable
         BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(32), 64);
         BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(54), 56);
         BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(56), 1);
-        Span<byte> header = file.AsSpan(64, 56);
+        var header = file.AsSpan(64, 56);
         BinaryPrimitives.WriteUInt32LittleEndian(header, 1);
         BinaryPrimitives.WriteUInt64LittleEndian(header[8..], (ulong)segmentOffset);
         BinaryPrimitives.WriteUInt64LittleEndian(header[32..], (ulong)segmentSize);
@@ -83,7 +83,7 @@ public sealed class DumpFileCheckTests : IDisposable
 
     private string Write(byte[] content)
     {
-        string path = Path.Combine(_directory, Guid.NewGuid().ToString("N"));
+        var path = Path.Combine(_directory, Guid.NewGuid().ToString("N"));
         File.WriteAllBytes(path, content);
         return path;
     }

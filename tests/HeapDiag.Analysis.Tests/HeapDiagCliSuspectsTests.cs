@@ -9,38 +9,38 @@ public sealed class HeapDiagCliSuspectsTests(LeakDumps dumps)
     [Fact]
     public void Suspects_table_names_the_list_its_path_and_fingerprint()
     {
-        CliRun run = CliRun.Of("suspects", dumps.FirstPath);
+        var run = CliRun.Of("suspects", dumps.FirstPath);
 
         Assert.Equal(0, run.ExitCode);
         Assert.Empty(run.Error);
-        Assert.Contains(run.OutputLines, l => l.Contains($"{LeakDumps.Namespace}.OrderCache.orders (List<Order>, 20,000 items) retains", StringComparison.Ordinal));
-        Assert.Contains($"path:         static {LeakDumps.Namespace}.Leaks.Orders \u2192 OrderCache.orders", run.Output, StringComparison.Ordinal);
+        Assert.Contains(run.OutputLines, l => l.Contains($"{LeakDumps.Namespace}.OrderCache._orders (List<Order>, 20,000 items) retains", StringComparison.Ordinal));
+        Assert.Contains($"path:         static {LeakDumps.Namespace}.Leaks.Orders \u2192 OrderCache._orders", run.Output, StringComparison.Ordinal);
         Assert.Equal(5, run.OutputLines.Count(l => l.StartsWith("fingerprint:", StringComparison.Ordinal)));
     }
 
     [Fact]
     public void Suspects_json_with_a_baseline_shows_the_growth()
     {
-        CliRun run = CliRun.Of("suspects", dumps.SecondPath, "--baseline", dumps.FirstPath, "--json");
+        var run = CliRun.Of("suspects", dumps.SecondPath, "--baseline", dumps.FirstPath, "--json");
 
         Assert.Equal(0, run.ExitCode);
-        using JsonDocument json = JsonDocument.Parse(run.Output);
+        using var json = JsonDocument.Parse(run.Output);
         Assert.Equal("first.dmp", json.RootElement.GetProperty("baselineDumpFileName").GetString());
         JsonElement[] suspects = [.. json.RootElement.GetProperty("suspects").EnumerateArray()];
         Assert.Equal(5, suspects.Length);
         Assert.All(suspects, s => Assert.False(s.GetProperty("growth").GetProperty("isNew").GetBoolean()));
-        Assert.Contains(suspects, s => s.GetProperty("accumulationPoint").GetProperty("displayName").GetString() == $"{LeakDumps.Namespace}.OrderCache.orders"
+        Assert.Contains(suspects, s => s.GetProperty("accumulationPoint").GetProperty("displayName").GetString() == $"{LeakDumps.Namespace}.OrderCache._orders"
             && s.GetProperty("growth").GetProperty("retainedBytesDelta").GetInt64() > LeakDumps.MoreItems * 1024L);
     }
 
     [Fact]
     public void Too_little_memory_allowed_exits_4_saying_how_much_is_needed()
     {
-        CliRun run = CliRun.Of("suspects", dumps.FirstPath, "--max-memory", "1M");
+        var run = CliRun.Of("suspects", dumps.FirstPath, "--max-memory", "1M");
 
         Assert.Equal(4, run.ExitCode);
         Assert.Empty(run.Output);
-        string line = Assert.Single(run.ErrorLines);
+        var line = Assert.Single(run.ErrorLines);
         Assert.Contains("needs about", line, StringComparison.Ordinal);
         Assert.Contains("more than the budget of 1.0 MiB", line, StringComparison.Ordinal);
         Assert.Contains("--max-memory", line, StringComparison.Ordinal);

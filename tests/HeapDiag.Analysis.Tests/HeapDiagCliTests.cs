@@ -10,14 +10,14 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
     [Fact]
     public void Summary_json_reports_the_live_marker_count()
     {
-        CliRun run = CliRun.Of("summary", dumps.BeforePath, "--json");
+        var run = CliRun.Of("summary", dumps.BeforePath, "--json");
 
         Assert.Equal(0, run.ExitCode);
         Assert.Empty(run.Error);
-        using JsonDocument json = JsonDocument.Parse(run.Output);
-        JsonElement root = json.RootElement;
+        using var json = JsonDocument.Parse(run.Output);
+        var root = json.RootElement;
         Assert.Equal("live", root.GetProperty("counting").GetString());
-        JsonElement markers = root.GetProperty("types").EnumerateArray().Single(t => t.GetProperty("name").GetString() == TargetDumps.MarkerType);
+        var markers = root.GetProperty("types").EnumerateArray().Single(t => t.GetProperty("name").GetString() == TargetDumps.MarkerType);
         Assert.Equal(TargetDumps.InitialMarkers, markers.GetProperty("count").GetInt64());
         Assert.Equal(dumps.Before.Live.Objects, root.GetProperty("live").GetProperty("objects").GetInt64());
         Assert.Equal(20, root.GetProperty("topByBytes").GetArrayLength());
@@ -26,7 +26,7 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
     [Fact]
     public void Summary_table_shows_the_marker_count_next_to_the_type()
     {
-        CliRun run = CliRun.Of("summary", dumps.BeforePath, "--top", "1000");
+        var run = CliRun.Of("summary", dumps.BeforePath, "--top", "1000");
 
         Assert.Equal(0, run.ExitCode);
         // Listed in the top-by-bytes, top-by-count and retained-size tables, each row starting with the count.
@@ -38,12 +38,12 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
     [Fact]
     public void Diff_json_and_table_show_the_added_markers()
     {
-        CliRun json = CliRun.Of("diff", dumps.BeforePath, dumps.AfterPath, "--json");
-        CliRun table = CliRun.Of("diff", dumps.BeforePath, dumps.AfterPath);
+        var json = CliRun.Of("diff", dumps.BeforePath, dumps.AfterPath, "--json");
+        var table = CliRun.Of("diff", dumps.BeforePath, dumps.AfterPath);
 
         Assert.Equal(0, json.ExitCode);
-        using JsonDocument document = JsonDocument.Parse(json.Output);
-        JsonElement markers = document.RootElement.GetProperty("types").EnumerateArray().Single(t => t.GetProperty("name").GetString() == TargetDumps.MarkerType);
+        using var document = JsonDocument.Parse(json.Output);
+        var markers = document.RootElement.GetProperty("types").EnumerateArray().Single(t => t.GetProperty("name").GetString() == TargetDumps.MarkerType);
         Assert.Equal(TargetDumps.AddedMarkers, markers.GetProperty("countDelta").GetInt64());
         Assert.Equal(TargetDumps.InitialMarkers + TargetDumps.AddedMarkers, markers.GetProperty("countAfter").GetInt64());
 
@@ -54,16 +54,16 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
     [Fact]
     public void Retainers_name_the_static_field()
     {
-        CliRun table = CliRun.Of("retainers", dumps.BeforePath, "LeakMarker");
-        CliRun json = CliRun.Of("retainers", dumps.BeforePath, "LeakMarker", "--json");
+        var table = CliRun.Of("retainers", dumps.BeforePath, "LeakMarker");
+        var json = CliRun.Of("retainers", dumps.BeforePath, "LeakMarker", "--json");
 
         Assert.Equal(0, table.ExitCode);
         Assert.Contains($"root: static field {TargetDumps.MarkersField}", table.Output, StringComparison.Ordinal);
         Assert.Contains("1,000 live instances", table.Output, StringComparison.Ordinal);
 
         Assert.Equal(0, json.ExitCode);
-        using JsonDocument document = JsonDocument.Parse(json.Output);
-        JsonElement path = document.RootElement.GetProperty("paths")[0];
+        using var document = JsonDocument.Parse(json.Output);
+        var path = document.RootElement.GetProperty("paths")[0];
         Assert.Equal("static field", path.GetProperty("rootKind").GetString());
         Assert.Equal(TargetDumps.MarkersField, path.GetProperty("root").GetString());
         Assert.Equal(TargetDumps.InitialMarkers, document.RootElement.GetProperty("instanceCount").GetInt64());
@@ -76,7 +76,7 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
     [InlineData("diff-after")]
     public void A_truncated_dump_exits_2_with_one_line_on_stderr(string command)
     {
-        string truncated = dumps.TruncatedCopy(1 << 20);
+        var truncated = dumps.TruncatedCopy(1 << 20);
         string[] args = command switch
         {
             "summary" => ["summary", truncated],
@@ -85,11 +85,11 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
             _ => ["diff", dumps.BeforePath, truncated],
         };
 
-        CliRun run = CliRun.Of(args);
+        var run = CliRun.Of(args);
 
         Assert.Equal(2, run.ExitCode);
         Assert.Empty(run.Output);
-        string line = Assert.Single(run.ErrorLines);
+        var line = Assert.Single(run.ErrorLines);
         Assert.StartsWith("heapdiag: ", line, StringComparison.Ordinal);
         Assert.Contains("truncated: ", line, StringComparison.Ordinal);
     }
@@ -97,7 +97,7 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
     [Fact]
     public void A_text_file_exits_2()
     {
-        CliRun run = CliRun.Of("summary", dumps.TextFile("hello"));
+        var run = CliRun.Of("summary", dumps.TextFile("hello"));
 
         Assert.Equal(2, run.ExitCode);
         Assert.StartsWith("heapdiag: not a dump:", Assert.Single(run.ErrorLines), StringComparison.Ordinal);
@@ -106,7 +106,7 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
     [Fact]
     public void A_missing_file_exits_2()
     {
-        CliRun run = CliRun.Of("summary", Path.Combine(dumps.Directory, "nope.dmp"), "--json");
+        var run = CliRun.Of("summary", Path.Combine(dumps.Directory, "nope.dmp"), "--json");
 
         Assert.Equal(2, run.ExitCode);
         Assert.StartsWith("heapdiag: file not found: ", Assert.Single(run.ErrorLines), StringComparison.Ordinal);
@@ -127,10 +127,10 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
     [Fact]
     public void An_ambiguous_type_name_exits_1_and_lists_the_candidates()
     {
-        CliRun run = CliRun.Of("retainers", dumps.BeforePath, "Entry");
+        var run = CliRun.Of("retainers", dumps.BeforePath, "Entry");
 
         Assert.Equal(1, run.ExitCode);
-        string line = Assert.Single(run.ErrorLines);
+        var line = Assert.Single(run.ErrorLines);
         Assert.StartsWith("heapdiag: type name 'Entry' is ambiguous", line, StringComparison.Ordinal);
         Assert.Contains("AlphaCache+Entry", line, StringComparison.Ordinal);
     }
@@ -138,19 +138,19 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
     [Fact]
     public void A_zstd_dump_is_analysed_like_the_dump_and_its_decompressed_copy_is_deleted_afterwards()
     {
-        string compressed = Compress(dumps.BeforePath, out string directory);
+        var compressed = Compress(dumps.BeforePath, out var directory);
 
-        CliRun summary = CliRun.Of("summary", compressed, "--json");
-        CliRun diff = CliRun.Of("diff", compressed, dumps.AfterPath, "--json");
-        CliRun retainers = CliRun.Of("retainers", compressed, "LeakMarker", "--json");
+        var summary = CliRun.Of("summary", compressed, "--json");
+        var diff = CliRun.Of("diff", compressed, dumps.AfterPath, "--json");
+        var retainers = CliRun.Of("retainers", compressed, "LeakMarker", "--json");
 
         Assert.Equal((0, 0, 0), (summary.ExitCode, diff.ExitCode, retainers.ExitCode));
-        using (JsonDocument json = JsonDocument.Parse(summary.Output))
+        using (var json = JsonDocument.Parse(summary.Output))
         {
             Assert.Equal(dumps.Before.Live.Objects, json.RootElement.GetProperty("live").GetProperty("objects").GetInt64());
         }
 
-        using (JsonDocument json = JsonDocument.Parse(diff.Output))
+        using (var json = JsonDocument.Parse(diff.Output))
         {
             Assert.Equal(TargetDumps.AddedMarkers, json.RootElement.GetProperty("types").EnumerateArray().Single(t => t.GetProperty("name").GetString() == TargetDumps.MarkerType).GetProperty("countDelta").GetInt64());
         }
@@ -161,11 +161,11 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
     [Fact]
     public void A_truncated_zstd_dump_exits_2_and_leaves_no_decompressed_copy()
     {
-        string compressed = Compress(dumps.BeforePath, out string directory);
-        byte[] bytes = File.ReadAllBytes(compressed);
+        var compressed = Compress(dumps.BeforePath, out var directory);
+        var bytes = File.ReadAllBytes(compressed);
         File.WriteAllBytes(compressed, bytes[..(bytes.Length / 2)]);
 
-        CliRun run = CliRun.Of("summary", compressed);
+        var run = CliRun.Of("summary", compressed);
 
         Assert.Equal(2, run.ExitCode);
         Assert.StartsWith($"heapdiag: not a complete zstd file: {Path.GetFileName(compressed)}", Assert.Single(run.ErrorLines), StringComparison.Ordinal);
@@ -176,8 +176,8 @@ public sealed class HeapDiagCliTests(TargetDumps dumps)
     private string Compress(string dumpPath, out string directory)
     {
         directory = Directory.CreateDirectory(Path.Combine(dumps.Directory, $"zst-{Guid.NewGuid():N}")).FullName;
-        string path = Path.Combine(directory, Path.GetFileName(dumpPath) + ".zst");
-        using FileStream source = File.OpenRead(dumpPath);
+        var path = Path.Combine(directory, Path.GetFileName(dumpPath) + ".zst");
+        using var source = File.OpenRead(dumpPath);
         using var target = new ZstdSharp.CompressionStream(File.Create(path), 3, leaveOpen: false);
         source.CopyTo(target);
         return path;
@@ -195,7 +195,7 @@ internal sealed record CliRun(int ExitCode, string Output, string Error)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        int exitCode = HeapDiagCommand.Run(args, output, error);
+        var exitCode = HeapDiagCommand.Run(args, output, error);
         return new CliRun(exitCode, output.ToString(), error.ToString());
     }
 }

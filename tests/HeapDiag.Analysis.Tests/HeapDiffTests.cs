@@ -22,10 +22,10 @@ public sealed class HeapDiffTests
     [Fact]
     public void Orders_by_bytes_growth_and_separates_new_and_vanished_types()
     {
-        HeapSummary before = Summary("a.dmp", new("Grows", 10, 100), new("Shrinks", 5, 500), new("Same", 1, 8), new("Gone", 2, 64));
-        HeapSummary after = Summary("b.dmp", new("Grows", 30, 300), new("Shrinks", 1, 100), new("Same", 1, 8), new("Born", 4, 1000));
+        var before = Summary("a.dmp", new("Grows", 10, 100), new("Shrinks", 5, 500), new("Same", 1, 8), new("Gone", 2, 64));
+        var after = Summary("b.dmp", new("Grows", 30, 300), new("Shrinks", 1, 100), new("Same", 1, 8), new("Born", 4, 1000));
 
-        HeapDiff diff = HeapDumpAnalyzer.Diff(before, after);
+        var diff = HeapDumpAnalyzer.Diff(before, after);
 
         Assert.Equal(["Born", "Grows", "Gone", "Shrinks"], diff.Types.Select(t => t.Name));
         Assert.Equal(new TypeDelta("Grows", 10, 30, 20, 100, 300, 200), diff.Types[1]);
@@ -41,10 +41,10 @@ public sealed class HeapDiffTests
     public void Top_cuts_every_list_but_not_the_changed_count()
     {
         TypeStats[] many = [.. Enumerable.Range(1, 10).Select(i => new TypeStats($"T{i}", i, i * 8))];
-        HeapSummary before = Summary("a.dmp");
-        HeapSummary after = Summary("b.dmp", many);
+        var before = Summary("a.dmp");
+        var after = Summary("b.dmp", many);
 
-        HeapDiff diff = HeapDumpAnalyzer.Diff(before, after, top: 3);
+        var diff = HeapDumpAnalyzer.Diff(before, after, top: 3);
 
         Assert.Equal(["T10", "T9", "T8"], diff.Types.Select(t => t.Name));
         Assert.Equal(3, diff.NewTypes.Count);

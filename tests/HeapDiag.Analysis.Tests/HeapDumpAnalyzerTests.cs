@@ -7,9 +7,9 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Summary_counts_exactly_the_live_markers()
     {
-        HeapSummary summary = dumps.Before;
+        var summary = dumps.Before;
 
-        TypeStats markers = Assert.Single(summary.Types, t => t.Name == TargetDumps.MarkerType);
+        var markers = Assert.Single(summary.Types, t => t.Name == TargetDumps.MarkerType);
         Assert.Equal(TargetDumps.InitialMarkers, markers.Count);
         Assert.Equal(CountingModes.Live, summary.Counting);
         Assert.Equal(0, markers.Bytes % markers.Count);
@@ -18,7 +18,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Summary_describes_the_dump_and_its_totals()
     {
-        HeapSummary summary = dumps.Before;
+        var summary = dumps.Before;
 
         Assert.Equal("before.dmp", summary.DumpFileName);
         Assert.Equal(new FileInfo(dumps.BeforePath).Length, summary.DumpFileBytes);
@@ -40,7 +40,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Summary_lists_types_by_bytes_and_by_count()
     {
-        HeapSummary summary = dumps.Before;
+        var summary = dumps.Before;
 
         Assert.Equal(new SummaryOptions().Top, summary.TopByBytes.Count);
         Assert.Equal(summary.Types.Take(summary.TopByBytes.Count), summary.TopByBytes);
@@ -53,7 +53,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Top_option_cuts_the_lists()
     {
-        HeapSummary summary = Analyze.Summary(dumps.BeforePath, new SummaryOptions { Top = 3 });
+        var summary = Analyze.Summary(dumps.BeforePath, new SummaryOptions { Top = 3 });
 
         Assert.Equal(3, summary.TopByBytes.Count);
         Assert.Equal(3, summary.TopByCount.Count);
@@ -64,10 +64,10 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Retained_size_of_the_markers_is_the_markers_and_the_payloads_they_own()
     {
-        HeapSummary summary = Analyze.Summary(dumps.BeforePath, new SummaryOptions { Top = 1000 });
+        var summary = Analyze.Summary(dumps.BeforePath, new SummaryOptions { Top = 1000 });
 
-        TypeStats markers = Assert.Single(summary.Types, t => t.Name == TargetDumps.MarkerType);
-        TypeRetainedSize retained = Assert.Single(summary.RetainedBytes!, r => r.Name == TargetDumps.MarkerType);
+        var markers = Assert.Single(summary.Types, t => t.Name == TargetDumps.MarkerType);
+        var retained = Assert.Single(summary.RetainedBytes!, r => r.Name == TargetDumps.MarkerType);
 
         // Each marker alone references its byte[16] payload: header, method table and length word, then 16 bytes.
         long payloadBytes = (3 * IntPtr.Size) + 16;
@@ -76,7 +76,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
         Assert.Equal(markers.Bytes + (markers.Count * payloadBytes), retained.RetainedBytes);
 
         // The list held by the static field keeps all of them (and its array) alive.
-        TypeRetainedSize list = Assert.Single(summary.RetainedBytes!, r => r.Name == $"System.Collections.Generic.List<{TargetDumps.MarkerType}>");
+        var list = Assert.Single(summary.RetainedBytes!, r => r.Name == $"System.Collections.Generic.List<{TargetDumps.MarkerType}>");
         Assert.True(list.RetainedBytes > retained.RetainedBytes);
         Assert.All(summary.RetainedBytes!, r => Assert.True(r.RetainedBytes >= r.ShallowBytes, r.Name));
     }
@@ -84,13 +84,13 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Retained_sizes_beyond_the_memory_budget_are_left_out_with_a_note_saying_how_much_is_needed()
     {
-        using HeapDump dump = HeapDump.Open(dumps.BeforePath, new HeapDumpOptions { MemoryBudgetBytes = 1 << 20 });
+        using var dump = HeapDump.Open(dumps.BeforePath, new HeapDumpOptions { MemoryBudgetBytes = 1 << 20 });
 
-        HeapSummary summary = dump.Summarize();
+        var summary = dump.Summarize();
 
         Assert.Null(summary.RetainedBytes);
         Assert.Equal(TargetDumps.InitialMarkers, Assert.Single(summary.Types, t => t.Name == TargetDumps.MarkerType).Count);
-        string note = Assert.Single(summary.Notes, n => n.StartsWith("Retained sizes were not computed", StringComparison.Ordinal));
+        var note = Assert.Single(summary.Notes, n => n.StartsWith("Retained sizes were not computed", StringComparison.Ordinal));
         Assert.Contains("more than the budget of 1.0 MiB", note, StringComparison.Ordinal);
         var error = Assert.Throws<HeapAnalysisBudgetException>(() => dump.FindLeakSuspects());
         Assert.Equal(1 << 20, error.BudgetBytes);
@@ -100,7 +100,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Retained_sizes_can_be_turned_off()
     {
-        HeapSummary summary = Analyze.Summary(dumps.BeforePath, new SummaryOptions { RetainedSizes = false });
+        var summary = Analyze.Summary(dumps.BeforePath, new SummaryOptions { RetainedSizes = false });
 
         Assert.Null(summary.RetainedBytes);
         Assert.Contains(summary.Notes, n => n.StartsWith("Retained sizes were not computed: they were turned off", StringComparison.Ordinal));
@@ -109,9 +109,9 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Duplicate_strings_find_the_repeated_value()
     {
-        DuplicateStringStats duplicates = dumps.Before.DuplicateStrings;
+        var duplicates = dumps.Before.DuplicateStrings;
 
-        DuplicateString repeated = Assert.Single(duplicates.Top, d => d.Value == "heapdiag-duplicate-value");
+        var repeated = Assert.Single(duplicates.Top, d => d.Value == "heapdiag-duplicate-value");
         Assert.Equal(50, repeated.Count);
         Assert.Equal("heapdiag-duplicate-value".Length, repeated.Length);
         Assert.Equal(49 * repeated.BytesEach, repeated.WastedBytes);
@@ -122,14 +122,14 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Diff_shows_exactly_the_added_markers()
     {
-        HeapSummary before = dumps.Before;
-        HeapSummary after = dumps.After;
+        var before = dumps.Before;
+        var after = dumps.After;
 
-        HeapDiff diff = HeapDumpAnalyzer.Diff(before, after);
+        var diff = HeapDumpAnalyzer.Diff(before, after);
 
-        TypeStats markersBefore = Assert.Single(before.Types, t => t.Name == TargetDumps.MarkerType);
-        long bytesPerMarker = markersBefore.Bytes / markersBefore.Count;
-        TypeDelta markers = Assert.Single(diff.Types, t => t.Name == TargetDumps.MarkerType);
+        var markersBefore = Assert.Single(before.Types, t => t.Name == TargetDumps.MarkerType);
+        var bytesPerMarker = markersBefore.Bytes / markersBefore.Count;
+        var markers = Assert.Single(diff.Types, t => t.Name == TargetDumps.MarkerType);
         Assert.Equal(TargetDumps.AddedMarkers, markers.CountDelta);
         Assert.Equal(TargetDumps.InitialMarkers, markers.CountBefore);
         Assert.Equal(TargetDumps.InitialMarkers + TargetDumps.AddedMarkers, markers.CountAfter);
@@ -143,13 +143,13 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Retainers_name_the_static_field_that_holds_the_markers()
     {
-        RetentionReport report = Analyze.Retainers(dumps.BeforePath, "LeakMarker");
+        var report = Analyze.Retainers(dumps.BeforePath, "LeakMarker");
 
         Assert.Equal(TargetDumps.MarkerType, report.TypeName);
         Assert.Equal(TargetDumps.InitialMarkers, report.InstanceCount);
         Assert.Equal(new RetainerOptions().SampleSize, report.SampledCount);
 
-        RetentionPath path = Assert.Single(report.Paths);
+        var path = Assert.Single(report.Paths);
         Assert.Equal(report.SampledCount, path.Count);
         Assert.Equal(RootKinds.StaticField, path.RootKind);
         Assert.Equal(TargetDumps.MarkersField, path.Root);
@@ -165,7 +165,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void Retainers_accept_the_full_name_and_a_sample_size()
     {
-        RetentionReport report = Analyze.Retainers(dumps.AfterPath, TargetDumps.MarkerType, new RetainerOptions { SampleSize = 7 });
+        var report = Analyze.Retainers(dumps.AfterPath, TargetDumps.MarkerType, new RetainerOptions { SampleSize = 7 });
 
         Assert.Equal(TargetDumps.InitialMarkers + TargetDumps.AddedMarkers, report.InstanceCount);
         Assert.Equal(7, report.SampledCount);
@@ -196,7 +196,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void A_truncated_dump_is_rejected_with_the_reason()
     {
-        string truncated = dumps.TruncatedCopy(1 << 20);
+        var truncated = dumps.TruncatedCopy(1 << 20);
 
         var error = Assert.Throws<HeapDumpFormatException>(() => HeapDump.Open(truncated));
 
@@ -208,7 +208,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void A_text_file_is_rejected_as_not_a_dump()
     {
-        string text = dumps.TextFile("this is not a heap dump\n");
+        var text = dumps.TextFile("this is not a heap dump\n");
 
         var error = Assert.Throws<HeapDumpFormatException>(() => HeapDump.Open(text));
 
@@ -218,8 +218,8 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     [Fact]
     public void A_missing_or_empty_file_is_rejected()
     {
-        string missing = Path.Combine(dumps.Directory, "missing.dmp");
-        string empty = dumps.TextFile(string.Empty);
+        var missing = Path.Combine(dumps.Directory, "missing.dmp");
+        var empty = dumps.TextFile(string.Empty);
 
         Assert.StartsWith("file not found:", Assert.Throws<HeapDumpFormatException>(() => HeapDump.Open(missing)).Message, StringComparison.Ordinal);
         Assert.StartsWith("empty file", Assert.Throws<HeapDumpFormatException>(() => HeapDump.Open(empty)).Message, StringComparison.Ordinal);
@@ -231,7 +231,7 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
 
-        using HeapDump dump = HeapDump.Open(dumps.BeforePath);
+        using var dump = HeapDump.Open(dumps.BeforePath);
         Assert.ThrowsAny<OperationCanceledException>(() => dump.Summarize(cancellationToken: cancelled.Token));
         Assert.ThrowsAny<OperationCanceledException>(() => dump.FindLeakSuspects(cancellationToken: cancelled.Token));
     }

@@ -26,7 +26,7 @@ public sealed class LeakDumps : IDisposable
         OtherProcessPath = Path.Combine(Directory, "other.dmp");
         try
         {
-            using (TargetProcess target = TargetProcess.Start(0))
+            using (var target = TargetProcess.Start(0))
             {
                 target.Send($"leak all {FirstItems}");
                 target.Send($"dump {FirstPath}");
@@ -35,7 +35,7 @@ public sealed class LeakDumps : IDisposable
                 target.Send("exit");
             }
 
-            using TargetProcess other = TargetProcess.Start(0);
+            using var other = TargetProcess.Start(0);
             other.Send($"leak all {OtherItems}");
             other.Send($"dump {OtherProcessPath}");
             other.Send("exit");

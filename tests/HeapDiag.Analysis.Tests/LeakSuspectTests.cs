@@ -13,7 +13,7 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
     [Fact]
     public void Each_of_the_five_leaks_is_a_suspect_retaining_about_a_fifth_of_the_heap()
     {
-        LeakSuspectReport report = dumps.First;
+        var report = dumps.First;
 
         Assert.Equal(5, report.Suspects.Count);
         Assert.Equal(10, report.ThresholdPercent);
@@ -30,32 +30,32 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
     [Fact]
     public void A_static_cache_list_of_items_holding_strings_is_named_by_the_list_not_the_strings()
     {
-        LeakSuspect orders = Suspect(dumps.First, $"{Ns}.OrderCache.orders");
+        var orders = Suspect(dumps.First, $"{Ns}.OrderCache._orders");
 
         Assert.Equal($"System.Collections.Generic.List<{Ns}.Order>", orders.AccumulationPoint.TypeName);
         Assert.Equal(new CollectionContents("List", $"{Ns}.Order", LeakDumps.FirstItems), orders.Holds);
-        Assert.Equal($"static {Ns}.Leaks.Orders \u2192 OrderCache.orders", orders.RootPath.Text);
+        Assert.Equal($"static {Ns}.Leaks.Orders \u2192 OrderCache._orders", orders.RootPath.Text);
         Assert.Equal(RootKinds.StaticField, orders.RootPath.RootKind);
         Assert.Equal($"{Ns}.OrderCache", orders.Suspect.TypeName);
-        Assert.StartsWith($"{Ns}.OrderCache.orders (List<Order>, 20,000 items) retains ", orders.Headline, StringComparison.Ordinal);
+        Assert.StartsWith($"{Ns}.OrderCache._orders (List<Order>, 20,000 items) retains ", orders.Headline, StringComparison.Ordinal);
         Assert.DoesNotContain(dumps.First.Suspects, s => s.AccumulationPoint.TypeName == "System.String");
     }
 
     [Fact]
     public void A_dictionary_in_a_DI_singleton_is_named_through_the_singleton_not_the_container()
     {
-        LeakSuspect sessions = Suspect(dumps.First, $"{Ns}.SessionCache.sessions");
+        var sessions = Suspect(dumps.First, $"{Ns}.SessionCache._sessions");
 
         Assert.Equal(new CollectionContents("Dictionary", $"System.String, {Ns}.Session", LeakDumps.FirstItems), sessions.Holds);
         Assert.Equal("service provider", sessions.RootPath.RootKind);
         Assert.Equal($"{Ns}.SessionCache", sessions.RootPath.Root);
-        Assert.Equal($"singleton {Ns}.SessionCache (service provider) \u2192 SessionCache.sessions", sessions.RootPath.Text);
+        Assert.Equal($"singleton {Ns}.SessionCache (service provider) \u2192 SessionCache._sessions", sessions.RootPath.Text);
     }
 
     [Fact]
     public void An_event_on_a_DI_singleton_names_the_publisher_and_the_event()
     {
-        LeakSuspect events = Suspect(dumps.First, $"{Ns}.PricePublisher.PriceChanged");
+        var events = Suspect(dumps.First, $"{Ns}.PricePublisher.PriceChanged");
 
         Assert.Equal("System.EventHandler<System.EventArgs>", events.AccumulationPoint.TypeName);
         Assert.Equal(new CollectionContents("event", $"{Ns}.PriceWatcher", LeakDumps.FirstItems), events.Holds);
@@ -66,7 +66,7 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
     [Fact]
     public void A_concurrent_dictionary_keyed_by_request_data_is_named_by_its_static_field()
     {
-        LeakSuspect requests = Suspect(dumps.First, $"static {Ns}.RequestLog.ByRequest");
+        var requests = Suspect(dumps.First, $"static {Ns}.RequestLog.ByRequest");
 
         Assert.Equal("System.Collections.Concurrent.ConcurrentDictionary<System.String, System.Byte[]>", requests.AccumulationPoint.TypeName);
         Assert.Equal(new CollectionContents("ConcurrentDictionary", "System.String, System.Byte[]", LeakDumps.FirstItems), requests.Holds);
@@ -76,7 +76,7 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
     [Fact]
     public void A_list_captured_by_a_timer_callback_is_named_by_the_captured_variable()
     {
-        LeakSuspect timer = Suspect(dumps.First, "received captured by a closure in Leaks");
+        var timer = Suspect(dumps.First, "received captured by a closure in Leaks");
 
         Assert.Equal(new CollectionContents("List", "System.Byte[]", LeakDumps.FirstItems), timer.Holds);
         Assert.StartsWith("static System.Threading.TimerQueue.Instances[] \u2192 TimerQueue.", timer.RootPath.Text, StringComparison.Ordinal);
@@ -86,7 +86,7 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
     [Fact]
     public void Fingerprints_match_across_dumps_and_processes_and_differ_between_leaks()
     {
-        string[] first = Fingerprints(dumps.First);
+        var first = Fingerprints(dumps.First);
 
         Assert.Equal(5, first.Distinct().Count());
         Assert.All(first, f => Assert.Matches("^[0-9a-f]{16}$", f));
@@ -101,26 +101,26 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
             Suspect(dumps.First, "received captured by a closure in Leaks").Fingerprint,
             Suspect(dumps.Second, "received captured by a closure in Leaks").Fingerprint);
         Assert.Equal(
-            Suspect(dumps.First, $"{Ns}.OrderCache.orders").Fingerprint,
-            Suspect(dumps.OtherProcess, $"{Ns}.OrderCache.orders").Fingerprint);
+            Suspect(dumps.First, $"{Ns}.OrderCache._orders").Fingerprint,
+            Suspect(dumps.OtherProcess, $"{Ns}.OrderCache._orders").Fingerprint);
     }
 
     [Fact]
     public void Against_a_baseline_suspects_are_matched_by_fingerprint_with_their_growth()
     {
-        LeakSuspectReport compared = HeapDumpAnalyzer.CompareSuspects(dumps.First, dumps.Second);
+        var compared = HeapDumpAnalyzer.CompareSuspects(dumps.First, dumps.Second);
 
         Assert.Equal("first.dmp", compared.BaselineDumpFileName);
-        LeakSuspect orders = Suspect(compared, $"{Ns}.OrderCache.orders");
+        var orders = Suspect(compared, $"{Ns}.OrderCache._orders");
         Assert.False(orders.Growth!.IsNew);
-        Assert.Equal(Suspect(dumps.First, $"{Ns}.OrderCache.orders").AccumulationPoint.RetainedBytes, orders.Growth.BaselineRetainedBytes);
+        Assert.Equal(Suspect(dumps.First, $"{Ns}.OrderCache._orders").AccumulationPoint.RetainedBytes, orders.Growth.BaselineRetainedBytes);
         Assert.InRange(orders.Growth.RetainedBytesDelta, LeakDumps.MoreItems * 1024L, LeakDumps.MoreItems * 1400L);
         Assert.Contains("MB since the baseline", orders.Headline, StringComparison.Ordinal);
         Assert.Equal(compared.Suspects.OrderByDescending(s => s.Growth!.RetainedBytesDelta), compared.Suspects);
 
         // A suspect whose fingerprint the baseline lacks is new.
-        LeakSuspectReport withoutOrders = dumps.First with { Suspects = [.. dumps.First.Suspects.Where(s => s.Fingerprint != orders.Fingerprint)] };
-        LeakSuspect fresh = Suspect(HeapDumpAnalyzer.CompareSuspects(withoutOrders, dumps.Second), $"{Ns}.OrderCache.orders");
+        var withoutOrders = dumps.First with { Suspects = [.. dumps.First.Suspects.Where(s => s.Fingerprint != orders.Fingerprint)] };
+        var fresh = Suspect(HeapDumpAnalyzer.CompareSuspects(withoutOrders, dumps.Second), $"{Ns}.OrderCache._orders");
         Assert.True(fresh.Growth!.IsNew);
         Assert.Null(fresh.Growth.BaselineRetainedBytes);
         Assert.Equal(fresh.AccumulationPoint.RetainedBytes, fresh.Growth.RetainedBytesDelta);
@@ -130,7 +130,7 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
     [Fact]
     public void A_higher_threshold_keeps_only_the_larger_suspects()
     {
-        LeakSuspectReport report = Analyze.Suspects(dumps.FirstPath, new SuspectOptions { ThresholdPercent = 50 });
+        var report = Analyze.Suspects(dumps.FirstPath, new SuspectOptions { ThresholdPercent = 50 });
 
         Assert.Empty(report.Suspects);
         Assert.Contains(report.Notes, n => n.Contains("the memory is spread out", StringComparison.Ordinal));
@@ -139,12 +139,12 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
     [Fact]
     public void Summary_retained_sizes_come_from_the_same_dominator_tree()
     {
-        using HeapDump dump = HeapDump.Open(dumps.FirstPath);
-        HeapSummary summary = dump.Summarize(new SummaryOptions { Top = 1000 });
-        LeakSuspectReport suspects = dump.FindLeakSuspects();
+        using var dump = HeapDump.Open(dumps.FirstPath);
+        var summary = dump.Summarize(new SummaryOptions { Top = 1000 });
+        var suspects = dump.FindLeakSuspects();
 
-        TypeRetainedSize list = Assert.Single(summary.RetainedBytes!, r => r.Name == $"System.Collections.Generic.List<{Ns}.Order>");
-        Assert.Equal(Suspect(suspects, $"{Ns}.OrderCache.orders").AccumulationPoint.RetainedBytes, list.RetainedBytes);
+        var list = Assert.Single(summary.RetainedBytes!, r => r.Name == $"System.Collections.Generic.List<{Ns}.Order>");
+        Assert.Equal(Suspect(suspects, $"{Ns}.OrderCache._orders").AccumulationPoint.RetainedBytes, list.RetainedBytes);
     }
 
     private static LeakSuspect Suspect(LeakSuspectReport report, string displayName) =>

@@ -10,7 +10,7 @@ public sealed class ObjectBitmapTests
     [Fact]
     public void Sets_each_address_once_and_ignores_addresses_outside_the_segments()
     {
-        ObjectBitmap bitmap = TwoSegmentsAndAnEmptyOne();
+        var bitmap = TwoSegmentsAndAnEmptyOne();
 
         Assert.Equal((true, true), TrySet(bitmap, 0x1000_0010));
         Assert.Equal((false, true), TrySet(bitmap, 0x1000_0010));
@@ -26,9 +26,9 @@ public sealed class ObjectBitmapTests
     [Fact]
     public void Dense_numbers_follow_address_order_and_map_back()
     {
-        ObjectBitmap bitmap = TwoSegmentsAndAnEmptyOne();
+        var bitmap = TwoSegmentsAndAnEmptyOne();
         ulong[] addresses = [0x2000_0FF8, 0x1000_0000, 0x1000_0018, 0x1000_07F8, 0x2000_0000, 0x2000_0200, 0x2000_0208];
-        foreach (ulong address in addresses)
+        foreach (var address in addresses)
         {
             bitmap.TrySet(address, out _);
         }
@@ -37,7 +37,7 @@ public sealed class ObjectBitmapTests
 
         ulong[] sorted = [.. addresses.Order()];
         Assert.Equal(sorted, bitmap.EnumerateSet());
-        for (int i = 0; i < sorted.Length; i++)
+        for (var i = 0; i < sorted.Length; i++)
         {
             Assert.Equal(i, bitmap.IndexOf(sorted[i]));
             Assert.Equal(sorted[i], bitmap.AddressAt(i));
@@ -52,19 +52,19 @@ public sealed class ObjectBitmapTests
     {
         var bitmap = new ObjectBitmap([(0UL, 1UL << 24)]);
         ulong[] addresses = [8, 1UL << 20, (1UL << 24) - 8];
-        foreach (ulong address in addresses)
+        foreach (var address in addresses)
         {
             bitmap.TrySet(address, out _);
         }
 
         bitmap.BuildIndex();
 
-        for (int i = 0; i < addresses.Length; i++)
+        for (var i = 0; i < addresses.Length; i++)
         {
             Assert.Equal(addresses[i], bitmap.AddressAt(i));
             Assert.Equal(i, bitmap.IndexOf(addresses[i]));
         }
     }
 
-    private static (bool Set, bool InRange) TrySet(ObjectBitmap bitmap, ulong address) => (bitmap.TrySet(address, out bool inRange), inRange);
+    private static (bool Set, bool InRange) TrySet(ObjectBitmap bitmap, ulong address) => (bitmap.TrySet(address, out var inRange), inRange);
 }

@@ -23,7 +23,7 @@ public sealed class TargetDumps : IDisposable
         AfterPath = Path.Combine(Directory, "after.dmp");
         try
         {
-            using TargetProcess target = TargetProcess.Start(InitialMarkers);
+            using var target = TargetProcess.Start(InitialMarkers);
             target.Send($"dump {BeforePath}");
             target.Send($"add {AddedMarkers}");
             target.Send($"dump {AfterPath}");
@@ -55,11 +55,11 @@ public sealed class TargetDumps : IDisposable
     /// <summary>A file in the temporary directory holding the first <paramref name="bytes"/> bytes of the first dump.</summary>
     public string TruncatedCopy(int bytes)
     {
-        string path = Path.Combine(Directory, $"truncated-{Guid.NewGuid():N}.dmp");
-        using FileStream source = File.OpenRead(BeforePath);
-        using FileStream copy = File.Create(path);
-        byte[] buffer = new byte[bytes];
-        int read = source.ReadAtLeast(buffer, bytes, throwOnEndOfStream: false);
+        var path = Path.Combine(Directory, $"truncated-{Guid.NewGuid():N}.dmp");
+        using var source = File.OpenRead(BeforePath);
+        using var copy = File.Create(path);
+        var buffer = new byte[bytes];
+        var read = source.ReadAtLeast(buffer, bytes, throwOnEndOfStream: false);
         copy.Write(buffer, 0, read);
         return path;
     }
@@ -67,7 +67,7 @@ public sealed class TargetDumps : IDisposable
     /// <summary>A file in the temporary directory with the given text.</summary>
     public string TextFile(string text)
     {
-        string path = Path.Combine(Directory, $"text-{Guid.NewGuid():N}.txt");
+        var path = Path.Combine(Directory, $"text-{Guid.NewGuid():N}.txt");
         File.WriteAllText(path, text);
         return path;
     }

@@ -64,7 +64,7 @@ internal sealed class TargetProcess : IDisposable
     private void WaitFor(string expected)
     {
         // createdump, started by the runtime to write a dump, prints progress lines to the same output: skip them.
-        Task<string?> pending = _process.StandardOutput.ReadLineAsync();
+        var pending = _process.StandardOutput.ReadLineAsync();
         while (true)
         {
             if (!pending.Wait(AnswerTimeout))
@@ -72,7 +72,7 @@ internal sealed class TargetProcess : IDisposable
                 throw new TimeoutException($"the test target did not answer '{expected}'");
             }
 
-            string? line = pending.Result;
+            var line = pending.Result;
             if (line is null)
             {
                 throw new InvalidOperationException($"the test target exited before answering '{expected}'");

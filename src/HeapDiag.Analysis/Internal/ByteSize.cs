@@ -9,15 +9,15 @@ internal static class ByteSize
 
     public static string Format(long bytes)
     {
-        double value = Math.Abs((double)bytes);
-        int unit = 0;
+        var value = Math.Abs((double)bytes);
+        var unit = 0;
         while (value >= 1024 && unit < Units.Length - 1)
         {
             value /= 1024;
             unit++;
         }
 
-        string sign = bytes < 0 ? "-" : string.Empty;
+        var sign = bytes < 0 ? "-" : string.Empty;
         return unit == 0
             ? string.Create(CultureInfo.InvariantCulture, $"{sign}{value:0} {Units[unit]}")
             : string.Create(CultureInfo.InvariantCulture, $"{sign}{value:0.0} {Units[unit]}");

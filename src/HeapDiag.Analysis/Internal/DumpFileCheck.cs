@@ -25,7 +25,7 @@ internal static class DumpFileCheck
         }
 
         using var file = OpenForReading(dumpPath);
-        long length = file.Length;
+        var length = file.Length;
         if (length == 0)
         {
             throw new HeapDumpFormatException("empty file: 0 bytes");
@@ -74,19 +74,19 @@ internal static class DumpFileCheck
 
     private static void CheckElfCore(FileStream file, long length)
     {
-        ElfCoreLayout elf = ReadElfHeader(file, length);
+        var elf = ReadElfHeader(file, length);
         if (elf.ProgramHeaderSize < (elf.Is64Bit ? 56 : 32) || elf.ProgramHeaderCount == 0)
         {
             throw new HeapDumpFormatException("corrupt: the ELF core file has no readable program headers");
         }
 
-        long headersEnd = elf.ProgramHeaderOffset + (elf.ProgramHeaderCount * elf.ProgramHeaderSize);
+        var headersEnd = elf.ProgramHeaderOffset + (elf.ProgramHeaderCount * elf.ProgramHeaderSize);
         if (headersEnd > length)
         {
             throw Truncated(length, headersEnd);
         }
 
-        long describedEnd = Math.Max(headersEnd, SegmentsEnd(file, elf));
+        var describedEnd = Math.Max(headersEnd, SegmentsEnd(file, elf));
         if (describedEnd > length)
         {
             throw Truncated(length, describedEnd);
@@ -102,13 +102,13 @@ internal static class DumpFileCheck
             throw Truncated(length, 64);
         }
 
-        bool is64Bit = header[4] == 2;
+        var is64Bit = header[4] == 2;
         if (header[5] != 1)
         {
             throw new HeapDumpFormatException("not supported: big-endian ELF file");
         }
 
-        ushort type = BinaryPrimitives.ReadUInt16LittleEndian(header[16..]);
+        var type = BinaryPrimitives.ReadUInt16LittleEndian(header[16..]);
         if (type != ElfTypeCore)
         {
             throw new HeapDumpFormatException(string.Create(
@@ -116,8 +116,8 @@ internal static class DumpFileCheck
                 $"not a dump: ELF file of type {type} (a program or library, not a core dump)"));
         }
 
-        long programHeaderOffset = is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(header[32..]) : BinaryPrimitives.ReadUInt32LittleEndian(header[28..]);
-        long sectionHeaderOffset = is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(header[40..]) : BinaryPrimitives.ReadUInt32LittleEndian(header[32..]);
+        var programHeaderOffset = is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(header[32..]) : BinaryPrimitives.ReadUInt32LittleEndian(header[28..]);
+        var sectionHeaderOffset = is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(header[40..]) : BinaryPrimitives.ReadUInt32LittleEndian(header[32..]);
         int programHeaderSize = BinaryPrimitives.ReadUInt16LittleEndian(header[(is64Bit ? 54 : 42)..]);
         long programHeaderCount = BinaryPrimitives.ReadUInt16LittleEndian(header[(is64Bit ? 56 : 44)..]);
         if (programHeaderCount == ElfExtendedNumbering)
@@ -146,8 +146,8 @@ internal static class DumpFileCheck
         long end = 0;
         ForEachRecord(file, elf.ProgramHeaderOffset, elf.ProgramHeaderCount, elf.ProgramHeaderSize, entry =>
         {
-            long offset = elf.Is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(entry[8..]) : BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
-            long fileSize = elf.Is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(entry[32..]) : BinaryPrimitives.ReadUInt32LittleEndian(entry[16..]);
+            var offset = elf.Is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(entry[8..]) : BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
+            var fileSize = elf.Is64Bit ? (long)BinaryPrimitives.ReadUInt64LittleEndian(entry[32..]) : BinaryPrimitives.ReadUInt32LittleEndian(entry[16..]);
             if (offset < 0 || fileSize < 0 || offset > long.MaxValue - fileSize)
             {
                 throw new HeapDumpFormatException("corrupt: an ELF program header points outside any possible file");
@@ -166,21 +166,21 @@ internal static class DumpFileCheck
             throw Truncated(length, 32);
         }
 
-        uint streamCount = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
-        uint directoryOffset = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
-        long directoryEnd = directoryOffset + (streamCount * 12L);
+        var streamCount = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
+        var directoryOffset = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
+        var directoryEnd = directoryOffset + (streamCount * 12L);
         if (directoryEnd > length)
         {
             throw Truncated(length, directoryEnd);
         }
 
-        long describedEnd = directoryEnd;
+        var describedEnd = directoryEnd;
         var memoryLists = new List<long>();
         ForEachRecord(file, directoryOffset, streamCount, 12, entry =>
         {
-            uint streamType = BinaryPrimitives.ReadUInt32LittleEndian(entry);
-            uint size = BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
-            uint offset = BinaryPrimitives.ReadUInt32LittleEndian(entry[8..]);
+            var streamType = BinaryPrimitives.ReadUInt32LittleEndian(entry);
+            var size = BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
+            var offset = BinaryPrimitives.ReadUInt32LittleEndian(entry[8..]);
             describedEnd = Math.Max(describedEnd, (long)offset + size);
             if (streamType == MinidumpMemory64ListStream)
             {
@@ -188,7 +188,7 @@ internal static class DumpFileCheck
             }
         });
 
-        foreach (long memoryList in memoryLists.Where(offset => offset + 16 <= length))
+        foreach (var memoryList in memoryLists.Where(offset => offset + 16 <= length))
         {
             describedEnd = Math.Max(describedEnd, Memory64ListEnd(file, memoryList, length));
         }
@@ -204,14 +204,14 @@ internal static class DumpFileCheck
     {
         Span<byte> listHeader = stackalloc byte[16];
         ReadAt(file, streamOffset, listHeader);
-        ulong rangeCount = BinaryPrimitives.ReadUInt64LittleEndian(listHeader);
-        long baseOffset = (long)BinaryPrimitives.ReadUInt64LittleEndian(listHeader[8..]);
+        var rangeCount = BinaryPrimitives.ReadUInt64LittleEndian(listHeader);
+        var baseOffset = (long)BinaryPrimitives.ReadUInt64LittleEndian(listHeader[8..]);
         if (rangeCount > (ulong)(length / 16))
         {
             throw new HeapDumpFormatException("corrupt: the minidump memory list has more ranges than the file can hold");
         }
 
-        long end = baseOffset;
+        var end = baseOffset;
         ForEachRecord(file, streamOffset + 16, (long)rangeCount, 16, range => end += (long)BinaryPrimitives.ReadUInt64LittleEndian(range[8..]));
         return end;
     }
@@ -219,18 +219,18 @@ internal static class DumpFileCheck
     /// <summary>Calls <paramref name="read"/> for each of <paramref name="count"/> fixed-size records, reading the file in blocks (a corrupt count must not become a huge allocation).</summary>
     private static void ForEachRecord(FileStream file, long offset, long count, int recordSize, RecordReader read)
     {
-        byte[] block = new byte[Math.Max(recordSize, 64 * 1024 / recordSize * recordSize)];
+        var block = new byte[Math.Max(recordSize, 64 * 1024 / recordSize * recordSize)];
         long done = 0;
         while (done < count)
         {
-            int records = (int)Math.Min(count - done, block.Length / recordSize);
-            int bytes = ReadAt(file, offset + (done * recordSize), block.AsSpan(0, records * recordSize));
+            var records = (int)Math.Min(count - done, block.Length / recordSize);
+            var bytes = ReadAt(file, offset + (done * recordSize), block.AsSpan(0, records * recordSize));
             if (bytes < records * recordSize)
             {
                 throw Truncated(file.Length, offset + (count * recordSize));
             }
 
-            for (int i = 0; i < records; i++)
+            for (var i = 0; i < records; i++)
             {
                 read(block.AsSpan(i * recordSize, recordSize));
             }

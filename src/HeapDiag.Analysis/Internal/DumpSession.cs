@@ -74,7 +74,7 @@ internal sealed class DumpSession : IDisposable
                 throw new HeapDumpFormatException("not a .NET dump: no CLR runtime found");
             }
 
-            ClrInfo clr = dataTarget.ClrVersions[0];
+            var clr = dataTarget.ClrVersions[0];
             ClrRuntime runtime;
             try
             {
@@ -136,13 +136,13 @@ internal sealed class DumpSession : IDisposable
             return clr.Version.ToString();
         }
 
-        string? directory = Path.GetFileName(Path.GetDirectoryName(clr.ModuleInfo.FileName));
-        if (Version.TryParse(directory, out Version? fromPath) && fromPath.Major > 0)
+        var directory = Path.GetFileName(Path.GetDirectoryName(clr.ModuleInfo.FileName));
+        if (Version.TryParse(directory, out var fromPath) && fromPath.Major > 0)
         {
             return directory!;
         }
 
-        Version? coreLib = dataTarget.EnumerateModules()
+        var coreLib = dataTarget.EnumerateModules()
             .Where(m => m.FileName.EndsWith("System.Private.CoreLib.dll", StringComparison.OrdinalIgnoreCase))
             .Select(m => m.Version)
             .FirstOrDefault(v => v.Major > 0);
@@ -156,7 +156,7 @@ internal sealed class DumpSession : IDisposable
 
     private static string FirstLine(string message)
     {
-        int end = message.IndexOfAny(['\r', '\n']);
+        var end = message.IndexOfAny(['\r', '\n']);
         return end < 0 ? message : message[..end];
     }
 }

@@ -22,20 +22,20 @@ internal sealed class DuplicateStringCounter(HeapMemory memory, int maxDistinctV
 
     public void Add(ulong address, ulong size)
     {
-        int pointerSize = memory.PointerSize;
-        uint length = memory.ReadUInt32(address + (ulong)pointerSize);
-        int hashedChars = (int)Math.Min(length, MaxHashedChars);
-        int byteCount = hashedChars * 2;
+        var pointerSize = memory.PointerSize;
+        var length = memory.ReadUInt32(address + (ulong)pointerSize);
+        var hashedChars = (int)Math.Min(length, MaxHashedChars);
+        var byteCount = hashedChars * 2;
         if (_characters.Length < byteCount)
         {
             _characters = new byte[Math.Max(byteCount, _characters.Length * 2)];
         }
 
-        Span<byte> characters = _characters.AsSpan(0, byteCount);
-        int read = memory.Read(address + (ulong)pointerSize + 4, characters);
+        var characters = _characters.AsSpan(0, byteCount);
+        var read = memory.Read(address + (ulong)pointerSize + 4, characters);
         var key = new StringKey(length, Hash(characters[..read]));
 
-        ref StringTally tally = ref CollectionsMarshal.GetValueRefOrNullRef(_tallies, key);
+        ref var tally = ref CollectionsMarshal.GetValueRefOrNullRef(_tallies, key);
         if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref tally))
         {
             tally.Count++;
@@ -56,7 +56,7 @@ internal sealed class DuplicateStringCounter(HeapMemory memory, int maxDistinctV
         long wasted = 0;
         long duplicated = 0;
         var candidates = new List<(ulong Address, uint Length, long Count, ulong Size)>();
-        foreach ((StringKey key, StringTally tally) in _tallies)
+        foreach ((var key, var tally) in _tallies)
         {
             if (tally.Count > 1)
             {
@@ -79,14 +79,14 @@ internal sealed class DuplicateStringCounter(HeapMemory memory, int maxDistinctV
     {
         const ulong Prime1 = 0x9E3779B185EBCA87;
         const ulong Prime2 = 0xC2B2AE3D27D4EB4F;
-        ulong hash = Prime2 ^ (ulong)bytes.Length;
-        ReadOnlySpan<ulong> words = MemoryMarshal.Cast<byte, ulong>(bytes);
-        foreach (ulong word in words)
+        var hash = Prime2 ^ (ulong)bytes.Length;
+        var words = MemoryMarshal.Cast<byte, ulong>(bytes);
+        foreach (var word in words)
         {
             hash = (System.Numerics.BitOperations.RotateLeft(hash ^ (word * Prime1), 31) * Prime2) + Prime1;
         }
 
-        foreach (byte tail in bytes[(words.Length * 8)..])
+        foreach (var tail in bytes[(words.Length * 8)..])
         {
             hash = (System.Numerics.BitOperations.RotateLeft(hash ^ (tail * Prime1), 23) * Prime2) + Prime1;
         }

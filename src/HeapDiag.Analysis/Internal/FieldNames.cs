@@ -31,8 +31,8 @@ internal static class FieldNames
             return DependentHandle;
         }
 
-        int pointerSize = dump.PointerSize;
-        ClrType type = fromType.ClrType;
+        var pointerSize = dump.PointerSize;
+        var type = fromType.ClrType;
         if (fromType.IsArray)
         {
             if (type.ComponentType is not { } element || fromType.ComponentSize == 0)
@@ -40,7 +40,7 @@ internal static class FieldNames
                 return ArrayElement;
             }
 
-            int inElement = (int)((finder.Offset - fromType.ElementsOffset) % fromType.ComponentSize);
+            var inElement = (int)((finder.Offset - fromType.ElementsOffset) % fromType.ComponentSize);
             return NameField(element.Fields, inElement, pointerSize) is { } inner ? ArrayElement + "." + inner : ArrayElement;
         }
 
@@ -51,9 +51,9 @@ internal static class FieldNames
     /// <summary>Name of the field at <paramref name="offset"/>, descending into structs as <c>outer.inner</c>.</summary>
     private static string? NameField(IEnumerable<ClrInstanceField> fields, int offset, int pointerSize)
     {
-        foreach (ClrInstanceField field in fields)
+        foreach (var field in fields)
         {
-            int size = field.IsObjectReference ? pointerSize : Math.Max(1, field.Size);
+            var size = field.IsObjectReference ? pointerSize : Math.Max(1, field.Size);
             if (offset < field.Offset || offset >= field.Offset + size)
             {
                 continue;
@@ -64,7 +64,7 @@ internal static class FieldNames
                 return field.Name;
             }
 
-            string? inner = NameField(structType.Fields, offset - field.Offset, pointerSize);
+            var inner = NameField(structType.Fields, offset - field.Offset, pointerSize);
             return inner is null ? field.Name : $"{field.Name}.{inner}";
         }
 

@@ -34,17 +34,17 @@ internal sealed class GCLayout
     /// <summary>Reads the descriptor of <paramref name="methodTable"/>; null if it is unreadable or implausible.</summary>
     public static GCLayout? Read(HeapMemory memory, ulong methodTable)
     {
-        int p = memory.PointerSize;
-        long count = ReadSigned(memory, methodTable - (ulong)p);
+        var p = memory.PointerSize;
+        var count = ReadSigned(memory, methodTable - (ulong)p);
 
         // A real type has a handful of series; anything huge means the memory is not a descriptor.
         const long MaxSeries = 1 << 16;
         if (count > 0 && count <= MaxSeries)
         {
             var series = new (long Offset, long Size)[count];
-            for (int i = 0; i < count; i++)
+            for (var i = 0; i < count; i++)
             {
-                ulong at = methodTable - (ulong)(3 * p) - (ulong)(2 * p * i);
+                var at = methodTable - (ulong)(3 * p) - (ulong)(2 * p * i);
                 series[i] = (ReadSigned(memory, at + (ulong)p), ReadSigned(memory, at));
             }
 
@@ -54,9 +54,9 @@ internal sealed class GCLayout
         if (count < 0 && count >= -MaxSeries)
         {
             var items = new (uint References, uint Skip)[-count];
-            for (int i = 0; i < items.Length; i++)
+            for (var i = 0; i < items.Length; i++)
             {
-                ulong at = methodTable - (ulong)(3 * p) - (ulong)(p * i);
+                var at = methodTable - (ulong)(3 * p) - (ulong)(p * i);
                 items[i] = p == 8
                     ? (memory.ReadUInt32(at), memory.ReadUInt32(at + 4))
                     : ((uint)(memory.ReadUInt32(at) & 0xFFFF), (uint)(memory.ReadUInt32(at) >> 16));
@@ -77,10 +77,10 @@ internal sealed class GCLayout
     {
         if (_series.Length > 0)
         {
-            foreach ((long offset, long seriesSize) in _series)
+            foreach ((var offset, var seriesSize) in _series)
             {
-                long stop = Math.Min(offset + seriesSize + size, bytes.Length - pointerSize + 1);
-                for (long slot = offset; slot < stop; slot += pointerSize)
+                var stop = Math.Min(offset + seriesSize + size, bytes.Length - pointerSize + 1);
+                for (var slot = offset; slot < stop; slot += pointerSize)
                 {
                     if (!VisitSlot(bytes, slot, pointerSize, ref visitor))
                     {
@@ -94,14 +94,14 @@ internal sealed class GCLayout
 
         // Arrays of structs: the item pattern repeats for each element up to the end of the object (whose size
         // includes the header word of the next object, hence the − pointer size).
-        long position = _repeatingStart;
-        long end = Math.Min(size - pointerSize, bytes.Length - pointerSize + 1);
+        var position = _repeatingStart;
+        var end = Math.Min(size - pointerSize, bytes.Length - pointerSize + 1);
         while (position < end)
         {
-            long before = position;
-            foreach ((uint references, uint skip) in _repeating)
+            var before = position;
+            foreach ((var references, var skip) in _repeating)
             {
-                long stop = position + (references * (long)pointerSize);
+                var stop = position + (references * (long)pointerSize);
                 do
                 {
                     if (position < end && !VisitSlot(bytes, position, pointerSize, ref visitor))
@@ -131,7 +131,7 @@ internal sealed class GCLayout
             return true;
         }
 
-        ulong reference = pointerSize == 8
+        var reference = pointerSize == 8
             ? BinaryPrimitives.ReadUInt64LittleEndian(bytes[(int)slot..])
             : BinaryPrimitives.ReadUInt32LittleEndian(bytes[(int)slot..]);
         return reference == 0 || visitor.Visit(reference, (int)slot);

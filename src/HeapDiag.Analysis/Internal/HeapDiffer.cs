@@ -10,14 +10,14 @@ internal static class HeapDiffer
         var afterByName = after.Types.ToDictionary(t => t.Name, StringComparer.Ordinal);
 
         var deltas = new List<TypeDelta>();
-        foreach (string name in beforeByName.Keys.Union(afterByName.Keys, StringComparer.Ordinal))
+        foreach (var name in beforeByName.Keys.Union(afterByName.Keys, StringComparer.Ordinal))
         {
-            TypeStats? was = beforeByName.GetValueOrDefault(name);
-            TypeStats? now = afterByName.GetValueOrDefault(name);
-            long countBefore = was?.Count ?? 0;
-            long countAfter = now?.Count ?? 0;
-            long bytesBefore = was?.Bytes ?? 0;
-            long bytesAfter = now?.Bytes ?? 0;
+            var was = beforeByName.GetValueOrDefault(name);
+            var now = afterByName.GetValueOrDefault(name);
+            var countBefore = was?.Count ?? 0;
+            var countAfter = now?.Count ?? 0;
+            var bytesBefore = was?.Bytes ?? 0;
+            var bytesAfter = now?.Bytes ?? 0;
             deltas.Add(new TypeDelta(name, countBefore, countAfter, countAfter - countBefore, bytesBefore, bytesAfter, bytesAfter - bytesBefore));
         }
 

@@ -35,7 +35,7 @@ internal sealed class HeapMemory
     {
         _reader = reader;
         PointerSize = pointerSize;
-        int slots = Math.Max(8, cacheBytes / PageSize);
+        var slots = Math.Max(8, cacheBytes / PageSize);
         _pages = new byte[slots][];
         _pageNumbers = new ulong[slots];
         Array.Fill(_pageNumbers, NoPage);
@@ -52,7 +52,7 @@ internal sealed class HeapMemory
     {
         if (PointerSize == 8)
         {
-            ReadOnlySpan<byte> bytes = GetSpan(address, 8, stackalloc byte[8]);
+            var bytes = GetSpan(address, 8, stackalloc byte[8]);
             return bytes.Length == 8 ? BinaryPrimitives.ReadUInt64LittleEndian(bytes) : 0;
         }
 
@@ -62,7 +62,7 @@ internal sealed class HeapMemory
     /// <summary>Reads a 32-bit value; 0 where the memory is not in the dump.</summary>
     public uint ReadUInt32(ulong address)
     {
-        ReadOnlySpan<byte> bytes = GetSpan(address, 4, stackalloc byte[4]);
+        var bytes = GetSpan(address, 4, stackalloc byte[4]);
         return bytes.Length == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : 0;
     }
 
@@ -75,20 +75,20 @@ internal sealed class HeapMemory
             return _reader.Read(address, destination);
         }
 
-        int copied = 0;
+        var copied = 0;
         while (copied < destination.Length)
         {
-            ulong current = address + (ulong)copied;
-            int slot = SlotFor(current >> PageShift);
-            int offset = (int)(current & PageOffsetMask);
-            int available = _validBytes[slot] - offset;
+            var current = address + (ulong)copied;
+            var slot = SlotFor(current >> PageShift);
+            var offset = (int)(current & PageOffsetMask);
+            var available = _validBytes[slot] - offset;
             if (available <= 0)
             {
                 // The page is only partly in the dump; ask the reader for exactly what is missing.
                 return copied + _reader.Read(current, destination[copied..]);
             }
 
-            int count = Math.Min(available, destination.Length - copied);
+            var count = Math.Min(available, destination.Length - copied);
             _pages[slot].AsSpan(offset, count).CopyTo(destination[copied..]);
             copied += count;
             if (offset + count < PageSize && copied < destination.Length)
@@ -106,13 +106,13 @@ internal sealed class HeapMemory
     /// </summary>
     public ReadOnlySpan<byte> TryGetSpan(ulong address, int length)
     {
-        int offset = (int)(address & PageOffsetMask);
+        var offset = (int)(address & PageOffsetMask);
         if (offset + length > PageSize)
         {
             return default;
         }
 
-        int slot = SlotFor(address >> PageShift);
+        var slot = SlotFor(address >> PageShift);
         return _validBytes[slot] - offset >= length ? _pages[slot].AsSpan(offset, length) : default;
     }
 
@@ -122,18 +122,18 @@ internal sealed class HeapMemory
     /// </summary>
     private ReadOnlySpan<byte> GetSpan(ulong address, int length, Span<byte> scratch)
     {
-        int offset = (int)(address & PageOffsetMask);
+        var offset = (int)(address & PageOffsetMask);
         if (offset + length <= PageSize)
         {
-            int slot = SlotFor(address >> PageShift);
-            int available = Math.Max(0, Math.Min(length, _validBytes[slot] - offset));
+            var slot = SlotFor(address >> PageShift);
+            var available = Math.Max(0, Math.Min(length, _validBytes[slot] - offset));
             if (available == length)
             {
                 return _pages[slot].AsSpan(offset, length);
             }
         }
 
-        int read = Read(address, scratch[..length]);
+        var read = Read(address, scratch[..length]);
         return scratch[..read];
     }
 
@@ -144,7 +144,7 @@ internal sealed class HeapMemory
             return _lastSlot;
         }
 
-        if (!_slotByPage.TryGetValue(pageNumber, out int slot))
+        if (!_slotByPage.TryGetValue(pageNumber, out var slot))
         {
             slot = ChooseSlotToReuse();
             if (_pageNumbers[slot] != NoPage)
@@ -152,7 +152,7 @@ internal sealed class HeapMemory
                 _slotByPage.Remove(_pageNumbers[slot]);
             }
 
-            byte[] page = _pages[slot] ??= new byte[PageSize];
+            var page = _pages[slot] ??= new byte[PageSize];
             _validBytes[slot] = Math.Max(0, _reader.Read(pageNumber << PageShift, page));
             _pageNumbers[slot] = pageNumber;
             _slotByPage[pageNumber] = slot;
@@ -169,7 +169,7 @@ internal sealed class HeapMemory
     {
         while (true)
         {
-            int candidate = _clockHand;
+            var candidate = _clockHand;
             _clockHand = (_clockHand + 1) % _pages.Length;
             if (_pageNumbers[candidate] == NoPage || !_recentlyUsed[candidate])
             {

@@ -13,7 +13,7 @@ internal interface IReferenceVisitor
     /// Called for each non-null reference; <paramref name="offset"/> is the slot's offset from the object's address,
     /// or <see cref="HeapObjects.LoaderAllocatorOffset"/>, or <see cref="RootSet.DependentHandleOffset"/>. Return false to stop.
     /// </summary>
-    bool Visit(ulong reference, int offset);
+    public bool Visit(ulong reference, int offset);
 }
 
 /// <summary>
@@ -53,7 +53,7 @@ internal sealed class HeapObjects
     /// <summary>The type of the object at <paramref name="address"/>, or null if its method table is not readable.</summary>
     public HeapType? GetType(ulong address)
     {
-        ulong methodTable = _memory.ReadPointer(address) & _methodTableMask;
+        var methodTable = _memory.ReadPointer(address) & _methodTableMask;
         if (_lastType is { } last && last.MethodTable == methodTable)
         {
             return last;
@@ -64,9 +64,9 @@ internal sealed class HeapObjects
             return null;
         }
 
-        if (!_typesByMethodTable.TryGetValue(methodTable, out HeapType? type))
+        if (!_typesByMethodTable.TryGetValue(methodTable, out var type))
         {
-            ClrType? clrType = _heap.GetTypeByMethodTable(methodTable);
+            var clrType = _heap.GetTypeByMethodTable(methodTable);
             type = clrType is null
                 ? null
                 : new HeapType(clrType, PointerSize, clrType.ContainsPointers ? GCLayout.Read(_memory, methodTable) : null);
@@ -100,7 +100,7 @@ internal sealed class HeapObjects
             }
         }
 
-        ulong alignment = (ulong)PointerSize - 1;
+        var alignment = (ulong)PointerSize - 1;
         return (size + alignment) & ~alignment;
     }
 
@@ -135,10 +135,10 @@ internal sealed class HeapObjects
         // Most objects lie within one cached page and are walked in place; others are copied into a buffer that
         // grows for ordinary objects, while a rare huge one (a big array of structs) gets a buffer of its own rather
         // than pinning its size for the rest of the analysis.
-        ReadOnlySpan<byte> bytes = _memory.TryGetSpan(address, (int)size);
+        var bytes = _memory.TryGetSpan(address, (int)size);
         if (bytes.IsEmpty)
         {
-            byte[] buffer = _objectBytes;
+            var buffer = _objectBytes;
             if ((ulong)buffer.Length < size)
             {
                 buffer = new byte[size];
@@ -148,7 +148,7 @@ internal sealed class HeapObjects
                 }
             }
 
-            int read = _memory.Read(address, buffer.AsSpan(0, (int)size));
+            var read = _memory.Read(address, buffer.AsSpan(0, (int)size));
             bytes = buffer.AsSpan(0, read);
         }
 
@@ -171,24 +171,24 @@ internal sealed class HeapObjects
     public void VisitArrayElements<TVisitor>(ulong address, HeapType type, long first, long count, ref TVisitor visitor)
         where TVisitor : struct, IReferenceVisitor
     {
-        int pointerSize = PointerSize;
-        long end = first + count;
-        for (long start = first; start < end; start += _elementBuffer.Length)
+        var pointerSize = PointerSize;
+        var end = first + count;
+        for (var start = first; start < end; start += _elementBuffer.Length)
         {
-            int slice = (int)Math.Min(_elementBuffer.Length, end - start);
-            ulong sliceAddress = address + type.ElementsOffset + ((ulong)start * (ulong)pointerSize);
-            Span<byte> bytes = MemoryMarshal.AsBytes(_elementBuffer.AsSpan(0, slice));
+            var slice = (int)Math.Min(_elementBuffer.Length, end - start);
+            var sliceAddress = address + type.ElementsOffset + ((ulong)start * (ulong)pointerSize);
+            var bytes = MemoryMarshal.AsBytes(_elementBuffer.AsSpan(0, slice));
             if (pointerSize == 4)
             {
                 bytes = bytes[..(slice * 4)];
             }
 
-            int read = _memory.Read(sliceAddress, bytes);
-            int elements = read / pointerSize;
-            for (int i = 0; i < elements; i++)
+            var read = _memory.Read(sliceAddress, bytes);
+            var elements = read / pointerSize;
+            for (var i = 0; i < elements; i++)
             {
-                ulong reference = pointerSize == 8 ? _elementBuffer[i] : MemoryMarshal.Cast<ulong, uint>(_elementBuffer.AsSpan())[i];
-                int offset = (int)Math.Min(int.MaxValue, type.ElementsOffset + ((start + i) * pointerSize));
+                var reference = pointerSize == 8 ? _elementBuffer[i] : MemoryMarshal.Cast<ulong, uint>(_elementBuffer.AsSpan())[i];
+                var offset = (int)Math.Min(int.MaxValue, type.ElementsOffset + ((start + i) * pointerSize));
                 if (reference != 0 && !visitor.Visit(reference, offset))
                 {
                     return;

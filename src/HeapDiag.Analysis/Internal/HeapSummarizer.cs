@@ -15,18 +15,18 @@ internal static class HeapSummarizer
     /// <param name="cancellationToken">Passed on to the passes.</param>
     public static HeapSummary Summarize(LiveHeap heap, SummaryOptions options, Func<DominatorTree>? dominators, Func<long> durationMs, CancellationToken cancellationToken)
     {
-        int top = Math.Max(1, options.Top);
-        DumpSession dump = heap.Dump;
+        var top = Math.Max(1, options.Top);
+        var dump = heap.Dump;
         var notes = new List<string> { UnreachableNote(heap) };
         notes.AddRange(heap.Notes);
 
-        List<TypeStats> types = TypesByName(dump.Objects.KnownTypes);
+        var types = TypesByName(dump.Objects.KnownTypes);
         var topByBytes = types.Take(top).ToList();
         var topByCount = types.OrderByDescending(t => t.Count).ThenBy(t => t.Name, StringComparer.Ordinal).Take(top).ToList();
-        IReadOnlyList<TypeRetainedSize>? retained = RetainedSizes(topByBytes, dominators, notes, cancellationToken);
+        var retained = RetainedSizes(topByBytes, dominators, notes, cancellationToken);
 
-        DuplicateStringCounter strings = heap.Census.Strings;
-        DuplicateStringStats duplicates = DescribeDuplicates(dump, strings, top);
+        var strings = heap.Census.Strings;
+        var duplicates = DescribeDuplicates(dump, strings, top);
         if (strings.Uncounted > 0)
         {
             notes.Add(string.Create(
@@ -54,7 +54,7 @@ internal static class HeapSummarizer
 
     private static string UnreachableNote(LiveHeap heap)
     {
-        HeapTotals live = heap.LiveTotals;
+        var live = heap.LiveTotals;
         return string.Create(
             CultureInfo.InvariantCulture,
             $"Counts are of live objects: reachable from GC roots (static fields, stacks, handles, the finalizer queue), found by a mark pass over the dump. The heap also held {Math.Max(0, heap.InHeap.Objects - live.Objects):N0} unreachable objects ({ByteSize.Format(Math.Max(0, heap.InHeap.Bytes - live.Bytes))}) that no GC had collected yet.");
@@ -96,7 +96,7 @@ internal static class HeapSummarizer
         var (wastedBytes, duplicatedValues, best) = strings.Result(top);
         var values = best.Select(d =>
         {
-            string text = dump.Heap.GetObject(d.Address).AsString(MaxStringPreviewChars + 1) ?? string.Empty;
+            var text = dump.Heap.GetObject(d.Address).AsString(MaxStringPreviewChars + 1) ?? string.Empty;
             if (text.Length > MaxStringPreviewChars)
             {
                 text = string.Concat(text.AsSpan(0, MaxStringPreviewChars), "…");

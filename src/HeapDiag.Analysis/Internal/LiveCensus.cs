@@ -45,10 +45,10 @@ internal sealed class LiveCensus : ILiveObjectObserver
         type.LiveCount++;
         type.LiveBytes += (long)size;
 
-        int segment = _segmentLookup.FindRange(address);
+        var segment = _segmentLookup.FindRange(address);
         if (segment >= 0)
         {
-            int generation = _generationOfSegment[segment];
+            var generation = _generationOfSegment[segment];
             if (generation < 0)
             {
                 generation = IndexOfGeneration(DumpSession.GenerationOf(_segments[segment], address));
@@ -69,7 +69,7 @@ internal sealed class LiveCensus : ILiveObjectObserver
 
     private static int IndexOfGeneration(string name)
     {
-        for (int i = 0; i < GenerationNames.Count; i++)
+        for (var i = 0; i < GenerationNames.Count; i++)
         {
             if (GenerationNames[i] == name)
             {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Diagnostics.Runtime;
 
 namespace HeapDiag.Analysis.Internal;
 
@@ -45,11 +44,11 @@ internal sealed class LiveHeap
 
     public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, CancellationToken cancellationToken)
     {
-        RootSet roots = RootSet.Collect(dump, cancellationToken);
-        ObjectBitmap live = dump.CreateObjectBitmap();
+        var roots = RootSet.Collect(dump, cancellationToken);
+        var live = dump.CreateObjectBitmap();
         var census = new LiveCensus(dump, live, maxDistinctStrings);
         var notes = new List<string>();
-        (long edges, HeapTotals inHeap) = MarkWhileCountingAllObjects(dump, roots, live, census, notes, cancellationToken);
+        (var edges, var inHeap) = MarkWhileCountingAllObjects(dump, roots, live, census, notes, cancellationToken);
         live.BuildIndex();
         if (!dump.Heap.CanWalkHeap)
         {
@@ -69,13 +68,13 @@ internal sealed class LiveHeap
     {
         if (!dump.CanReadConcurrently)
         {
-            long markedEdges = LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken);
+            var markedEdges = LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken);
             return (markedEdges, CountAllObjects(dump, notes, cancellationToken));
         }
 
         var walkNotes = new List<string>();
         using var walkCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task<HeapTotals> wholeHeap = Task.Run(() => CountAllObjects(dump, walkNotes, walkCancellation.Token), CancellationToken.None);
+        var wholeHeap = Task.Run(() => CountAllObjects(dump, walkNotes, walkCancellation.Token), CancellationToken.None);
         long edges;
         try
         {
@@ -89,7 +88,7 @@ internal sealed class LiveHeap
             throw;
         }
 
-        HeapTotals totals = wholeHeap.GetAwaiter().GetResult();
+        var totals = wholeHeap.GetAwaiter().GetResult();
         notes.AddRange(walkNotes);
         return (edges, totals);
     }
@@ -100,8 +99,8 @@ internal sealed class LiveHeap
         long objects = 0;
         long bytes = 0;
         long unreadable = 0;
-        ulong alignment = (ulong)dump.PointerSize - 1;
-        foreach (ClrObject obj in dump.Heap.EnumerateObjects())
+        var alignment = (ulong)dump.PointerSize - 1;
+        foreach (var obj in dump.Heap.EnumerateObjects())
         {
             if (++objects % CancellationCheckInterval == 0)
             {

@@ -3,7 +3,7 @@ namespace HeapDiag.Analysis.Internal;
 /// <summary>Is told about every live object once, as the mark pass reaches it.</summary>
 internal interface ILiveObjectObserver
 {
-    void OnLiveObject(ulong address, HeapType type, ulong size);
+    public void OnLiveObject(ulong address, HeapType type, ulong size);
 }
 
 /// <summary>
@@ -29,25 +29,25 @@ internal static class LiveObjectMarker
     /// </summary>
     public static long Mark(DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, CancellationToken cancellationToken)
     {
-        HeapObjects objects = dump.Objects;
+        var objects = dump.Objects;
         var pending = new Stack<PendingScan>();
         var visitor = new MarkVisitor(live, pending);
 
-        foreach (HeapRoot root in roots.Roots)
+        foreach (var root in roots.Roots)
         {
             visitor.Visit(root.Object, 0);
         }
 
         long visited = 0;
-        while (pending.TryPop(out PendingScan scan))
+        while (pending.TryPop(out var scan))
         {
             if (++visited % CancellationCheckInterval == 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            ulong address = scan.Address;
-            HeapType? type = objects.GetType(address);
+            var address = scan.Address;
+            var type = objects.GetType(address);
             if (type is null)
             {
                 continue;
@@ -55,7 +55,7 @@ internal static class LiveObjectMarker
 
             if (scan.NextElement == 0)
             {
-                ulong size = objects.GetSize(address, type);
+                var size = objects.GetSize(address, type);
                 observer?.OnLiveObject(address, type, size);
                 roots.VisitDependents(address, ref visitor);
 
@@ -69,7 +69,7 @@ internal static class LiveObjectMarker
             }
 
             long length = objects.GetComponentCount(address);
-            long sliceEnd = Math.Min(length, scan.NextElement + ArraySliceElements);
+            var sliceEnd = Math.Min(length, scan.NextElement + ArraySliceElements);
             if (sliceEnd < length)
             {
                 pending.Push(new PendingScan(address, sliceEnd));
@@ -91,7 +91,7 @@ internal static class LiveObjectMarker
 
         public bool Visit(ulong reference, int offset)
         {
-            if (live.TrySet(reference, out bool inRange))
+            if (live.TrySet(reference, out var inRange))
             {
                 pending.Push(new PendingScan(reference, 0));
             }

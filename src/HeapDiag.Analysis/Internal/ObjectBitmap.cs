@@ -39,13 +39,13 @@ internal sealed class ObjectBitmap
     /// <summary>The range that holds <paramref name="address"/>, or −1.</summary>
     public int FindRange(ulong address)
     {
-        int last = _lastRange;
+        var last = _lastRange;
         if (last < _starts.Length && address >= _starts[last] && address < _ends[last])
         {
             return last;
         }
 
-        int index = Array.BinarySearch(_starts, address);
+        var index = Array.BinarySearch(_starts, address);
         if (index < 0)
         {
             index = ~index - 1;
@@ -66,16 +66,16 @@ internal sealed class ObjectBitmap
     /// </summary>
     public bool TrySet(ulong address, out bool inRange)
     {
-        int range = FindRange(address);
+        var range = FindRange(address);
         inRange = range >= 0;
         if (range < 0)
         {
             return false;
         }
 
-        ulong bit = (address - _starts[range]) / BytesPerBit;
-        ref ulong word = ref _bits[range][bit / 64];
-        ulong mask = 1UL << (int)(bit % 64);
+        var bit = (address - _starts[range]) / BytesPerBit;
+        ref var word = ref _bits[range][bit / 64];
+        var mask = 1UL << (int)(bit % 64);
         if ((word & mask) != 0)
         {
             return false;
@@ -89,15 +89,15 @@ internal sealed class ObjectBitmap
     /// <summary>Set addresses in ascending order.</summary>
     public IEnumerable<ulong> EnumerateSet()
     {
-        for (int range = 0; range < _bits.Length; range++)
+        for (var range = 0; range < _bits.Length; range++)
         {
-            ulong[] words = _bits[range];
-            for (int w = 0; w < words.Length; w++)
+            var words = _bits[range];
+            for (var w = 0; w < words.Length; w++)
             {
-                ulong word = words[w];
+                var word = words[w];
                 while (word != 0)
                 {
-                    int bit = BitOperations.TrailingZeroCount(word);
+                    var bit = BitOperations.TrailingZeroCount(word);
                     word &= word - 1;
                     yield return _starts[range] + ((((ulong)w * 64) + (ulong)bit) * BytesPerBit);
                 }
@@ -111,13 +111,13 @@ internal sealed class ObjectBitmap
         _rankBeforeWord = new int[_bits.Length][];
         _rankBeforeRange = new long[_bits.Length + 1];
         long total = 0;
-        for (int range = 0; range < _bits.Length; range++)
+        for (var range = 0; range < _bits.Length; range++)
         {
             _rankBeforeRange[range] = total;
-            ulong[] words = _bits[range];
-            int[] ranks = new int[words.Length];
-            int inRange = 0;
-            for (int w = 0; w < words.Length; w++)
+            var words = _bits[range];
+            var ranks = new int[words.Length];
+            var inRange = 0;
+            for (var w = 0; w < words.Length; w++)
             {
                 ranks[w] = inRange;
                 inRange += BitOperations.PopCount(words[w]);
@@ -133,16 +133,16 @@ internal sealed class ObjectBitmap
     /// <summary>Dense number of a set address (0 … <see cref="Count"/> − 1), or −1 if its bit is not set.</summary>
     public long IndexOf(ulong address)
     {
-        int range = FindRange(address);
+        var range = FindRange(address);
         if (range < 0)
         {
             return -1;
         }
 
-        ulong bit = (address - _starts[range]) / BytesPerBit;
-        int wordIndex = (int)(bit / 64);
-        ulong word = _bits[range][wordIndex];
-        ulong mask = 1UL << (int)(bit % 64);
+        var bit = (address - _starts[range]) / BytesPerBit;
+        var wordIndex = (int)(bit / 64);
+        var word = _bits[range][wordIndex];
+        var mask = 1UL << (int)(bit % 64);
         if ((word & mask) == 0)
         {
             return -1;
@@ -156,28 +156,28 @@ internal sealed class ObjectBitmap
     {
         // Range r holds ranks [rankBeforeRange[r], rankBeforeRange[r + 1]); empty ranges repeat the next rank,
         // so the holder is the last range whose first rank is at or below index. The same goes for words.
-        int range = LastAtOrBelow(_rankBeforeRange.AsSpan(0, _bits.Length), index);
-        int inRange = (int)(index - _rankBeforeRange![range]);
-        int wordIndex = LastAtOrBelow(_rankBeforeWord![range].AsSpan(), inRange);
+        var range = LastAtOrBelow(_rankBeforeRange.AsSpan(0, _bits.Length), index);
+        var inRange = (int)(index - _rankBeforeRange![range]);
+        var wordIndex = LastAtOrBelow(_rankBeforeWord![range].AsSpan(), inRange);
 
-        ulong word = _bits[range][wordIndex];
-        for (int skip = inRange - _rankBeforeWord[range][wordIndex]; skip > 0; skip--)
+        var word = _bits[range][wordIndex];
+        for (var skip = inRange - _rankBeforeWord[range][wordIndex]; skip > 0; skip--)
         {
             word &= word - 1;
         }
 
-        int bit = BitOperations.TrailingZeroCount(word);
+        var bit = BitOperations.TrailingZeroCount(word);
         return _starts[range] + ((((ulong)wordIndex * 64) + (ulong)bit) * BytesPerBit);
     }
 
     private static int LastAtOrBelow<T>(ReadOnlySpan<T> ascending, T value)
         where T : IComparable<T>
     {
-        int low = 0;
-        int high = ascending.Length;
+        var low = 0;
+        var high = ascending.Length;
         while (low < high)
         {
-            int middle = low + ((high - low) / 2);
+            var middle = low + ((high - low) / 2);
             if (ascending[middle].CompareTo(value) <= 0)
             {
                 low = middle + 1;

@@ -17,19 +17,19 @@ internal static class RetainerSearch
         var stopwatch = Stopwatch.StartNew();
         var notes = new List<string>();
 
-        HeapType[] targets = ResolveType(typeName, heap.Dump.Objects.KnownTypes.Where(t => t.LiveCount > 0));
+        var targets = ResolveType(typeName, heap.Dump.Objects.KnownTypes.Where(t => t.LiveCount > 0));
         if (targets.Length == 0)
         {
             throw new HeapTypeNotFoundException($"no live object of a type named '{typeName}' is in this dump", typeName, []);
         }
 
-        long instanceCount = targets.Sum(t => t.LiveCount);
-        long[] samples = ChooseSamples(heap, targets, instanceCount, Math.Max(1, options.SampleSize), cancellationToken);
-        ShortestPathSearch search = ShortestPathSearch.Run(heap, samples, cancellationToken);
+        var instanceCount = targets.Sum(t => t.LiveCount);
+        var samples = ChooseSamples(heap, targets, instanceCount, Math.Max(1, options.SampleSize), cancellationToken);
+        var search = ShortestPathSearch.Run(heap, samples, cancellationToken);
 
         var chains = new Dictionary<string, (RetentionPath Path, int Count)>(StringComparer.Ordinal);
-        int unreached = 0;
-        foreach (long sample in samples)
+        var unreached = 0;
+        foreach (var sample in samples)
         {
             if (search.PathTo(sample) is not { } found)
             {
@@ -37,8 +37,8 @@ internal static class RetainerSearch
                 continue;
             }
 
-            RetentionPath path = Describe(found);
-            string key = string.Join('\u001F', [path.RootKind, path.Root, .. path.Steps.Select(s => $"{s.FieldName}\u001E{s.TypeName}")]);
+            var path = Describe(found);
+            var key = string.Join('\u001F', [path.RootKind, path.Root, .. path.Steps.Select(s => $"{s.FieldName}\u001E{s.TypeName}")]);
             chains[key] = chains.TryGetValue(key, out var existing) ? (existing.Path, existing.Count + 1) : (path, 1);
         }
 
@@ -77,7 +77,7 @@ internal static class RetainerSearch
     private static HeapType[] ResolveType(string typeName, IEnumerable<HeapType> liveTypes)
     {
         var candidates = liveTypes.ToList();
-        foreach (StringComparison comparison in new[] { StringComparison.Ordinal, StringComparison.OrdinalIgnoreCase })
+        foreach (var comparison in new[] { StringComparison.Ordinal, StringComparison.OrdinalIgnoreCase })
         {
             HeapType[] exact = [.. candidates.Where(t => string.Equals(t.Name, typeName, comparison))];
             if (exact.Length > 0)
@@ -110,12 +110,12 @@ internal static class RetainerSearch
     /// <summary>Dense numbers of up to <paramref name="sampleSize"/> instances, evenly spaced in address order.</summary>
     private static long[] ChooseSamples(LiveHeap heap, HeapType[] targets, long instanceCount, int sampleSize, CancellationToken cancellationToken)
     {
-        int count = (int)Math.Min(sampleSize, instanceCount);
+        var count = (int)Math.Min(sampleSize, instanceCount);
         var samples = new List<long>(count);
         var targetTables = targets.Select(t => t.MethodTable).ToHashSet();
         long seen = 0;
         long index = -1;
-        foreach (ulong address in heap.Live.EnumerateSet())
+        foreach (var address in heap.Live.EnumerateSet())
         {
             index++;
             if (index % CancellationCheckInterval == 0)

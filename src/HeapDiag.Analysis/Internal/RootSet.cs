@@ -37,9 +37,9 @@ internal sealed class RootSet
     {
         var roots = new List<HeapRoot>();
         AddStaticFields(dump.Runtime, roots, cancellationToken);
-        Dictionary<ulong, ulong[]> dependents = AddHandles(dump.Runtime, roots);
+        var dependents = AddHandles(dump.Runtime, roots);
         AddStacks(dump, roots, cancellationToken);
-        foreach (ClrRoot root in dump.Heap.EnumerateFinalizerRoots())
+        foreach (var root in dump.Heap.EnumerateFinalizerRoots())
         {
             if (!root.Object.IsNull)
             {
@@ -47,7 +47,7 @@ internal sealed class RootSet
             }
         }
 
-        foreach (ClrRoot root in dump.Heap.EnumerateAdditionalRoots())
+        foreach (var root in dump.Heap.EnumerateAdditionalRoots())
         {
             if (ResolveObject(dump, root) is ulong address)
             {
@@ -67,9 +67,9 @@ internal sealed class RootSet
     public void VisitDependents<TVisitor>(ulong address, ref TVisitor visitor)
         where TVisitor : struct, IReferenceVisitor
     {
-        if (_dependents.Count > 0 && _dependents.TryGetValue(address, out ulong[]? secondaries))
+        if (_dependents.Count > 0 && _dependents.TryGetValue(address, out var secondaries))
         {
-            foreach (ulong secondary in secondaries)
+            foreach (var secondary in secondaries)
             {
                 visitor.Visit(secondary, DependentHandleOffset);
             }
@@ -83,13 +83,13 @@ internal sealed class RootSet
     private static Dictionary<ulong, ulong[]> AddHandles(ClrRuntime runtime, List<HeapRoot> roots)
     {
         var dependents = new Dictionary<ulong, List<ulong>>();
-        foreach (ClrHandle handle in runtime.EnumerateHandles())
+        foreach (var handle in runtime.EnumerateHandles())
         {
             if (handle.HandleKind == ClrHandleKind.Dependent)
             {
                 if (!handle.Object.IsNull && !handle.Dependent.IsNull)
                 {
-                    if (!dependents.TryGetValue(handle.Object.Address, out List<ulong>? secondaries))
+                    if (!dependents.TryGetValue(handle.Object.Address, out var secondaries))
                     {
                         dependents[handle.Object.Address] = secondaries = [];
                     }
@@ -99,7 +99,7 @@ internal sealed class RootSet
             }
             else if (handle.IsStrong && !handle.Object.IsNull)
             {
-                string kind = handle.HandleKind is ClrHandleKind.Pinned or ClrHandleKind.AsyncPinned ? RootKinds.PinnedHandle
+                var kind = handle.HandleKind is ClrHandleKind.Pinned or ClrHandleKind.AsyncPinned ? RootKinds.PinnedHandle
                     : handle.HandleKind == ClrHandleKind.Strong ? RootKinds.StrongHandle
                     : RootKinds.Other;
                 roots.Add(new HeapRoot(handle.Object.Address, kind, $"{handle.HandleKind} handle"));
@@ -111,10 +111,10 @@ internal sealed class RootSet
 
     private static void AddStacks(DumpSession dump, List<HeapRoot> roots, CancellationToken cancellationToken)
     {
-        foreach (ClrThread thread in dump.Runtime.Threads)
+        foreach (var thread in dump.Runtime.Threads)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            string name = string.Create(CultureInfo.InvariantCulture, $"thread {thread.ManagedThreadId} (OS id {thread.OSThreadId})");
+            var name = string.Create(CultureInfo.InvariantCulture, $"thread {thread.ManagedThreadId} (OS id {thread.OSThreadId})");
             foreach (ClrRoot root in thread.EnumerateStackRoots())
             {
                 if (ResolveObject(dump, root) is ulong address)
@@ -128,7 +128,7 @@ internal sealed class RootSet
     private static void AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, CancellationToken cancellationToken)
     {
         var domains = runtime.AppDomains.ToList();
-        foreach (ClrAppDomain? extra in new[] { runtime.SystemDomain, runtime.SharedDomain })
+        foreach (var extra in new[] { runtime.SystemDomain, runtime.SharedDomain })
         {
             if (extra is not null && !domains.Contains(extra))
             {
@@ -136,21 +136,21 @@ internal sealed class RootSet
             }
         }
 
-        foreach (ClrAppDomain domain in domains)
+        foreach (var domain in domains)
         {
-            foreach (ClrModule module in domain.Modules)
+            foreach (var module in domain.Modules)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                foreach (ClrType type in module.EnumerateTypesWithStaticFields())
+                foreach (var type in module.EnumerateTypesWithStaticFields())
                 {
-                    foreach (ClrStaticField field in type.StaticFields)
+                    foreach (var field in type.StaticFields)
                     {
                         if (!field.IsObjectReference || !field.IsInitialized(domain))
                         {
                             continue;
                         }
 
-                        ClrObject value = field.ReadObject(domain);
+                        var value = field.ReadObject(domain);
                         if (!value.IsNull)
                         {
                             roots.Add(new HeapRoot(value.Address, RootKinds.StaticField, $"{type.Name}.{field.Name}"));
@@ -177,13 +177,13 @@ internal sealed class RootSet
             return null;
         }
 
-        ulong pointer = dump.Memory.ReadPointer(root.Address);
+        var pointer = dump.Memory.ReadPointer(root.Address);
         if (dump.Heap.GetSegmentByAddress(pointer) is null)
         {
             return null;
         }
 
-        ClrObject container = dump.Heap.FindPreviousObjectOnSegment(pointer + 1);
+        var container = dump.Heap.FindPreviousObjectOnSegment(pointer + 1);
         return container.IsValid && container.Address <= pointer && pointer < container.Address + container.Size
             ? container.Address
             : null;

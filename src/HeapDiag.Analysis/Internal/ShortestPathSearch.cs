@@ -75,7 +75,7 @@ internal sealed class ShortestPathSearch
         }
 
         var chain = new List<long> { target };
-        int link = Parents[target];
+        var link = Parents[target];
         while (link > 0)
         {
             chain.Add(link - 1);
@@ -86,11 +86,11 @@ internal sealed class ShortestPathSearch
         var links = new List<PathLink>(chain.Count);
         ulong previous = 0;
         HeapType? previousType = null;
-        foreach (long index in chain)
+        foreach (var index in chain)
         {
-            ulong address = _live.AddressAt(index);
-            HeapType? type = _objects.GetType(address);
-            string? field = previousType is null ? null : FieldNames.NameLink(_heap.Dump, previous, previousType, address);
+            var address = _live.AddressAt(index);
+            var type = _objects.GetType(address);
+            var field = previousType is null ? null : FieldNames.NameLink(_heap.Dump, previous, previousType, address);
             links.Add(new PathLink(address, type, field));
             previous = address;
             previousType = type;
@@ -108,10 +108,10 @@ internal sealed class ShortestPathSearch
     /// <summary>Marks the roots of one kind (durable, or stacks and the finalizer queue) as reached and searches on from them.</summary>
     private void Search(bool durable)
     {
-        IReadOnlyList<HeapRoot> roots = _roots.Roots;
-        for (int r = 0; r < roots.Count && _remaining.Count > 0; r++)
+        var roots = _roots.Roots;
+        for (var r = 0; r < roots.Count && _remaining.Count > 0; r++)
         {
-            long index = _live.IndexOf(roots[r].Object);
+            var index = _live.IndexOf(roots[r].Object);
             if (IsDurable(roots[r]) == durable && index >= 0 && Parents[index] == 0)
             {
                 Parents[index] = -(r + 1);
@@ -119,16 +119,16 @@ internal sealed class ShortestPathSearch
             }
         }
 
-        for (int r = 0; r < roots.Count && _remaining.Count > 0; r++)
+        for (var r = 0; r < roots.Count && _remaining.Count > 0; r++)
         {
-            long index = _live.IndexOf(roots[r].Object);
+            var index = _live.IndexOf(roots[r].Object);
             if (IsDurable(roots[r]) == durable && index >= 0 && Parents[index] == -(r + 1))
             {
                 Expand((int)index);
             }
         }
 
-        while (_remaining.Count > 0 && _discoverers.TryDequeue(out int parent))
+        while (_remaining.Count > 0 && _discoverers.TryDequeue(out var parent))
         {
             ExpandChildrenOf(parent);
         }
@@ -139,7 +139,7 @@ internal sealed class ShortestPathSearch
     /// <summary>Expands, in slot order, the children <paramref name="parent"/> discovered.</summary>
     private void ExpandChildrenOf(int parent)
     {
-        ulong address = _live.AddressAt(parent);
+        var address = _live.AddressAt(parent);
         if (_objects.GetType(address) is not { } type)
         {
             return;
@@ -172,7 +172,7 @@ internal sealed class ShortestPathSearch
 
     private void ExpandCollected()
     {
-        foreach (int child in _children)
+        foreach (var child in _children)
         {
             if (_remaining.Count == 0)
             {
@@ -186,8 +186,8 @@ internal sealed class ShortestPathSearch
     /// <summary>Marks the unreached children of <paramref name="node"/> as reached through it; queues it if there were any.</summary>
     private void Expand(int node)
     {
-        ref ulong word = ref _expanded[node / 64];
-        ulong bit = 1UL << (node % 64);
+        ref var word = ref _expanded[node / 64];
+        var bit = 1UL << (node % 64);
         if ((word & bit) != 0)
         {
             return;
@@ -199,7 +199,7 @@ internal sealed class ShortestPathSearch
             _cancellationToken.ThrowIfCancellationRequested();
         }
 
-        ulong address = _live.AddressAt(node);
+        var address = _live.AddressAt(node);
         if (_objects.GetType(address) is not { } type)
         {
             return;
@@ -221,7 +221,7 @@ internal sealed class ShortestPathSearch
 
         public bool Visit(ulong reference, int offset)
         {
-            long index = live.IndexOf(reference);
+            var index = live.IndexOf(reference);
             if (index < 0 || parents[index] != 0)
             {
                 return true;
@@ -239,7 +239,7 @@ internal sealed class ShortestPathSearch
     {
         public bool Visit(ulong reference, int offset)
         {
-            long index = live.IndexOf(reference);
+            var index = live.IndexOf(reference);
             if (index >= 0 && parents[index] == parent + 1)
             {
                 children.Add((int)index);

@@ -30,13 +30,13 @@ internal sealed class AnalysisBudget(IOptions<HeapAnalysisOptions> options)
             return new MemoryBudget(configured, Format($"HeapDiagnostics:Analysis:MaxMemoryBytes is {configured:N0} bytes"));
         }
 
-        ContainerInfo? container = CgroupMemory.Read();
-        (long limit, long used, string what) = container is { MemoryLimitBytes: { } containerLimit }
+        var container = CgroupMemory.Read();
+        (var limit, var used, var what) = container is { MemoryLimitBytes: { } containerLimit }
             ? (containerLimit, container.MemoryWorkingSetBytes ?? container.MemoryUsageBytes ?? Environment.WorkingSet, "the container's memory limit")
             : (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, Environment.WorkingSet, "the memory the GC sees");
-        long margin = Math.Max(MinimumMargin, limit / 20);
-        long left = Math.Max(0, limit - used - margin);
-        long bytes = Math.Min(left, DefaultCap);
+        var margin = Math.Max(MinimumMargin, limit / 20);
+        var left = Math.Max(0, limit - used - margin);
+        var bytes = Math.Min(left, DefaultCap);
         return new MemoryBudget(bytes, Format(
             $"{bytes:N0} bytes: {limit:N0} bytes ({what}) less {used:N0} in use and a {margin:N0}-byte margin{(left > DefaultCap ? ", at most 1 GiB" : string.Empty)}"));
     }

@@ -1,5 +1,4 @@
 using HeapDiag.Analyzer;
-using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Storage;
 
 namespace HeapDiag.AspNetCore.Analyzer;
@@ -30,7 +29,7 @@ internal static class AnalysisProblems
                 $"Raise HeapDiagnostics:Analysis:Timeout, or {ElsewhereFix}");
         }
 
-        AnalyzerFailure failure = run.Failure ?? new AnalyzerFailure(AnalyzerProtocol.FailureCodes.Internal, "the analyzer failed");
+        var failure = run.Failure ?? new AnalyzerFailure(AnalyzerProtocol.FailureCodes.Internal, "the analyzer failed");
         return failure.Code switch
         {
             "NoHost" => new AnalysisProblem(AnalysisFailure.AnalyzerUnavailable, Sentence(failure.Message), AnalyzerHost.ProblemFix),

@@ -49,8 +49,8 @@ internal sealed class AnalyzerHost
     /// <summary>Looks for the host and the analyzer for a process started as <paramref name="processPath"/>, running on <paramref name="runtimeDirectory"/>, from <paramref name="appDirectory"/>.</summary>
     internal static AnalyzerHost Locate(string? processPath, string runtimeDirectory, string appDirectory, string? dotnetRoot)
     {
-        string? dotnet = FindDotnet(processPath, runtimeDirectory, dotnetRoot);
-        string analyzer = Path.Combine(appDirectory, AnalyzerProtocol.AssemblyFileName);
+        var dotnet = FindDotnet(processPath, runtimeDirectory, dotnetRoot);
+        var analyzer = Path.Combine(appDirectory, AnalyzerProtocol.AssemblyFileName);
         if (dotnet is null)
         {
             return new AnalyzerHost(null, null, null,
@@ -89,13 +89,13 @@ internal sealed class AnalyzerHost
             WorkingDirectory = workingDirectory,
         };
         string[] host = DependencyManifest is { } manifest ? ["exec", "--runtimeconfig", runtimeConfig, "--depsfile", manifest] : ["exec", "--runtimeconfig", runtimeConfig];
-        foreach (string argument in host.Append(AnalyzerPath!).Concat(arguments))
+        foreach (var argument in host.Append(AnalyzerPath!).Concat(arguments))
         {
             start.ArgumentList.Add(argument);
         }
 
         start.Environment.Clear();
-        foreach (string name in new[] { "PATH", "HOME", "TMPDIR", "LANG" })
+        foreach (var name in new[] { "PATH", "HOME", "TMPDIR", "LANG" })
         {
             if (Environment.GetEnvironmentVariable(name) is { } value)
             {
@@ -129,15 +129,15 @@ internal sealed class AnalyzerHost
     /// </summary>
     private static string? FindDotnet(string? processPath, string runtimeDirectory, string? dotnetRoot)
     {
-        string executable = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
+        var executable = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
         if (processPath is not null && Path.GetFileName(processPath) == executable && File.Exists(processPath))
         {
             return processPath;
         }
 
-        string runtime = runtimeDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
-        string? root = Directory.GetParent(runtime)?.Parent?.Parent?.FullName;
-        foreach (string? candidate in new[] { root, dotnetRoot })
+        var runtime = runtimeDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        var root = Directory.GetParent(runtime)?.Parent?.Parent?.FullName;
+        foreach (var candidate in new[] { root, dotnetRoot })
         {
             if (!string.IsNullOrEmpty(candidate) && File.Exists(Path.Combine(candidate, executable)))
             {
@@ -150,7 +150,7 @@ internal sealed class AnalyzerHost
 
     private static string? FindDependencyManifest()
     {
-        string? manifest = (AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string)?.Split(Path.PathSeparator).FirstOrDefault();
+        var manifest = (AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string)?.Split(Path.PathSeparator).FirstOrDefault();
         try
         {
             return manifest is not null && File.Exists(manifest) && File.ReadAllText(manifest).Contains("HeapDiag.Analyzer", StringComparison.Ordinal)

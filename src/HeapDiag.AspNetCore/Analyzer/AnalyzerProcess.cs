@@ -37,7 +37,7 @@ internal sealed partial class AnalyzerProcess(
     /// <summary>Room for the runtime's own native memory: the GC hard limit is the budget less this.</summary>
     private const long NativeAllowanceBytes = 32L << 20;
 
-    private readonly ConcurrentDictionary<int, Process> running = new();
+    private readonly ConcurrentDictionary<int, Process> _running = new();
 
     public AnalyzerHost Host => host;
 
@@ -48,8 +48,8 @@ internal sealed partial class AnalyzerProcess(
             return new AnalyzerRun(false, null, new AnalyzerFailure("NoHost", $"{Host.Problem} {AnalyzerHost.ProblemFix}"), false, null);
         }
 
-        MemoryBudget budget = budgets.Compute();
-        long minimum = AnalysisMemory.MinimumBytes(job.DumpBytes);
+        var budget = budgets.Compute();
+        var minimum = AnalysisMemory.MinimumBytes(job.DumpBytes);
         if (budget.Bytes < minimum)
         {
             return new AnalyzerRun(false, null, new AnalyzerFailure(AnalyzerProtocol.FailureCodes.Budget,
@@ -57,7 +57,7 @@ internal sealed partial class AnalyzerProcess(
                 minimum, budget.Bytes), false, budget);
         }
 
-        using Process process = Start(job, workspace, budget);
+        using var process = Start(job, workspace, budget);
         LogStarted(logger, job.Command, Path.GetFileName(job.DumpPath), process.Id, budget.Explanation);
         using var timeout = new CancellationTokenSource(options.Value.Timeout, timeProvider);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -78,7 +78,7 @@ internal sealed partial class AnalyzerProcess(
         }
         finally
         {
-            running.TryRemove(process.Id, out _);
+            _running.TryRemove(process.Id, out _);
         }
 
         LogExited(logger, process.Id, process.ExitCode);
@@ -89,8 +89,8 @@ internal sealed partial class AnalyzerProcess(
     public AnalysisCapability Describe()
     {
         var analysis = options.Value;
-        MemoryBudget budget = budgets.Compute();
-        (bool canAnalyze, string? problem, string? fix) = analysis.Mode == AnalysisMode.Off
+        var budget = budgets.Compute();
+        (var canAnalyze, var problem, var fix) = analysis.Mode == AnalysisMode.Off
             ? (false, "HeapDiagnostics:Analysis:Mode is Off.", "Set it to ChildProcess, or analyse the dumps elsewhere with 'heapdiag suspects FILE'.")
             : host.IsAvailable ? (true, null, null) : (false, host.Problem, AnalyzerHost.ProblemFix);
         return new AnalysisCapability(analysis.Mode.ToString(), canAnalyze, problem, fix, host.DotnetPath, budget.Bytes, budget.Explanation, analysis.Timeout.TotalSeconds);
@@ -99,7 +99,7 @@ internal sealed partial class AnalyzerProcess(
     /// <summary>Kills every analyzer still running: the app is stopping.</summary>
     public void Dispose()
     {
-        foreach (Process process in running.Values)
+        foreach (var process in _running.Values)
         {
             Kill(process);
         }
@@ -119,7 +119,7 @@ internal sealed partial class AnalyzerProcess(
         };
         process.OutputDataReceived += (_, _) => { };
         process.Start();
-        running[process.Id] = process;
+        _running[process.Id] = process;
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         return process;
@@ -150,7 +150,7 @@ internal sealed partial class AnalyzerProcess(
             return null;
         }
 
-        string file = workspace.File(AnalyzerProtocol.FailureFile);
+        var file = workspace.File(AnalyzerProtocol.FailureFile);
         try
         {
             if (File.Exists(file) && JsonSerializer.Deserialize(File.ReadAllBytes(file), HeapDiagnosticsJsonContext.Default.AnalyzerFailure) is { } failure)

@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using HeapDiag.Analysis;
 using HeapDiag.Analyzer;
-using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,7 +23,7 @@ internal sealed partial class HeapAnalysisService(
     private const string SummaryResult = "summary";
     private const string SuspectsResult = "suspects";
 
-    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly SemaphoreSlim _gate = new(1, 1);
 
     public Task<AnalysisOutcome<HeapSummary>> SummaryAsync(HeapDumpId id, CancellationToken cancellationToken) =>
         ResultAsync(id, SummaryResult, HeapDiagnosticsJsonContext.Default.HeapSummary, AnalyzerProtocol.AnalyzeCommand, null, cancellationToken);
@@ -99,7 +98,7 @@ internal sealed partial class HeapAnalysisService(
             return new AnalysisOutcome<T>(cached);
         }
 
-        await gate.WaitAsync(cancellationToken);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
             // Another request may have produced it while this one waited.
@@ -108,14 +107,14 @@ internal sealed partial class HeapAnalysisService(
                 return new AnalysisOutcome<T>(producedMeanwhile);
             }
 
-            AnalysisProblem? problem = await RunAnalyzerAsync(dump, new AnalyzerJob(command, dump.DumpPath, dump.SizeBytes, typeName), resultName, cancellationToken);
+            var problem = await RunAnalyzerAsync(dump, new AnalyzerJob(command, dump.DumpPath, dump.SizeBytes, typeName), resultName, cancellationToken);
             return problem is null && TryReadResult(id, resultName, typeInfo) is { } result
                 ? new AnalysisOutcome<T>(result)
                 : AnalysisOutcome<T>.Failed(problem ?? AnalysisProblems.NoResult(id));
         }
         finally
         {
-            gate.Release();
+            _gate.Release();
         }
     }
 
@@ -123,10 +122,10 @@ internal sealed partial class HeapAnalysisService(
     private async Task<AnalysisProblem?> RunAnalyzerAsync(LocalDumpLease dump, AnalyzerJob job, string resultName, CancellationToken cancellationToken)
     {
         using var workspace = store.CreateAnalysisWorkspace(dump.Id);
-        AnalyzerRun run = await analyzer.RunAsync(job, workspace, cancellationToken);
+        var run = await analyzer.RunAsync(job, workspace, cancellationToken);
 
         // Whatever it finished is kept: the summary is written even when the suspects did not fit the budget.
-        foreach ((string file, string name) in Results(job, resultName))
+        foreach ((var file, var name) in Results(job, resultName))
         {
             if (File.Exists(workspace.File(file)))
             {
@@ -139,7 +138,7 @@ internal sealed partial class HeapAnalysisService(
             return null;
         }
 
-        AnalysisProblem problem = AnalysisProblems.FromRun(run, dump.Id);
+        var problem = AnalysisProblems.FromRun(run, dump.Id);
         LogAnalysisFailed(logger, dump.Id.ToString(), job.Command, problem.Failure.ToString(), problem.Detail);
         return problem;
     }

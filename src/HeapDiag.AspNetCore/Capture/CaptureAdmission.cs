@@ -14,14 +14,14 @@ internal sealed record Admission(HeapDumpId? Id, CapabilityProblem? Problem, dou
 /// </summary>
 internal sealed class CaptureAdmission(CaptureCapabilities capabilities, IOptions<HeapDumpCaptureOptions> options, ProcessInstance instance, TimeProvider time)
 {
-    private DateTimeOffset? lastManualStart;
+    private DateTimeOffset? _lastManualStart;
 
     public Admission Admit(HeapDumpRequest request)
     {
         var now = time.GetUtcNow();
         var manual = request.Trigger == DiagnosticsTriggers.Manual;
         var minInterval = options.Value.MinInterval;
-        if (manual && lastManualStart is { } last && now - last < minInterval)
+        if (manual && _lastManualStart is { } last && now - last < minInterval)
         {
             var retryAfter = Math.Ceiling((minInterval - (now - last)).TotalSeconds);
             return new Admission(null, new CapabilityProblem(HeapDumpFailure.RateLimited,
@@ -34,7 +34,7 @@ internal sealed class CaptureAdmission(CaptureCapabilities capabilities, IOption
             return new Admission(null, problem);
         }
 
-        lastManualStart = manual ? now : lastManualStart;
+        _lastManualStart = manual ? now : _lastManualStart;
         return new Admission(new HeapDumpId(now, instance.ProcessId, request.Trigger, request.DumpNumber, request.Type), null);
     }
 }

@@ -8,7 +8,7 @@ namespace HeapDiag.AspNetCore.Capture;
 internal interface IHeapDumpCapture
 {
     /// <summary>Captures a dump. Never throws for a failed capture: the result names the cause and the fix.</summary>
-    Task<HeapDumpResult> CaptureAsync(HeapDumpRequest request, CancellationToken cancellationToken);
+    public Task<HeapDumpResult> CaptureAsync(HeapDumpRequest request, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -26,14 +26,14 @@ internal sealed partial class HeapDumpCaptureService(
     ILogger<HeapDumpCaptureService> logger) : IHeapDumpCapture
 {
     // One capture at a time: two writers suspending the process at once would double the stall and the disk use.
-    private readonly SemaphoreSlim gate = new(1, 1);
-    private HeapDumpId? running;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private HeapDumpId? _running;
 
     public async Task<HeapDumpResult> CaptureAsync(HeapDumpRequest request, CancellationToken cancellationToken)
     {
-        if (!await gate.WaitAsync(TimeSpan.Zero, cancellationToken))
+        if (!await _gate.WaitAsync(TimeSpan.Zero, cancellationToken))
         {
-            var busyWith = Volatile.Read(ref running);
+            var busyWith = Volatile.Read(ref _running);
             return Refused(request, new CapabilityProblem(HeapDumpFailure.Busy,
                 busyWith is null ? "Another capture is running." : $"Another capture is running: {busyWith} ({busyWith.Trigger}, started {busyWith.CreatedUtc:O}).",
                 "Wait for it to finish, then list the dumps with GET /heapdump."));
@@ -45,8 +45,8 @@ internal sealed partial class HeapDumpCaptureService(
         }
         finally
         {
-            Volatile.Write(ref running, null);
-            gate.Release();
+            Volatile.Write(ref _running, null);
+            _gate.Release();
         }
     }
 
@@ -59,7 +59,7 @@ internal sealed partial class HeapDumpCaptureService(
             return Refused(request, admitted.Problem!) with { RetryAfterSeconds = admitted.RetryAfterSeconds };
         }
 
-        Volatile.Write(ref running, id);
+        Volatile.Write(ref _running, id);
         var diagnostics = collector.Collect(request.Trigger, request.DumpNumber);
         LogCaptureStarted(logger, id.ToString(), request.Trigger, request.DumpNumber, request.Type, diagnostics.MemoryUsage.WorkingSetBytes, diagnostics.MemoryUsage.GcHeapSizeBytes);
         var (diagnosticsPath, notWritten) = files.WriteDiagnostics(id, diagnostics);
@@ -85,7 +85,8 @@ internal sealed partial class HeapDumpCaptureService(
             elapsed.TotalMilliseconds,
             request.Type,
             request.Trigger,
-            request.DumpNumber) { Egress = shipped, Sha256 = stored.Sha256, DigestMs = written.DigestMs };
+            request.DumpNumber)
+        { Egress = shipped, Sha256 = stored.Sha256, DigestMs = written.DigestMs };
     }
 
     /// <summary>Busy, rate-limited, no room: answers, not failures, since nothing was tried. Only a full disk or a bad directory is counted.</summary>

@@ -37,8 +37,8 @@ internal static class CgroupMemory
             if (File.Exists(max))
             {
                 var limitText = File.ReadAllText(max).Trim();
-                long? limit = limitText == "max" ? null : ParseOrNull(limitText);
-                long? usage = ReadNumber(Path.Combine(directory, "memory.current"));
+                var limit = limitText == "max" ? null : ParseOrNull(limitText);
+                var usage = ReadNumber(Path.Combine(directory, "memory.current"));
                 return new ContainerInfo(2, limit, usage, WorkingSet(usage, Path.Combine(directory, "memory.stat"), "inactive_file"));
             }
         }
@@ -55,7 +55,7 @@ internal static class CgroupMemory
             if (File.Exists(limitFile))
             {
                 var limit = ReadNumber(limitFile);
-                long? usage = ReadNumber(Path.Combine(directory, "memory.usage_in_bytes"));
+                var usage = ReadNumber(Path.Combine(directory, "memory.usage_in_bytes"));
                 return new ContainerInfo(1, limit is >= V1UnlimitedFloor ? null : limit, usage, WorkingSet(usage, Path.Combine(directory, "memory.stat"), "total_inactive_file"));
             }
         }

@@ -23,19 +23,19 @@ internal sealed class MemoryDiagnosticsCollector(
 
     private static readonly TimeSpan SmapsRollupMaxAge = TimeSpan.FromSeconds(1);
 
-    private readonly Lock sharedGate = new();
-    private TimedText? smapsRollup;
-    private Task<byte[]>? pending;
+    private readonly Lock _sharedGate = new();
+    private TimedText? _smapsRollup;
+    private Task<byte[]>? _pending;
 
-    private readonly string libraryVersion = typeof(MemoryDiagnosticsCollector).Assembly
+    private readonly string _libraryVersion = typeof(MemoryDiagnosticsCollector).Assembly
         .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
-    private readonly string? appVersion = Assembly.GetEntryAssembly()?
+    private readonly string? _appVersion = Assembly.GetEntryAssembly()?
         .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
 
     // GC settings are fixed at start, so they are read once. An absent key means "not reported", hence null.
-    private readonly bool? concurrentGc = GC.GetConfigurationVariables().TryGetValue("ConcurrentGC", out var concurrent) && concurrent is bool isConcurrent ? isConcurrent : null;
-    private readonly long? heapHardLimit = GC.GetConfigurationVariables().TryGetValue("GCHeapHardLimit", out var limit) && limit is long hardLimit && hardLimit > 0 ? hardLimit : null;
+    private readonly bool? _concurrentGc = GC.GetConfigurationVariables().TryGetValue("ConcurrentGC", out var concurrent) && concurrent is bool isConcurrent ? isConcurrent : null;
+    private readonly long? _heapHardLimit = GC.GetConfigurationVariables().TryGetValue("GCHeapHardLimit", out var limit) && limit is long hardLimit && hardLimit > 0 ? hardLimit : null;
 
     /// <summary>
     /// Measures for a <c>GET /memory</c> request, as JSON. Requests that arrive while a measurement is being taken
@@ -47,15 +47,15 @@ internal sealed class MemoryDiagnosticsCollector(
     {
         TaskCompletionSource<byte[]>? leader = null;
         Task<byte[]> shared;
-        lock (sharedGate)
+        lock (_sharedGate)
         {
-            if (pending is null)
+            if (_pending is null)
             {
                 leader = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-                pending = leader.Task;
+                _pending = leader.Task;
             }
 
-            shared = pending;
+            shared = _pending;
         }
 
         if (leader is not null)
@@ -70,9 +70,9 @@ internal sealed class MemoryDiagnosticsCollector(
             }
             finally
             {
-                lock (sharedGate)
+                lock (_sharedGate)
                 {
-                    pending = null;
+                    _pending = null;
                 }
             }
         }
@@ -108,7 +108,7 @@ internal sealed class MemoryDiagnosticsCollector(
             Container: CgroupMemory.Read(),
             SmapsRollup: !options.Value.IncludeSmapsRollup ? null : trigger == DiagnosticsTriggers.Request ? RecentSmapsRollup() : ReadSmapsRollup(),
             Analysis: LeakIndicators.Analyze(memory, gc, runtime, growth, uptimeSeconds, window, monitor),
-            Platform: new PlatformInfo(RuntimeInformation.OSDescription, RuntimeInformation.ProcessArchitecture.ToString(), RuntimeInformation.FrameworkDescription, appVersion, libraryVersion));
+            Platform: new PlatformInfo(RuntimeInformation.OSDescription, RuntimeInformation.ProcessArchitecture.ToString(), RuntimeInformation.FrameworkDescription, _appVersion, _libraryVersion));
     }
 
     private static MemoryUsage Memory(ProcessMemoryInfo process, GCMemoryInfo gcInfo) => new(
@@ -140,12 +140,12 @@ internal sealed class MemoryDiagnosticsCollector(
         TotalPauseMilliseconds: GC.GetTotalPauseDuration().TotalMilliseconds,
         PauseTimePercentage: gcInfo.PauseTimePercentage,
         IsServerGc: GCSettings.IsServerGC,
-        IsConcurrent: concurrentGc,
+        IsConcurrent: _concurrentGc,
         LatencyMode: GCSettings.LatencyMode.ToString(),
         MemoryLoadBytes: gcInfo.MemoryLoadBytes,
         HighMemoryLoadThresholdBytes: gcInfo.HighMemoryLoadThresholdBytes,
         TotalAvailableMemoryBytes: gcInfo.TotalAvailableMemoryBytes,
-        HeapHardLimitBytes: heapHardLimit,
+        HeapHardLimitBytes: _heapHardLimit,
         FinalizationPendingCount: gcInfo.FinalizationPendingCount,
         PinnedObjectsCount: gcInfo.PinnedObjectsCount);
 
@@ -200,14 +200,14 @@ internal sealed class MemoryDiagnosticsCollector(
     private string? RecentSmapsRollup()
     {
         var now = timeProvider.GetTimestamp();
-        var cached = smapsRollup;
+        var cached = _smapsRollup;
         if (cached is not null && timeProvider.GetElapsedTime(cached.ReadAt, now) < SmapsRollupMaxAge)
         {
             return cached.Text;
         }
 
         var text = ReadSmapsRollup();
-        smapsRollup = new TimedText(text, now);
+        _smapsRollup = new TimedText(text, now);
         return text;
     }
 

@@ -22,7 +22,7 @@ internal readonly record struct MemorySample(
 /// <summary>Reads memory for the monitor and the health check. A seam so tests can script memory.</summary>
 internal interface IMemorySampler
 {
-    MemorySample Sample();
+    public MemorySample Sample();
 }
 
 /// <summary>
@@ -33,7 +33,7 @@ internal interface IMemorySampler
 /// </summary>
 internal sealed class RuntimeMemorySampler(TimeProvider timeProvider) : IMemorySampler, IDisposable
 {
-    private readonly Lazy<SafeFileHandle?> statm = new(OpenStatm);
+    private readonly Lazy<SafeFileHandle?> _statm = new(OpenStatm);
 
     public MemorySample Sample()
     {
@@ -43,15 +43,15 @@ internal sealed class RuntimeMemorySampler(TimeProvider timeProvider) : IMemoryS
 
     public void Dispose()
     {
-        if (statm.IsValueCreated)
+        if (_statm.IsValueCreated)
         {
-            statm.Value?.Dispose();
+            _statm.Value?.Dispose();
         }
     }
 
     private long ReadWorkingSet()
     {
-        if (statm.Value is { IsInvalid: false } handle)
+        if (_statm.Value is { IsInvalid: false } handle)
         {
             // statm: "size resident shared text lib data dt", in pages; procfs regenerates it on every read at offset 0.
             Span<byte> buffer = stackalloc byte[256];

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
@@ -12,7 +11,7 @@ namespace HeapDiag.AspNetCore.Endpoints;
 /// <summary>The statuses a family of routes answers with ProblemDetails; a route's signature names its family.</summary>
 internal interface IProblemStatuses
 {
-    static abstract IReadOnlyList<int> Statuses { get; }
+    public abstract static IReadOnlyList<int> Statuses { get; }
 }
 
 /// <summary>
@@ -22,7 +21,7 @@ internal interface IProblemStatuses
 internal sealed class Problem<TStatuses> : IResult, IStatusCodeHttpResult, IEndpointMetadataProvider
     where TStatuses : IProblemStatuses
 {
-    private readonly ProblemDetails details;
+    private readonly ProblemDetails _details;
 
     public Problem(ProblemDetails details)
     {
@@ -31,10 +30,10 @@ internal sealed class Problem<TStatuses> : IResult, IStatusCodeHttpResult, IEndp
             throw new InvalidOperationException($"Status {details.Status} is not one {typeof(TStatuses).Name} declares.");
         }
 
-        this.details = details;
+        _details = details;
     }
 
-    public int? StatusCode => details.Status;
+    public int? StatusCode => _details.Status;
 
     /// <summary>Seconds for <c>Retry-After</c> (a rate-limited capture).</summary>
     public double? RetryAfterSeconds { get; init; }
@@ -46,7 +45,7 @@ internal sealed class Problem<TStatuses> : IResult, IStatusCodeHttpResult, IEndp
             httpContext.Response.Headers[HeaderNames.RetryAfter] = ((long)Math.Ceiling(seconds)).ToString(CultureInfo.InvariantCulture);
         }
 
-        return TypedResults.Problem(details).ExecuteAsync(httpContext);
+        return TypedResults.Problem(_details).ExecuteAsync(httpContext);
     }
 
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder)

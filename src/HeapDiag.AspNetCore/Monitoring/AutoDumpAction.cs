@@ -9,7 +9,7 @@ namespace HeapDiag.AspNetCore.Monitoring;
 /// </summary>
 internal sealed class AutoDumpAction(IHeapDumpCapture capture, IAutoDumpReporter reporter)
 {
-    private string? lastReportedDumpId;
+    private string? _lastReportedDumpId;
 
     public Task<HeapDumpResult> CaptureAsync(int dumpNumber, CancellationToken cancellationToken) =>
         capture.CaptureAsync(new HeapDumpRequest(DiagnosticsTriggers.Auto, dumpNumber, HeapDumpTypes.Heap), cancellationToken);
@@ -17,7 +17,7 @@ internal sealed class AutoDumpAction(IHeapDumpCapture capture, IAutoDumpReporter
     /// <summary>Analyses a dump <see cref="CaptureAsync"/> wrote into its leak report. Never throws but for cancellation.</summary>
     public async Task ReportAsync(string dumpId, CancellationToken cancellationToken)
     {
-        await reporter.ReportAsync(dumpId, lastReportedDumpId, cancellationToken);
-        lastReportedDumpId = dumpId;
+        await reporter.ReportAsync(dumpId, _lastReportedDumpId, cancellationToken);
+        _lastReportedDumpId = dumpId;
     }
 }

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using HeapDiag.Analysis;
+using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Logging;
-using HeapDiag.AspNetCore.Analyzer;
 
 namespace HeapDiag.AspNetCore.Monitoring;
 
@@ -12,7 +12,7 @@ namespace HeapDiag.AspNetCore.Monitoring;
 internal interface IAutoDumpReporter
 {
     /// <summary>Analyses the dump (and compares it with the previous automatic dump, when there is one). Never throws but for cancellation.</summary>
-    Task<AutoDumpLeakReport?> ReportAsync(string dumpId, string? previousDumpId, CancellationToken cancellationToken);
+    public Task<AutoDumpLeakReport?> ReportAsync(string dumpId, string? previousDumpId, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -28,7 +28,7 @@ internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis,
     private const int TopTypes = 5;
 
     // The previous automatic dump's suspects: kept here because retention may already have deleted its results.
-    private (string DumpId, LeakSuspectReport Suspects)? previous;
+    private (string DumpId, LeakSuspectReport Suspects)? _previous;
 
     public async Task<AutoDumpLeakReport?> ReportAsync(string dumpId, string? previousDumpId, CancellationToken cancellationToken)
     {
@@ -64,8 +64,8 @@ internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis,
         // The summary comes from the same run of the analyzer: a file read.
         var summary = await analysis.SummaryAsync(id, cancellationToken);
         var topTypes = summary.Value?.TopByBytes.Take(TopTypes).Select(type => new LeakReportType(type.Name, type.Count, type.Bytes)).ToList() ?? [];
-        var baseline = previous is { } known && known.DumpId == previousDumpId ? known.Suspects : null;
-        previous = (id.ToString(), suspects);
+        var baseline = _previous is { } known && known.DumpId == previousDumpId ? known.Suspects : null;
+        _previous = (id.ToString(), suspects);
 
         var compared = baseline is null ? suspects : HeapDumpAnalyzer.CompareSuspects(baseline, suspects);
         var headline = Headline(suspects, compared, baseline is not null, topTypes);

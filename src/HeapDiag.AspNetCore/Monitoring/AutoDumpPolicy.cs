@@ -7,7 +7,7 @@ namespace HeapDiag.AspNetCore.Monitoring;
 /// </summary>
 internal sealed class AutoDumpPolicy(AutoDumpLimits limits)
 {
-    private bool fellBelowSinceLastDump = true;
+    private bool _fellBelowSinceLastDump = true;
 
     public int Attempts { get; private set; }
 
@@ -19,7 +19,7 @@ internal sealed class AutoDumpPolicy(AutoDumpLimits limits)
     public DateTimeOffset? NextAllowedAt => LastAttemptAt + limits.Cooldown;
 
     /// <summary>The value the metric must reach to re-arm by growth, or null when not waiting for growth.</summary>
-    public long? RearmAtBytes => LastAttemptValue is { } value && !fellBelowSinceLastDump
+    public long? RearmAtBytes => LastAttemptValue is { } value && !_fellBelowSinceLastDump
         ? (long)(value * (1 + (limits.RearmGrowthPercent / 100)))
         : null;
 
@@ -27,7 +27,7 @@ internal sealed class AutoDumpPolicy(AutoDumpLimits limits)
     {
         if (value < threshold)
         {
-            fellBelowSinceLastDump = true;
+            _fellBelowSinceLastDump = true;
             return AutoDumpDecision.BelowThreshold;
         }
 
@@ -71,7 +71,7 @@ internal sealed class AutoDumpPolicy(AutoDumpLimits limits)
         Attempts++;
         LastAttemptAt = now;
         LastAttemptValue = value;
-        fellBelowSinceLastDump = false;
+        _fellBelowSinceLastDump = false;
         return Attempts;
     }
 }

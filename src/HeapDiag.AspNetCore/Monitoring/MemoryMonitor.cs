@@ -12,19 +12,19 @@ namespace HeapDiag.AspNetCore.Monitoring;
 /// </summary>
 internal sealed partial class MemoryMonitor
 {
-    private readonly IMemorySampler sampler;
-    private readonly MemoryTrend trend;
-    private readonly AutoDumpAction action;
-    private readonly TimeProvider timeProvider;
-    private readonly MemoryMonitorOptions options;
-    private readonly ILogger<MemoryMonitor> logger;
-    private readonly AutoDumpPolicy policy;
-    private readonly Lock stateLock = new();
-    private readonly List<AutoDumpRecord> autoDumps = [];
-    private bool inGrowthEpisode;
-    private MonitorThreshold? threshold;
-    private MonitorError? lastError;
-    private AutoDumpDecision? lastDecision;
+    private readonly IMemorySampler _sampler;
+    private readonly MemoryTrend _trend;
+    private readonly AutoDumpAction _action;
+    private readonly TimeProvider _timeProvider;
+    private readonly MemoryMonitorOptions _options;
+    private readonly ILogger<MemoryMonitor> _logger;
+    private readonly AutoDumpPolicy _policy;
+    private readonly Lock _stateLock = new();
+    private readonly List<AutoDumpRecord> _autoDumps = [];
+    private bool _inGrowthEpisode;
+    private MonitorThreshold? _threshold;
+    private MonitorError? _lastError;
+    private AutoDumpDecision? _lastDecision;
 
     public MemoryMonitor(
         IMemorySampler sampler,
@@ -34,13 +34,13 @@ internal sealed partial class MemoryMonitor
         IOptions<MemoryMonitorOptions> options,
         ILogger<MemoryMonitor> logger)
     {
-        this.sampler = sampler;
-        this.trend = trend;
-        this.action = action;
-        this.timeProvider = timeProvider;
-        this.options = options.Value;
-        this.logger = logger;
-        policy = new AutoDumpPolicy(this.options.Limits);
+        _sampler = sampler;
+        _trend = trend;
+        _action = action;
+        _timeProvider = timeProvider;
+        _options = options.Value;
+        _logger = logger;
+        _policy = new AutoDumpPolicy(_options.Limits);
     }
 
     /// <summary>Runs one tick. Never throws: a failing tick is logged and recorded, and the next one runs.</summary>
@@ -48,16 +48,16 @@ internal sealed partial class MemoryMonitor
     {
         try
         {
-            var sample = sampler.Sample();
-            var value = sample.Value(options.Metric);
-            trend.Add(sample, value);
+            var sample = _sampler.Sample();
+            var value = sample.Value(_options.Metric);
+            _trend.Add(sample, value);
             // Resolved again only when the memory limit moves, so a steady-state tick allocates nothing here.
-            var currentThreshold = threshold is { } known && known.LimitBytes == sample.TotalAvailableMemoryBytes
+            var currentThreshold = _threshold is { } known && known.LimitBytes == sample.TotalAvailableMemoryBytes
                 ? known
-                : MonitorThreshold.Resolve(options.Trigger, sample.TotalAvailableMemoryBytes);
-            lock (stateLock)
+                : MonitorThreshold.Resolve(_options.Trigger, sample.TotalAvailableMemoryBytes);
+            lock (_stateLock)
             {
-                threshold = currentThreshold;
+                _threshold = currentThreshold;
             }
 
             WatchGrowth();
@@ -70,31 +70,31 @@ internal sealed partial class MemoryMonitor
         catch (Exception ex)
         {
             RecordError(ex.Message);
-            LogTickFailed(logger, ex);
+            LogTickFailed(_logger, ex);
         }
     }
 
     public MonitorStatus Status(bool includeWindow)
     {
-        var growth = trend.Trend(options.LeakGrowthMbPerHour);
-        var last = trend.LastSample;
-        lock (stateLock)
+        var growth = _trend.Trend(_options.LeakGrowthMbPerHour);
+        var last = _trend.LastSample;
+        lock (_stateLock)
         {
             return new MonitorStatus(
-                Enabled: options.Enabled,
-                Metric: options.Metric.ToString(),
-                IntervalSeconds: options.Interval.TotalSeconds,
-                Threshold: threshold ?? MonitorThreshold.Resolve(options.Trigger, last?.TotalAvailableMemoryBytes ?? LimitBeforeFirstTick()),
-                LastSample: last is { } sample ? new MonitorSample(sample.Timestamp, sample.Value(options.Metric), sample.WorkingSetBytes, sample.GcHeapSizeBytes, sample.GcCommittedBytes) : null,
+                Enabled: _options.Enabled,
+                Metric: _options.Metric.ToString(),
+                IntervalSeconds: _options.Interval.TotalSeconds,
+                Threshold: _threshold ?? MonitorThreshold.Resolve(_options.Trigger, last?.TotalAvailableMemoryBytes ?? LimitBeforeFirstTick()),
+                LastSample: last is { } sample ? new MonitorSample(sample.Timestamp, sample.Value(_options.Metric), sample.WorkingSetBytes, sample.GcHeapSizeBytes, sample.GcCommittedBytes) : null,
                 Growth: new MonitorGrowth(growth.BytesPerSecond, growth.MbPerHour, growth.Samples, growth.RisingFraction, growth.Sustained),
-                AutoDumps: [.. autoDumps],
-                MaxAutoDumps: options.MaxAutoDumps,
-                AutoDumpsRemaining: Math.Max(0, options.MaxAutoDumps - policy.Attempts),
-                NextAllowedAt: policy.NextAllowedAt,
-                RearmAtBytes: policy.RearmAtBytes,
-                LastError: lastError,
-                LastDecision: lastDecision?.ToString(),
-                Window: includeWindow ? trend.Window() : null);
+                AutoDumps: [.. _autoDumps],
+                MaxAutoDumps: _options.MaxAutoDumps,
+                AutoDumpsRemaining: Math.Max(0, _options.MaxAutoDumps - _policy.Attempts),
+                NextAllowedAt: _policy.NextAllowedAt,
+                RearmAtBytes: _policy.RearmAtBytes,
+                LastError: _lastError,
+                LastDecision: _lastDecision?.ToString(),
+                Window: includeWindow ? _trend.Window() : null);
         }
     }
 
@@ -106,7 +106,7 @@ internal sealed partial class MemoryMonitor
     {
         try
         {
-            return sampler.Sample().TotalAvailableMemoryBytes;
+            return _sampler.Sample().TotalAvailableMemoryBytes;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -116,73 +116,73 @@ internal sealed partial class MemoryMonitor
 
     private void WatchGrowth()
     {
-        var growth = trend.Trend(options.LeakGrowthMbPerHour);
+        var growth = _trend.Trend(_options.LeakGrowthMbPerHour);
 
         // One warning per episode of sustained growth, not one per sample: a log that repeats every 10 s is muted.
-        if (growth.Sustained && !inGrowthEpisode)
+        if (growth.Sustained && !_inGrowthEpisode)
         {
-            inGrowthEpisode = true;
-            LogSustainedGrowth(logger, options.Metric.ToString(), growth.MbPerHour, growth.Samples, growth.RisingFraction * 100);
+            _inGrowthEpisode = true;
+            LogSustainedGrowth(_logger, _options.Metric.ToString(), growth.MbPerHour, growth.Samples, growth.RisingFraction * 100);
         }
-        else if (!growth.Sustained && inGrowthEpisode)
+        else if (!growth.Sustained && _inGrowthEpisode)
         {
-            inGrowthEpisode = false;
-            LogGrowthEnded(logger, options.Metric.ToString(), growth.MbPerHour);
+            _inGrowthEpisode = false;
+            LogGrowthEnded(_logger, _options.Metric.ToString(), growth.MbPerHour);
         }
     }
 
     private async Task MaybeCaptureAsync(long value, MonitorThreshold currentThreshold, DateTimeOffset now, CancellationToken cancellationToken)
     {
         int dumpNumber;
-        lock (stateLock)
+        lock (_stateLock)
         {
             // Status reads the policy under this lock too: it never sees it half-updated.
-            lastDecision = policy.Evaluate(value, currentThreshold.Bytes, now);
-            if (lastDecision != AutoDumpDecision.Capture)
+            _lastDecision = _policy.Evaluate(value, currentThreshold.Bytes, now);
+            if (_lastDecision != AutoDumpDecision.Capture)
             {
                 return;
             }
 
-            dumpNumber = policy.Attempts + 1;
+            dumpNumber = _policy.Attempts + 1;
         }
 
-        LogThresholdCrossed(logger, options.Metric.ToString(), value, currentThreshold.Bytes, currentThreshold.Source, dumpNumber);
-        var result = await action.CaptureAsync(dumpNumber, cancellationToken);
+        LogThresholdCrossed(_logger, _options.Metric.ToString(), value, currentThreshold.Bytes, currentThreshold.Source, dumpNumber);
+        var result = await _action.CaptureAsync(dumpNumber, cancellationToken);
         if (result.Failure == HeapDumpFailure.Busy)
         {
             // A manual capture holds the gate: nothing was attempted, so try again next tick.
             return;
         }
 
-        lock (stateLock)
+        lock (_stateLock)
         {
-            policy.RecordAttempt(value, now);
-            autoDumps.Add(new AutoDumpRecord(dumpNumber, now, value, result.Success, result.Id, result.Success ? null : result.Error));
+            _policy.RecordAttempt(value, now);
+            _autoDumps.Add(new AutoDumpRecord(dumpNumber, now, value, result.Success, result.Id, result.Success ? null : result.Error));
         }
 
         if (result.Success)
         {
             // Part of the tick on purpose: the report runs one analysis at a time, after the dump and before the
             // next sample, so it never competes with a second automatic dump.
-            await action.ReportAsync(result.Id!, cancellationToken);
+            await _action.ReportAsync(result.Id!, cancellationToken);
         }
         else
         {
             RecordError($"Automatic dump {dumpNumber} failed: {result.Error}");
         }
 
-        var afterReport = sampler.Sample().Value(options.Metric);
-        lock (stateLock)
+        var afterReport = _sampler.Sample().Value(_options.Metric);
+        lock (_stateLock)
         {
-            policy.RaiseRearmBaseline(afterReport);
+            _policy.RaiseRearmBaseline(afterReport);
         }
     }
 
     private void RecordError(string message)
     {
-        lock (stateLock)
+        lock (_stateLock)
         {
-            lastError = new MonitorError(timeProvider.GetUtcNow(), message);
+            _lastError = new MonitorError(_timeProvider.GetUtcNow(), message);
         }
     }
 

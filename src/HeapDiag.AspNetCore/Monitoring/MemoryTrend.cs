@@ -18,78 +18,78 @@ internal sealed class MemoryTrend : IMemoryGrowth
     /// <summary>How many steps between consecutive samples rose, as a fraction of sample pairs: a leak rises step after step.</summary>
     public const double SustainedRisingFraction = 0.6;
 
-    private readonly Lock gate = new();
-    private readonly long[] ticks = new long[Capacity];
-    private readonly long[] values = new long[Capacity];
-    private readonly long[] workingSet = new long[Capacity];
-    private readonly long[] gcHeapSize = new long[Capacity];
-    private readonly long[] gcCommitted = new long[Capacity];
-    private int next;
-    private int count;
-    private MemorySample? last;
+    private readonly Lock _gate = new();
+    private readonly long[] _ticks = new long[Capacity];
+    private readonly long[] _values = new long[Capacity];
+    private readonly long[] _workingSet = new long[Capacity];
+    private readonly long[] _gcHeapSize = new long[Capacity];
+    private readonly long[] _gcCommitted = new long[Capacity];
+    private int _next;
+    private int _count;
+    private MemorySample? _last;
 
     public MemorySample? LastSample
     {
         get
         {
-            lock (gate)
+            lock (_gate)
             {
-                return last;
+                return _last;
             }
         }
     }
 
     public void Add(MemorySample sample, long value)
     {
-        lock (gate)
+        lock (_gate)
         {
-            ticks[next] = sample.Timestamp.UtcTicks;
-            values[next] = value;
-            workingSet[next] = sample.WorkingSetBytes;
-            gcHeapSize[next] = sample.GcHeapSizeBytes;
-            gcCommitted[next] = sample.GcCommittedBytes;
-            next = (next + 1) % Capacity;
-            count = Math.Min(count + 1, Capacity);
-            last = sample;
+            _ticks[_next] = sample.Timestamp.UtcTicks;
+            _values[_next] = value;
+            _workingSet[_next] = sample.WorkingSetBytes;
+            _gcHeapSize[_next] = sample.GcHeapSizeBytes;
+            _gcCommitted[_next] = sample.GcCommittedBytes;
+            _next = (_next + 1) % Capacity;
+            _count = Math.Min(_count + 1, Capacity);
+            _last = sample;
         }
     }
 
     /// <summary>The slope and the share of rising steps; sustained when both say "growing" above the given rate.</summary>
     public GrowthTrend Trend(double leakGrowthMbPerHour)
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (count < 2)
+            if (_count < 2)
             {
-                return new GrowthTrend(0, count, 0, false);
+                return new GrowthTrend(0, _count, 0, false);
             }
 
-            var start = (next - count + Capacity) % Capacity;
-            var originTicks = ticks[start];
+            var start = (_next - _count + Capacity) % Capacity;
+            var originTicks = _ticks[start];
             double sumX = 0, sumY = 0, sumXY = 0, sumXX = 0;
             var rising = 0;
-            for (var i = 0; i < count; i++)
+            for (var i = 0; i < _count; i++)
             {
                 var index = (start + i) % Capacity;
-                var x = (ticks[index] - originTicks) / (double)TimeSpan.TicksPerSecond;
-                double y = values[index];
+                var x = (_ticks[index] - originTicks) / (double)TimeSpan.TicksPerSecond;
+                double y = _values[index];
                 sumX += x;
                 sumY += y;
                 sumXY += x * y;
                 sumXX += x * x;
-                if (i > 0 && values[index] > values[(index - 1 + Capacity) % Capacity])
+                if (i > 0 && _values[index] > _values[(index - 1 + Capacity) % Capacity])
                 {
                     rising++;
                 }
             }
 
-            var denominator = (count * sumXX) - (sumX * sumX);
-            var slope = denominator == 0 ? 0 : ((count * sumXY) - (sumX * sumY)) / denominator;
-            var risingFraction = rising / (double)(count - 1);
-            var trend = new GrowthTrend(slope, count, risingFraction, false);
+            var denominator = (_count * sumXX) - (sumX * sumX);
+            var slope = denominator == 0 ? 0 : ((_count * sumXY) - (sumX * sumY)) / denominator;
+            var risingFraction = rising / (double)(_count - 1);
+            var trend = new GrowthTrend(slope, _count, risingFraction, false);
             return trend with
             {
-                Sustained = count >= MinimumSamplesForTrend && risingFraction >= SustainedRisingFraction && trend.MbPerHour > leakGrowthMbPerHour,
+                Sustained = _count >= MinimumSamplesForTrend && risingFraction >= SustainedRisingFraction && trend.MbPerHour > leakGrowthMbPerHour,
             };
         }
     }
@@ -97,16 +97,16 @@ internal sealed class MemoryTrend : IMemoryGrowth
     /// <summary>A copy of the window, oldest first, for <c>/monitor?window=true</c>.</summary>
     public IReadOnlyList<WindowPoint> Window()
     {
-        lock (gate)
+        lock (_gate)
         {
-            var points = new WindowPoint[count];
-            var start = (next - count + Capacity) % Capacity;
-            for (var i = 0; i < count; i++)
+            var points = new WindowPoint[_count];
+            var start = (_next - _count + Capacity) % Capacity;
+            for (var i = 0; i < _count; i++)
             {
                 var index = (start + i) % Capacity;
                 // Whole milliseconds: the answer stays small (360 samples) and a person needs no finer time.
-                var timestamp = new DateTimeOffset(ticks[index] - (ticks[index] % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
-                points[i] = new WindowPoint(timestamp, values[index], workingSet[index], gcHeapSize[index], gcCommitted[index]);
+                var timestamp = new DateTimeOffset(_ticks[index] - (_ticks[index] % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
+                points[i] = new WindowPoint(timestamp, _values[index], _workingSet[index], _gcHeapSize[index], _gcCommitted[index]);
             }
 
             return points;

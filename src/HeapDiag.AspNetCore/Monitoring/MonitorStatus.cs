@@ -1,4 +1,3 @@
-using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Storage;
 
 namespace HeapDiag.AspNetCore.Monitoring;

@@ -24,7 +24,7 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     public const string SchemeName = "HeapDiagApiKey";
     public const string HeaderName = "X-Api-Key";
 
-    private readonly ILogger logger = loggerFactory.CreateLogger("HeapDiag.Security");
+    private readonly ILogger _logger = loggerFactory.CreateLogger("HeapDiag.Security");
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -52,7 +52,7 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     {
         var authenticate = await HandleAuthenticateOnceSafeAsync();
         var reason = authenticate.Failure?.Message ?? "No credentials were sent.";
-        LogDenied(logger, Request.Method, Request.Path, "anonymous", StatusCodes.Status401Unauthorized, reason);
+        LogDenied(_logger, Request.Method, Request.Path, "anonymous", StatusCodes.Status401Unauthorized, reason);
 
         Response.Headers.WWWAuthenticate = $"{HeaderName}";
         await Results.Problem(
@@ -65,7 +65,7 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
         var caller = Context.User.Identity?.Name ?? "unnamed user";
-        LogDenied(logger, Request.Method, Request.Path, caller, StatusCodes.Status403Forbidden, "missing role");
+        LogDenied(_logger, Request.Method, Request.Path, caller, StatusCodes.Status403Forbidden, "missing role");
 
         await Results.Problem(
             statusCode: StatusCodes.Status403Forbidden,

@@ -15,14 +15,14 @@ namespace HeapDiag.AspNetCore.Security;
 /// </remarks>
 internal sealed class ApiKeyHashes
 {
-    private readonly byte[][] hashes;
+    private readonly byte[][] _hashes;
 
     public ApiKeyHashes(IOptions<HeapDiagnosticsOptions> options)
     {
-        hashes = [.. options.Value.ApiKeys.Where(key => !string.IsNullOrEmpty(key)).Select(Hash)];
+        _hashes = [.. options.Value.ApiKeys.Where(key => !string.IsNullOrEmpty(key)).Select(Hash)];
     }
 
-    public bool IsEmpty => hashes.Length == 0;
+    public bool IsEmpty => _hashes.Length == 0;
 
     /// <summary>Returns a short fingerprint of the matching key (safe to log), or null when no key matches.</summary>
     public string? Match(string presentedKey)
@@ -31,7 +31,7 @@ internal sealed class ApiKeyHashes
         string? fingerprint = null;
 
         // Every stored hash is compared, so the time taken does not tell which key (or none) matched.
-        foreach (var hash in hashes)
+        foreach (var hash in _hashes)
         {
             if (CryptographicOperations.FixedTimeEquals(hash, presented))
             {

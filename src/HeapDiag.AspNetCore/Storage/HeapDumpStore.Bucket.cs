@@ -8,12 +8,12 @@ internal sealed partial class HeapDumpStore
 {
     // One fetch from the bucket at a time (two analyses of one remote dump must not both fetch 1.5 GB), and one
     // diagnostics copy at a time, so the last write reaches the bucket last.
-    private readonly SemaphoreSlim fetches = new(1, 1);
+    private readonly SemaphoreSlim _fetches = new(1, 1);
 
     /// <summary>The most a live check of the bucket waits.</summary>
     public static readonly TimeSpan BucketCheckTimeout = TimeSpan.FromSeconds(30);
-    private readonly Lock statusLock = new();
-    private HeapDumpEgressStatus? status;
+    private readonly Lock _statusLock = new();
+    private HeapDumpEgressStatus? _status;
 
     public string Provider => bucket is null ? nameof(HeapDumpEgressProvider.FileSystem) : nameof(HeapDumpEgressProvider.S3);
 
@@ -179,8 +179,8 @@ internal sealed partial class HeapDumpStore
             var local = Find(id);
             if (local is null && bucket is not null)
             {
-                await fetches.WaitAsync(cancellationToken);
-                using var turn = new Release(() => fetches.Release());
+                await _fetches.WaitAsync(cancellationToken);
+                using var turn = new Release(() => _fetches.Release());
 
                 // Another caller may have fetched it while this one waited.
                 local = Find(id) ?? (await bucket.FindAsync(id, cancellationToken) is { } remote ? await FetchAsync(remote, cancellationToken) : null);
@@ -238,9 +238,9 @@ internal sealed partial class HeapDumpStore
         }
     }
 
-    public HeapDumpEgressStatus Status() => status ?? new HeapDumpEgressStatus(Provider, Target, null, null, null);
+    public HeapDumpEgressStatus Status() => _status ?? new HeapDumpEgressStatus(Provider, Target, null, null, null);
 
-    public void Dispose() => fetches.Dispose();
+    public void Dispose() => _fetches.Dispose();
 
     private async Task<StoredHeapDump> FetchAsync(RemoteHeapDump listed, CancellationToken cancellationToken)
     {
@@ -299,8 +299,8 @@ internal sealed partial class HeapDumpStore
         try
         {
             // Each copy sends what is on disk when it runs.
-            await fetches.WaitAsync(stopping);
-            using var turn = new Release(() => fetches.Release());
+            await _fetches.WaitAsync(stopping);
+            using var turn = new Release(() => _fetches.Release());
             if (await bucket!.FindAsync(id, stopping) is { } remote && TryReadDiagnostics(id) is { } content)
             {
                 await bucket.PutDiagnosticsAsync(remote.Key, content, stopping);
@@ -325,9 +325,9 @@ internal sealed partial class HeapDumpStore
 
     private void Record(Func<HeapDumpEgressStatus, HeapDumpEgressStatus> change)
     {
-        lock (statusLock)
+        lock (_statusLock)
         {
-            status = change(Status());
+            _status = change(Status());
         }
     }
 

@@ -23,7 +23,7 @@ internal sealed partial class HeapDumpStore(
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     // One entry per analysis reading a dump: retention passes over those dumps.
-    private readonly ConcurrentDictionary<Guid, HeapDumpId> inAnalysis = new();
+    private readonly ConcurrentDictionary<Guid, HeapDumpId> _inAnalysis = new();
 
     public string DirectoryPath { get; } = Path.GetFullPath(options.Value.Directory);
 
@@ -51,8 +51,8 @@ internal sealed partial class HeapDumpStore(
     public IDisposable LeaseForAnalysis(HeapDumpId id)
     {
         var lease = Guid.NewGuid();
-        inAnalysis[lease] = id;
-        return new Release(() => inAnalysis.TryRemove(lease, out _));
+        _inAnalysis[lease] = id;
+        return new Release(() => _inAnalysis.TryRemove(lease, out _));
     }
 
     /// <summary>The diagnostics written with a dump, or null when there are none here (or they cannot be read).</summary>
@@ -159,7 +159,7 @@ internal sealed partial class HeapDumpStore(
         {
             // Newest first: once one dump does not fit, every older one goes too, so what is kept is always the newest.
             limitReached |= kept >= storage.MaxDumps || (kept > 0 && keptBytes + dump.SizeBytes > storage.MaxTotalBytes);
-            if (limitReached && !inAnalysis.Values.Contains(dump.Id))
+            if (limitReached && !_inAnalysis.Values.Contains(dump.Id))
             {
                 Delete(dump.Id);
                 deleted.Add(dump.Id);
@@ -284,11 +284,11 @@ internal sealed partial class HeapDumpStore(
     /// <summary>Runs its action once, on the first dispose.</summary>
     private sealed class Release(Action release) : IDisposable
     {
-        private int disposed;
+        private int _disposed;
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref disposed, 1) == 0)
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
                 release();
             }

@@ -26,21 +26,21 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
     // A listing stops at 100 000 objects: past that the bucket needs a lifecycle rule, not a longer list.
     private const int MaxListPages = 100;
 
-    private readonly S3EgressOptions s3 = options.Value.S3;
+    private readonly S3EgressOptions _s3 = options.Value.S3;
 
     /// <summary>The bucket's settings (<c>Egress:S3</c>): compression, deleting local copies, presigned downloads.</summary>
-    public S3EgressOptions Settings => s3;
-    private readonly TransferUtility transfers = new(client, new TransferUtilityConfig { ConcurrentServiceRequests = 4 });
+    public S3EgressOptions Settings => _s3;
+    private readonly TransferUtility _transfers = new(client, new TransferUtilityConfig { ConcurrentServiceRequests = 4 });
     // {Prefix}/{app}/: the host's application name is the app's assembly name even under a test host.
-    private readonly string appPrefix = $"{(options.Value.S3.Prefix ?? string.Empty).Trim('/')}/".TrimStart('/')
+    private readonly string _appPrefix = $"{(options.Value.S3.Prefix ?? string.Empty).Trim('/')}/".TrimStart('/')
         + string.Concat((environment?.ApplicationName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? "app").Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-')) + "/";
-    private readonly string instanceFolder = $"{instance.ProcessId.ToString(CultureInfo.InvariantCulture)}-{instance.SessionId}";
+    private readonly string _instanceFolder = $"{instance.ProcessId.ToString(CultureInfo.InvariantCulture)}-{instance.SessionId}";
 
-    private string Bucket => s3.Bucket ?? string.Empty;
+    private string Bucket => _s3.Bucket ?? string.Empty;
 
-    private string Endpoint => string.IsNullOrWhiteSpace(s3.ServiceUrl) ? $"AWS S3 ({(string.IsNullOrWhiteSpace(s3.Region) ? "SDK default region" : s3.Region)})" : s3.ServiceUrl.TrimEnd('/');
+    private string Endpoint => string.IsNullOrWhiteSpace(_s3.ServiceUrl) ? $"AWS S3 ({(string.IsNullOrWhiteSpace(_s3.Region) ? "SDK default region" : _s3.Region)})" : _s3.ServiceUrl.TrimEnd('/');
 
-    public string Target => $"s3://{Bucket}/{appPrefix} at {Endpoint}";
+    public string Target => $"s3://{Bucket}/{_appPrefix} at {Endpoint}";
 
     public string Location(string key) => $"s3://{Bucket}/{key}";
 
@@ -75,22 +75,26 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
     /// <summary>Uploads a committed dump (<paramref name="file"/>: its zstd form or the dump itself), then its diagnostics. Returns the key.</summary>
     public async Task<string> UploadAsync(StoredHeapDump dump, string file, bool compressed, MemoryDiagnostics diagnostics, CancellationToken cancellationToken)
     {
-        var key = $"{appPrefix}{instanceFolder}/{dump.Id.DumpFileName}{(compressed ? ".zst" : string.Empty)}";
+        var key = $"{_appPrefix}{_instanceFolder}/{dump.Id.DumpFileName}{(compressed ? ".zst" : string.Empty)}";
         var request = new TransferUtilityUploadRequest
         {
-            BucketName = Bucket, Key = key, FilePath = file, PartSize = s3.PartSizeBytes, ContentType = compressed ? "application/zstd" : "application/octet-stream",
+            BucketName = Bucket,
+            Key = key,
+            FilePath = file,
+            PartSize = _s3.PartSizeBytes,
+            ContentType = compressed ? "application/zstd" : "application/octet-stream",
 
             // x-amz-meta-*: what an operator needs to pick a dump from the bucket without downloading it, and its digest.
             Metadata =
             {
                 ["trigger"] = dump.Id.Trigger, ["dump-number"] = dump.Id.DumpNumber.ToString(CultureInfo.InvariantCulture), ["dump-type"] = dump.Id.Type,
-                ["instance"] = instanceFolder, ["machine-name"] = string.Concat(Environment.MachineName.Select(c => c is >= ' ' and <= '~' ? c : '?')),
+                ["instance"] = _instanceFolder, ["machine-name"] = string.Concat(Environment.MachineName.Select(c => c is >= ' ' and <= '~' ? c : '?')),
                 ["working-set-bytes"] = diagnostics.MemoryUsage.WorkingSetBytes.ToString(CultureInfo.InvariantCulture),
                 ["gc-heap-size-bytes"] = diagnostics.MemoryUsage.GcHeapSizeBytes.ToString(CultureInfo.InvariantCulture),
                 [Sha256Metadata] = dump.Sha256, [SizeMetadata] = dump.SizeBytes.ToString(CultureInfo.InvariantCulture),
             },
         };
-        await CallAsync("Upload", key, async c => { await transfers.UploadAsync(request, c); return key; }, cancellationToken);
+        await CallAsync("Upload", key, async c => { await _transfers.UploadAsync(request, c); return key; }, cancellationToken);
         if (dump.DiagnosticsPath is { } diagnosticsPath && File.Exists(diagnosticsPath))
         {
             await PutDiagnosticsAsync(key, await File.ReadAllBytesAsync(diagnosticsPath, cancellationToken), cancellationToken);
@@ -107,10 +111,10 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
     public async Task<IReadOnlyList<RemoteHeapDump>> ListAsync(CancellationToken cancellationToken)
     {
         var objects = new Dictionary<string, long>(StringComparer.Ordinal);
-        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = appPrefix };
+        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = _appPrefix };
         for (var page = 0; page == 0 || (request.ContinuationToken is not null && page < MaxListPages); page++)
         {
-            var response = await CallAsync("Listing", appPrefix, c => client.ListObjectsV2Async(request, c), cancellationToken);
+            var response = await CallAsync("Listing", _appPrefix, c => client.ListObjectsV2Async(request, c), cancellationToken);
             response.S3Objects?.ForEach(item => objects[item.Key] = item.Size ?? 0);
             request.ContinuationToken = response.IsTruncated == true ? response.NextContinuationToken : null;
         }
@@ -154,14 +158,15 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
 
     /// <summary>Downloads an object to a file (the SDK resumes an interrupted transfer).</summary>
     public Task DownloadAsync(string key, string file, CancellationToken cancellationToken) =>
-        CallAsync("Download", key, async c => { await transfers.DownloadAsync(new TransferUtilityDownloadRequest { BucketName = Bucket, Key = key, FilePath = file }, c); return file; }, cancellationToken);
+        CallAsync("Download", key, async c => { await _transfers.DownloadAsync(new TransferUtilityDownloadRequest { BucketName = Bucket, Key = key, FilePath = file }, c); return file; }, cancellationToken);
 
     /// <summary>A URL that lets whoever holds it download the object for a few minutes.</summary>
     public Task<string> PresignAsync(RemoteHeapDump dump) => CallAsync("Presigning", dump.Key, _ => client.GetPreSignedURLAsync(new GetPreSignedUrlRequest
     {
-        BucketName = Bucket, Key = dump.Key,
-        Expires = time.GetUtcNow().Add(s3.PresignedUrlLifetime).UtcDateTime,
-        Protocol = s3.ServiceUrl?.StartsWith("http:", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
+        BucketName = Bucket,
+        Key = dump.Key,
+        Expires = time.GetUtcNow().Add(_s3.PresignedUrlLifetime).UtcDateTime,
+        Protocol = _s3.ServiceUrl?.StartsWith("http:", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
         ResponseHeaderOverrides = { ContentDisposition = $"attachment; filename=\"{dump.Key[(dump.Key.LastIndexOf('/') + 1)..]}\"" },
     }), CancellationToken.None);
 
@@ -170,7 +175,7 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
 
     /// <summary>Lists one key: proves endpoint, credentials, bucket and list permission without writing (v1: s3rver fails v2 tokens).</summary>
     public Task CheckAsync(CancellationToken cancellationToken) =>
-        CallAsync("Access check", appPrefix, c => client.ListObjectsAsync(new ListObjectsRequest { BucketName = Bucket, Prefix = appPrefix, MaxKeys = 1 }, c), cancellationToken);
+        CallAsync("Access check", _appPrefix, c => client.ListObjectsAsync(new ListObjectsRequest { BucketName = Bucket, Prefix = _appPrefix, MaxKeys = 1 }, c), cancellationToken);
 
     private static long? SizeOf(MetadataCollection metadata) => long.TryParse(metadata[SizeMetadata], NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null;
 
@@ -180,7 +185,7 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
     private HeapDumpId? ParseKey(string key)
     {
         var extension = key.EndsWith(".zst", StringComparison.Ordinal) ? $"{HeapDumpId.DumpExtension}.zst" : HeapDumpId.DumpExtension;
-        var parts = key.StartsWith(appPrefix, StringComparison.Ordinal) ? key[appPrefix.Length..].Split('/') : [];
+        var parts = key.StartsWith(_appPrefix, StringComparison.Ordinal) ? key[_appPrefix.Length..].Split('/') : [];
         return parts is [{ Length: > 0 }, var name] ? HeapDumpId.FromFileName(name, extension) : null;
     }
 
@@ -203,7 +208,7 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
             // The outermost message is often generic ("An error occurred while sending the request"); the innermost names the cause.
             var root = ex.GetBaseException().Message.TrimEnd('.');
             var cause = service is { StatusCode: not 0 } ? $"{service.ErrorCode ?? service.StatusCode.ToString()} (HTTP {(int)service.StatusCode}): {service.Message.TrimEnd('.')}"
-                : IsNoAnswer(ex) ? $"no answer within the request timeout of {s3.RequestTimeout} ({s3.MaxAttempts} attempts)"
+                : IsNoAnswer(ex) ? $"no answer within the request timeout of {_s3.RequestTimeout} ({_s3.MaxAttempts} attempts)"
                 : root == ex.Message.TrimEnd('.') ? root : $"{ex.Message.TrimEnd('.')} ({root})";
             throw new HeapDumpStoreException($"{operation} of s3://{Bucket}/{key} at {Endpoint} failed: {cause}.", ex) { Fix = Fix(ex, service), ErrorCode = service?.ErrorCode };
         }
@@ -221,7 +226,7 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
         { StatusCode: > 0 and < (HttpStatusCode)500 } => "Check the HeapDiagnostics:Egress:S3 settings (ServiceUrl, Region, Bucket, ForcePathStyle).",
         null when exception is AmazonClientException && exception.Message.Contains("credential", StringComparison.OrdinalIgnoreCase) =>
             "Give the AWS SDK credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance/pod role. HeapDiag never takes them from its own settings.",
-        _ => $"Check that {(string.IsNullOrWhiteSpace(s3.ServiceUrl) ? "AWS S3" : $"HeapDiagnostics:Egress:S3:ServiceUrl ('{s3.ServiceUrl}')")} is right and reachable from this instance; the dump stays in the local directory meanwhile.",
+        _ => $"Check that {(string.IsNullOrWhiteSpace(_s3.ServiceUrl) ? "AWS S3" : $"HeapDiagnostics:Egress:S3:ServiceUrl ('{_s3.ServiceUrl}')")} is right and reachable from this instance; the dump stays in the local directory meanwhile.",
     };
 
     /// <summary>Turns chunk encoding off on every upload request, which TransferUtility's requests cannot set themselves.</summary>

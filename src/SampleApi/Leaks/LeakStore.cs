@@ -9,11 +9,11 @@ internal sealed class LeakStore : IDisposable
     /// <summary>Size of each leaked payload: small objects, so a dump shows many instances, as real leaks do.</summary>
     public const int PayloadBytes = 1024;
 
-    private readonly Lock gate = new();
-    private readonly List<CachedOrder> cache = [];
-    private readonly List<Timer> timers = [];
-    private readonly List<Func<int>> closures = [];
-    private readonly List<PriceSubscriber> subscribers = [];
+    private readonly Lock _gate = new();
+    private readonly List<CachedOrder> _cache = [];
+    private readonly List<Timer> _timers = [];
+    private readonly List<Func<int>> _closures = [];
+    private readonly List<PriceSubscriber> _subscribers = [];
 
     /// <summary>A long-lived publisher; subscribers that never unsubscribe stay reachable through it.</summary>
     public event EventHandler? PriceChanged;
@@ -21,7 +21,7 @@ internal sealed class LeakStore : IDisposable
     public LeakReport Leak(LeakPattern pattern, int megabytes)
     {
         var count = megabytes * (1024 * 1024 / PayloadBytes);
-        lock (gate)
+        lock (_gate)
         {
             var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
             for (var i = 0; i < count; i++)
@@ -31,21 +31,21 @@ internal sealed class LeakStore : IDisposable
                 {
                     case LeakPattern.Cache:
                         // An unbounded cache: entries are added and never evicted.
-                        cache.Add(new CachedOrder(cache.Count, payload));
+                        _cache.Add(new CachedOrder(_cache.Count, payload));
                         break;
                     case LeakPattern.Events:
                         // A handler attached to a long-lived event and never detached.
                         var subscriber = new PriceSubscriber(payload);
                         PriceChanged += subscriber.OnPriceChanged;
-                        subscribers.Add(subscriber);
+                        _subscribers.Add(subscriber);
                         break;
                     case LeakPattern.Timers:
                         // A timer never disposed: its callback and the state it captures live as long as it does.
-                        timers.Add(new Timer(static state => GC.KeepAlive(state), payload, TimeSpan.FromHours(1), TimeSpan.FromHours(1)));
+                        _timers.Add(new Timer(static state => GC.KeepAlive(state), payload, TimeSpan.FromHours(1), TimeSpan.FromHours(1)));
                         break;
                     case LeakPattern.Closures:
                         // A lambda stored for later that captures a large variable.
-                        closures.Add(() => payload.Length);
+                        _closures.Add(() => payload.Length);
                         break;
                 }
             }
@@ -62,19 +62,19 @@ internal sealed class LeakStore : IDisposable
 
     public LeakReport Release()
     {
-        lock (gate)
+        lock (_gate)
         {
-            var released = cache.Count + subscribers.Count + timers.Count + closures.Count;
-            cache.Clear();
-            foreach (var subscriber in subscribers)
+            var released = _cache.Count + _subscribers.Count + _timers.Count + _closures.Count;
+            _cache.Clear();
+            foreach (var subscriber in _subscribers)
             {
                 PriceChanged -= subscriber.OnPriceChanged;
             }
 
-            subscribers.Clear();
-            timers.ForEach(timer => timer.Dispose());
-            timers.Clear();
-            closures.Clear();
+            _subscribers.Clear();
+            _timers.ForEach(timer => timer.Dispose());
+            _timers.Clear();
+            _closures.Clear();
             return new LeakReport("all", -released, 0);
         }
     }
@@ -85,10 +85,10 @@ internal sealed class LeakStore : IDisposable
     {
         var held = pattern switch
         {
-            LeakPattern.Cache => cache.Count,
-            LeakPattern.Events => subscribers.Count,
-            LeakPattern.Timers => timers.Count,
-            _ => closures.Count,
+            LeakPattern.Cache => _cache.Count,
+            LeakPattern.Events => _subscribers.Count,
+            LeakPattern.Timers => _timers.Count,
+            _ => _closures.Count,
         };
         return new LeakReport(pattern.ToString().ToLowerInvariant(), added, held);
     }

@@ -5,7 +5,7 @@ namespace HeapDiag.AspNetCore.Tests.Diagnostics;
 /// <summary>Reading a container's memory limit and usage from cgroup files, v2 and v1, laid out in a temp directory as the kernel lays them out.</summary>
 public sealed class CgroupMemoryTests : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("heapdiag-cgroup-").FullName;
+    private readonly string _root = Directory.CreateTempSubdirectory("heapdiag-cgroup-").FullName;
 
     [Fact]
     public void V2_reads_the_limit_the_usage_and_the_working_set_without_inactive_page_cache()
@@ -15,7 +15,7 @@ public sealed class CgroupMemoryTests : IDisposable
         Write("fs/kubepods/pod1/app/memory.current", "900000000\n");
         Write("fs/kubepods/pod1/app/memory.stat", "anon 500000000\nfile 400000000\ninactive_file 300000000\nactive_file 100000000\n");
 
-        var info = CgroupMemory.Read(Path.Combine(root, "cgroup"), Path.Combine(root, "fs"));
+        var info = CgroupMemory.Read(Path.Combine(_root, "cgroup"), Path.Combine(_root, "fs"));
 
         Assert.Equal(new ContainerInfo(2, 1073741824, 900000000, 600000000), info);
     }
@@ -27,7 +27,7 @@ public sealed class CgroupMemoryTests : IDisposable
         Write("fs/memory.max", "max\n");
         Write("fs/memory.current", "12345\n");
 
-        var info = CgroupMemory.Read(Path.Combine(root, "cgroup"), Path.Combine(root, "fs"));
+        var info = CgroupMemory.Read(Path.Combine(_root, "cgroup"), Path.Combine(_root, "fs"));
 
         Assert.Equal(new ContainerInfo(2, null, 12345, 12345), info);
     }
@@ -40,7 +40,7 @@ public sealed class CgroupMemoryTests : IDisposable
         Write("fs/memory/process_api/abc/memory.usage_in_bytes", "2000\n");
         Write("fs/memory/process_api/abc/memory.stat", "cache 1500\ntotal_inactive_file 700\n");
 
-        var info = CgroupMemory.Read(Path.Combine(root, "cgroup"), Path.Combine(root, "fs"));
+        var info = CgroupMemory.Read(Path.Combine(_root, "cgroup"), Path.Combine(_root, "fs"));
 
         Assert.Equal(new ContainerInfo(1, null, 2000, 1300), info);
     }
@@ -52,7 +52,7 @@ public sealed class CgroupMemoryTests : IDisposable
         Write("fs/memory/job/memory.limit_in_bytes", "536870912\n");
         Write("fs/memory/job/memory.usage_in_bytes", "1000\n");
 
-        var info = CgroupMemory.Read(Path.Combine(root, "cgroup"), Path.Combine(root, "fs"));
+        var info = CgroupMemory.Read(Path.Combine(_root, "cgroup"), Path.Combine(_root, "fs"));
 
         Assert.Equal(new ContainerInfo(1, 536870912, 1000, 1000), info);
     }
@@ -60,14 +60,14 @@ public sealed class CgroupMemoryTests : IDisposable
     [Fact]
     public void No_cgroup_files_mean_no_container_information()
     {
-        Assert.Null(CgroupMemory.Read(Path.Combine(root, "missing"), Path.Combine(root, "fs")));
+        Assert.Null(CgroupMemory.Read(Path.Combine(_root, "missing"), Path.Combine(_root, "fs")));
     }
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    public void Dispose() => Directory.Delete(_root, recursive: true);
 
     private void Write(string relative, string text)
     {
-        var path = Path.Combine(root, relative);
+        var path = Path.Combine(_root, relative);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, text);
     }

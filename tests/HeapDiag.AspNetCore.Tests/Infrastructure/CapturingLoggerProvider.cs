@@ -6,9 +6,9 @@ namespace HeapDiag.AspNetCore.Tests.Infrastructure;
 /// <summary>Keeps every log line in memory so tests can assert on what was (and was not) logged.</summary>
 public sealed class CapturingLoggerProvider : ILoggerProvider
 {
-    private readonly ConcurrentQueue<LogEntry> entries = new();
+    private readonly ConcurrentQueue<LogEntry> _entries = new();
 
-    public IReadOnlyList<LogEntry> Entries => [.. entries];
+    public IReadOnlyList<LogEntry> Entries => [.. _entries];
 
     /// <summary>The one entry with this event id, waited for: some are logged in the background after start-up.</summary>
     public async Task<LogEntry> SingleAsync(int eventId)
@@ -17,7 +17,7 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
         return Assert.Single(Entries, entry => entry.EventId.Id == eventId);
     }
 
-    public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, entries);
+    public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, _entries);
 
     public void Dispose()
     {

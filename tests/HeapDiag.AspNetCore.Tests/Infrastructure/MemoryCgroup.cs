@@ -37,8 +37,8 @@ public sealed class MemoryCgroup : IAsyncDisposable
 
     public static MemoryCgroup Create(string name, long limitBytes)
     {
-        (string parent, int version) = OwnGroup() ?? throw new InvalidOperationException(Unavailable);
-        string path = Path.Combine(parent, name);
+        (var parent, var version) = OwnGroup() ?? throw new InvalidOperationException(Unavailable);
+        var path = Path.Combine(parent, name);
         Directory.CreateDirectory(path);
         File.WriteAllText(Path.Combine(path, version == 1 ? "memory.limit_in_bytes" : "memory.max"), limitBytes.ToString(CultureInfo.InvariantCulture));
         return new MemoryCgroup(path, version);
@@ -48,7 +48,7 @@ public sealed class MemoryCgroup : IAsyncDisposable
     {
         // A group can only be removed once empty: whatever still runs in it is killed first, and the kernel takes a
         // moment to let the group go.
-        foreach (string line in File.Exists(ProcessesFile) ? File.ReadAllLines(ProcessesFile) : [])
+        foreach (var line in File.Exists(ProcessesFile) ? File.ReadAllLines(ProcessesFile) : [])
         {
             try
             {
@@ -88,16 +88,16 @@ public sealed class MemoryCgroup : IAsyncDisposable
             return null;
         }
 
-        foreach (string line in File.ReadAllLines("/proc/self/cgroup"))
+        foreach (var line in File.ReadAllLines("/proc/self/cgroup"))
         {
-            string[] parts = line.Split(':', 3);
+            var parts = line.Split(':', 3);
             if (parts.Length == 3 && parts[1].Split(',').Contains("memory") && Directory.Exists("/sys/fs/cgroup/memory" + parts[2]))
             {
                 return ("/sys/fs/cgroup/memory" + parts[2], 1);
             }
         }
 
-        string? v2 = File.ReadAllLines("/proc/self/cgroup").FirstOrDefault(l => l.StartsWith("0::", StringComparison.Ordinal))?[3..];
+        var v2 = File.ReadAllLines("/proc/self/cgroup").FirstOrDefault(l => l.StartsWith("0::", StringComparison.Ordinal))?[3..];
         return v2 is not null && File.Exists(Path.Combine("/sys/fs/cgroup" + v2, "cgroup.subtree_control"))
             && File.ReadAllText(Path.Combine("/sys/fs/cgroup" + v2, "cgroup.subtree_control")).Contains("memory", StringComparison.Ordinal)
             ? ("/sys/fs/cgroup" + v2, 2)
@@ -111,7 +111,7 @@ public sealed class MemoryCgroup : IAsyncDisposable
             return "no memory cgroup this process can make a child group in (/proc/self/cgroup names none, or cgroup v2 without the memory controller delegated)";
         }
 
-        string probe = Path.Combine(own.Path, $"heapdiag-probe-{Environment.ProcessId}");
+        var probe = Path.Combine(own.Path, $"heapdiag-probe-{Environment.ProcessId}");
         try
         {
             Directory.CreateDirectory(probe);

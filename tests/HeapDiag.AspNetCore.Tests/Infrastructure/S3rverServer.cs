@@ -21,12 +21,12 @@ public sealed class S3rverServer : IAsyncDisposable
     public const string SecretKey = "S3RVER";
     public const string Install = "npm install --prefix .tools s3rver@3.7.1, or set HEAPDIAG_S3RVER to its path";
 
-    private readonly Process process;
-    private readonly StringBuilder output = new();
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
 
     private S3rverServer(Process process, int port, string directory, string bucket)
     {
-        this.process = process;
+        _process = process;
         Port = port;
         Directory = directory;
         Bucket = bucket;
@@ -44,9 +44,9 @@ public sealed class S3rverServer : IAsyncDisposable
     {
         get
         {
-            lock (output)
+            lock (_output)
             {
-                return output.ToString();
+                return _output.ToString();
             }
         }
     }
@@ -140,17 +140,17 @@ public sealed class S3rverServer : IAsyncDisposable
     /// <summary>Stops the server at once, as a crash or a network cut would.</summary>
     public void Kill()
     {
-        if (!process.HasExited)
+        if (!_process.HasExited)
         {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(10_000);
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         Kill();
-        process.Dispose();
+        _process.Dispose();
         await Task.Yield();
         try
         {
@@ -174,7 +174,7 @@ public sealed class S3rverServer : IAsyncDisposable
         try
         {
             await Poll.UntilAsync(
-                () => process.HasExited ? throw new InvalidOperationException($"s3rver exited with {process.ExitCode}: {Output}") : Output.Contains("listening", StringComparison.OrdinalIgnoreCase),
+                () => _process.HasExited ? throw new InvalidOperationException($"s3rver exited with {_process.ExitCode}: {Output}") : Output.Contains("listening", StringComparison.OrdinalIgnoreCase),
                 $"s3rver to listen on {ServiceUrl}",
                 TimeSpan.FromSeconds(30));
         }
@@ -192,9 +192,9 @@ public sealed class S3rverServer : IAsyncDisposable
             return;
         }
 
-        lock (output)
+        lock (_output)
         {
-            output.AppendLine(line);
+            _output.AppendLine(line);
         }
     }
 }

@@ -11,13 +11,13 @@ namespace HeapDiag.AspNetCore.Tests.Infrastructure;
 /// </summary>
 public sealed class SampleApiProcess : IAsyncDisposable
 {
-    private readonly Process process;
-    private readonly StringBuilder output = new();
-    private bool disposed;
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private bool _disposed;
 
     private SampleApiProcess(Process process, Uri baseAddress, string dumpDirectory)
     {
-        this.process = process;
+        _process = process;
         BaseAddress = baseAddress;
         DumpDirectory = dumpDirectory;
     }
@@ -25,7 +25,7 @@ public sealed class SampleApiProcess : IAsyncDisposable
     public Uri BaseAddress { get; }
 
     /// <summary>The app's process id (with a cgroup, the shell's, which became the app).</summary>
-    public int ProcessId => process.Id;
+    public int ProcessId => _process.Id;
 
     public string DumpDirectory { get; }
 
@@ -33,9 +33,9 @@ public sealed class SampleApiProcess : IAsyncDisposable
     {
         get
         {
-            lock (output)
+            lock (_output)
             {
-                return output.ToString();
+                return _output.ToString();
             }
         }
     }
@@ -102,7 +102,7 @@ public sealed class SampleApiProcess : IAsyncDisposable
     /// </summary>
     public void Kill()
     {
-        var pids = string.Join(' ', Children(process.Id).Prepend(process.Id));
+        var pids = string.Join(' ', Children(_process.Id).Prepend(_process.Id));
         foreach (var signal in new[] { "-STOP", "-KILL" })
         {
             using var kill = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"kill {signal} {pids}"]))!;
@@ -125,19 +125,19 @@ public sealed class SampleApiProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (disposed)
+        if (_disposed)
         {
             return;
         }
 
-        disposed = true;
-        if (!process.HasExited)
+        _disposed = true;
+        if (!_process.HasExited)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
         }
 
-        process.Dispose();
+        _process.Dispose();
     }
 
     private async Task WaitUntilServingAsync()
@@ -148,9 +148,9 @@ public sealed class SampleApiProcess : IAsyncDisposable
             await Poll.UntilAsync(
                 async () =>
                 {
-                    if (process.HasExited)
+                    if (_process.HasExited)
                     {
-                        throw new InvalidOperationException($"SampleApi exited with {process.ExitCode} before serving:\n{Output}");
+                        throw new InvalidOperationException($"SampleApi exited with {_process.ExitCode} before serving:\n{Output}");
                     }
 
                     try
@@ -179,9 +179,9 @@ public sealed class SampleApiProcess : IAsyncDisposable
             return;
         }
 
-        lock (output)
+        lock (_output)
         {
-            output.AppendLine(line);
+            _output.AppendLine(line);
         }
     }
 

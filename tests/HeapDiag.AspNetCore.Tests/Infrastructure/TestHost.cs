@@ -25,17 +25,17 @@ internal sealed class TestHost : IAsyncDisposable
     /// <summary>The app's name, which the bucket tier puts in its keys (<c>{Prefix}/{app}/…</c>).</summary>
     public const string ApplicationName = "HeapDiag.AspNetCore.Tests";
 
-    private readonly string ownDirectory;
-    private readonly bool kestrel;
-    private HttpClient? client;
+    private readonly string _ownDirectory;
+    private readonly bool _kestrel;
+    private HttpClient? _client;
 
     private TestHost(WebApplication app, string ownDirectory, string dumpDirectory, CapturingLoggerProvider logs, bool kestrel)
     {
         App = app;
-        this.ownDirectory = ownDirectory;
+        _ownDirectory = ownDirectory;
         DumpDirectory = dumpDirectory;
         Logs = logs;
-        this.kestrel = kestrel;
+        _kestrel = kestrel;
     }
 
     public WebApplication App { get; }
@@ -51,7 +51,7 @@ internal sealed class TestHost : IAsyncDisposable
     public Uri BaseAddress => new(App.Urls.First());
 
     /// <summary>A client with the API key, disposed with the host.</summary>
-    public HttpClient Client => client ??= CreateClient(withKey: true);
+    public HttpClient Client => _client ??= CreateClient(withKey: true);
 
     /// <param name="settings">Configuration on top of the defaults (<c>HeapDiagnostics:…</c> keys); a null value removes a default.</param>
     /// <param name="services">The app's own services (its authentication, a stand-in dump writer, …).</param>
@@ -105,7 +105,7 @@ internal sealed class TestHost : IAsyncDisposable
     /// <summary>A new client, anonymous unless <paramref name="withKey"/>.</summary>
     public HttpClient CreateClient(bool withKey = false)
     {
-        var created = kestrel ? new HttpClient { BaseAddress = BaseAddress } : App.GetTestClient();
+        var created = _kestrel ? new HttpClient { BaseAddress = BaseAddress } : App.GetTestClient();
 
         // Real dumps and their analysis take minutes on a loaded 2-core machine.
         created.Timeout = TimeSpan.FromMinutes(5);
@@ -157,12 +157,12 @@ internal sealed class TestHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        client?.Dispose();
+        _client?.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-        if (Directory.Exists(ownDirectory))
+        if (Directory.Exists(_ownDirectory))
         {
-            Directory.Delete(ownDirectory, recursive: true);
+            Directory.Delete(_ownDirectory, recursive: true);
         }
     }
 }

@@ -87,7 +87,7 @@ public sealed class AutoDumpEndToEndTests
             var firstReport = await LeakReportAsync(client, firstId);
             Assert.Equal(JsonValueKind.Null, firstReport.GetProperty("comparedWithDumpId").ValueKind);
             Assert.NotEmpty(firstReport.GetProperty("topTypes").EnumerateArray());
-            Assert.StartsWith("SampleApi.Leaks.LeakStore.cache (List<CachedOrder>, ", firstReport.GetProperty("headline").GetString());
+            Assert.StartsWith("SampleApi.Leaks.LeakStore._cache (List<CachedOrder>, ", firstReport.GetProperty("headline").GetString());
             Assert.DoesNotContain("since the last dump", firstReport.GetProperty("headline").GetString());
 
             (await client.PostAsync("/leak/cache?mb=450", null)).Dispose();
@@ -101,7 +101,7 @@ public sealed class AutoDumpEndToEndTests
             var cache = report.GetProperty("suspects")[0];
             var firstCache = firstReport.GetProperty("suspects")[0];
             Assert.True(firstCache.GetProperty("fingerprint").GetString() == cache.GetProperty("fingerprint").GetString(), $"{firstReport}\n\n{report}");
-            Assert.Equal("SampleApi.Leaks.LeakStore.cache", cache.GetProperty("accumulationPoint").GetProperty("displayName").GetString());
+            Assert.Equal("SampleApi.Leaks.LeakStore._cache", cache.GetProperty("accumulationPoint").GetProperty("displayName").GetString());
             var growth = cache.GetProperty("growth");
             Assert.False(growth.GetProperty("isNew").GetBoolean());
             Assert.InRange(growth.GetProperty("retainedBytesDelta").GetInt64(), 1, 2 * 450 * Mb * 11 / 10);
@@ -110,8 +110,8 @@ public sealed class AutoDumpEndToEndTests
                 LiveCount(await client.GetFromJsonAsync<JsonElement>($"/debug/heapdump/{secondId}/summary?top=1000"), "SampleApi.Leaks.CachedOrder")
                     - LiveCount(await client.GetFromJsonAsync<JsonElement>($"/debug/heapdump/{firstId}/summary?top=1000"), "SampleApi.Leaks.CachedOrder"));
             var headline = report.GetProperty("headline").GetString()!;
-            Assert.StartsWith("SampleApi.Leaks.LeakStore.cache (List<CachedOrder>, ", headline);
-            Assert.Contains(" MB since the last dump; path: singleton SampleApi.Leaks.LeakStore (service provider) \u2192 LeakStore.cache [fingerprint ", headline);
+            Assert.StartsWith("SampleApi.Leaks.LeakStore._cache (List<CachedOrder>, ", headline);
+            Assert.Contains(" MB since the last dump; path: singleton SampleApi.Leaks.LeakStore (service provider) \u2192 LeakStore._cache [fingerprint ", headline);
         }
         finally
         {

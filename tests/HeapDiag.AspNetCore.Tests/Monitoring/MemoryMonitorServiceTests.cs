@@ -1,11 +1,10 @@
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Capture;
-using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,4 @@
 using HeapDiag.AspNetCore.Capture;
-using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Monitoring;
 using Microsoft.Extensions.Logging;
 
@@ -176,7 +175,7 @@ public sealed class MemoryMonitorTests
     {
         var harness = new MonitorHarness(o => o.ThresholdBytes = long.MaxValue);
         const long mb = 1024 * 1024;
-        long value = 100 * mb;
+        var value = 100 * mb;
 
         for (var i = 0; i < 40; i++)
         {

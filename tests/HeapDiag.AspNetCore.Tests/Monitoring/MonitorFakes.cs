@@ -1,9 +1,8 @@
-using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace HeapDiag.AspNetCore.Tests.Monitoring;

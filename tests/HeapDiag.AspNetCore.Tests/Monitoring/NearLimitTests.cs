@@ -57,8 +57,8 @@ public sealed partial class NearLimitTests(ITestOutputHelper output)
             output.WriteLine($"report: {report.GetProperty("headline").GetString()}");
 
             Assert.True(monitor.GetProperty("autoDumps").GetArrayLength() == 1, monitor.ToString());
-            Assert.StartsWith("SampleApi.Leaks.LeakStore.cache (List<CachedOrder>, ", report.GetProperty("headline").GetString());
-            Assert.Contains("path: singleton SampleApi.Leaks.LeakStore (service provider) \u2192 LeakStore.cache [fingerprint ", report.GetProperty("headline").GetString());
+            Assert.StartsWith("SampleApi.Leaks.LeakStore._cache (List<CachedOrder>, ", report.GetProperty("headline").GetString());
+            Assert.Contains("path: singleton SampleApi.Leaks.LeakStore (service provider) \u2192 LeakStore._cache [fingerprint ", report.GetProperty("headline").GetString());
             Assert.DoesNotContain("OutOfMemoryException", app.Output, StringComparison.Ordinal);
             Assert.Equal(0, cgroup.OomKills);
             Assert.True(appAllocated <= AllocationBudget, $"the app allocated {appAllocated:N0} bytes for the dump and its report");

@@ -142,21 +142,21 @@ public sealed class LoadWhileDumpingTests(ReliabilityReport report)
     /// <summary>What the load's clients saw so far: requests answered with success, failed ones, and the slowest.</summary>
     private sealed class LoadResult
     {
-        private long succeeded;
-        private long failed;
-        private long maxTicks;
+        private long _succeeded;
+        private long _failed;
+        private long _maxTicks;
 
-        public long Succeeded => Interlocked.Read(ref succeeded);
+        public long Succeeded => Interlocked.Read(ref _succeeded);
 
-        public long Failed => Interlocked.Read(ref failed);
+        public long Failed => Interlocked.Read(ref _failed);
 
-        public double MaxLatencyMs => Interlocked.Read(ref maxTicks) * 1000.0 / Stopwatch.Frequency;
+        public double MaxLatencyMs => Interlocked.Read(ref _maxTicks) * 1000.0 / Stopwatch.Frequency;
 
         public void Count(bool success, long elapsedTicks)
         {
-            Interlocked.Increment(ref success ? ref succeeded : ref failed);
+            Interlocked.Increment(ref success ? ref _succeeded : ref _failed);
             long seen;
-            while (elapsedTicks > (seen = Interlocked.Read(ref maxTicks)) && Interlocked.CompareExchange(ref maxTicks, elapsedTicks, seen) != seen)
+            while (elapsedTicks > (seen = Interlocked.Read(ref _maxTicks)) && Interlocked.CompareExchange(ref _maxTicks, elapsedTicks, seen) != seen)
             {
             }
         }

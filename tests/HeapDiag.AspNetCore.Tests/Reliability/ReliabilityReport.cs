@@ -15,14 +15,14 @@ public sealed class ReliabilityReport : IDisposable
     public const string Category = "Reliability";
     private const string TargetVariable = "HEAPDIAG_RELIABILITY_REPORT";
 
-    private readonly ConcurrentDictionary<string, Row> rows = new();
+    private readonly ConcurrentDictionary<string, Row> _rows = new();
 
-    public void Record(string area, string @case, string done, string observed) => rows[$"{area}|{@case}"] = new Row(area, @case, done, observed);
+    public void Record(string area, string @case, string done, string observed) => _rows[$"{area}|{@case}"] = new Row(area, @case, done, observed);
 
     public void Dispose()
     {
         var target = Environment.GetEnvironmentVariable(TargetVariable);
-        if (string.IsNullOrEmpty(target) || rows.IsEmpty)
+        if (string.IsNullOrEmpty(target) || _rows.IsEmpty)
         {
             return;
         }
@@ -38,7 +38,7 @@ public sealed class ReliabilityReport : IDisposable
         markdown.AppendLine("```");
         markdown.AppendLine();
         markdown.AppendLine(CultureInfo.InvariantCulture, $"Last run: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores, {Environment.OSVersion}, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}. Every case passed (a failing case fails the suite and writes no row).");
-        foreach (var area in rows.Values.GroupBy(row => row.Area).OrderBy(group => group.Key, StringComparer.Ordinal))
+        foreach (var area in _rows.Values.GroupBy(row => row.Area).OrderBy(group => group.Key, StringComparer.Ordinal))
         {
             markdown.AppendLine();
             markdown.AppendLine(CultureInfo.InvariantCulture, $"## {area.Key}");

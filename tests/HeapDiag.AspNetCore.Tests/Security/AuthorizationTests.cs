@@ -12,17 +12,17 @@ namespace HeapDiag.AspNetCore.Tests.Security;
 /// </summary>
 public sealed class AuthorizationTests : IAsyncLifetime
 {
-    private TestHost host = null!;
+    private TestHost _host = null!;
 
     public async Task InitializeAsync() =>
-        host = await TestHost.StartAsync(services: TestAuthHandler.Register, map: app => app.MapGet("/hello", () => "Hello"));
+        _host = await TestHost.StartAsync(services: TestAuthHandler.Register, map: app => app.MapGet("/hello", () => "Hello"));
 
-    public async Task DisposeAsync() => await host.DisposeAsync();
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task Anonymous_call_gets_401_problem_that_says_how_to_get_in()
     {
-        using var client = host.CreateClient();
+        using var client = _host.CreateClient();
 
         using var response = await client.GetAsync("/debug/memory");
 
@@ -35,7 +35,7 @@ public sealed class AuthorizationTests : IAsyncLifetime
     [Fact]
     public async Task Wrong_key_gets_401()
     {
-        using var client = host.CreateClient();
+        using var client = _host.CreateClient();
         client.DefaultRequestHeaders.Add("X-Api-Key", "wrong-key-0123456789abcdef0123456789abcdef");
 
         using var response = await client.GetAsync("/debug/memory");
@@ -46,7 +46,7 @@ public sealed class AuthorizationTests : IAsyncLifetime
     [Fact]
     public async Task Right_key_gets_200()
     {
-        var client = host.Client;
+        var client = _host.Client;
 
         using var response = await client.GetAsync("/debug/memory");
 
@@ -56,7 +56,7 @@ public sealed class AuthorizationTests : IAsyncLifetime
     [Fact]
     public async Task Signed_in_user_with_the_role_gets_200_and_without_it_403()
     {
-        using var client = host.CreateClient();
+        using var client = _host.CreateClient();
 
         using var withRole = new HttpRequestMessage(HttpMethod.Get, "/debug/memory");
         withRole.Headers.Add("X-Test-User", "alice");
@@ -77,7 +77,7 @@ public sealed class AuthorizationTests : IAsyncLifetime
     [Fact]
     public async Task The_apps_own_endpoints_are_unaffected()
     {
-        using var client = host.CreateClient();
+        using var client = _host.CreateClient();
 
         using var hello = await client.GetAsync("/hello");
 
@@ -87,14 +87,14 @@ public sealed class AuthorizationTests : IAsyncLifetime
     [Fact]
     public async Task Calls_are_logged_with_the_caller_and_outcome_but_never_the_key()
     {
-        var authorized = host.Client;
-        using var anonymous = host.CreateClient();
+        var authorized = _host.Client;
+        using var anonymous = _host.CreateClient();
         anonymous.DefaultRequestHeaders.Add("X-Api-Key", "wrong-key-0123456789abcdef0123456789abcdef");
 
         (await authorized.GetAsync("/debug/memory")).Dispose();
         (await anonymous.GetAsync("/debug/memory")).Dispose();
 
-        var lines = host.Logs.Entries.Select(entry => entry.Message).ToList();
+        var lines = _host.Logs.Entries.Select(entry => entry.Message).ToList();
         Assert.Contains(lines, line => line.Contains("GET /debug/memory by api-key:") && line.EndsWith(": 200"));
         Assert.Contains(lines, line => line.Contains("Denied GET /debug/memory") && line.Contains("401"));
         Assert.DoesNotContain(lines, line => line.Contains(TestHost.ApiKey) || line.Contains("wrong-key-0123456789"));

@@ -75,19 +75,19 @@ internal static class Digest
 /// <summary>Watches the app's own S3 client (made once by dependency injection): counts the upload parts it sends.</summary>
 internal sealed class UploadWatch
 {
-    private int uploadParts;
+    private int _uploadParts;
 
     public UploadWatch(IServiceProvider services) =>
         ((AmazonS3Client)services.GetRequiredService<IAmazonS3>()).AfterResponseEvent += (_, e) =>
         {
             if (e is WebServiceResponseEventArgs { Request: UploadPartRequest })
             {
-                var parts = Interlocked.Increment(ref uploadParts);
+                var parts = Interlocked.Increment(ref _uploadParts);
                 AfterUploadPart?.Invoke(parts);
             }
         };
 
-    public int UploadParts => Volatile.Read(ref uploadParts);
+    public int UploadParts => Volatile.Read(ref _uploadParts);
 
     /// <summary>Called after each UploadPart response, with the count so far.</summary>
     public Action<int>? AfterUploadPart { get; set; }

@@ -214,17 +214,17 @@ public sealed partial class S3ErrorClassificationTests
     /// <summary>An S3 endpoint on 127.0.0.1 that answers every request the same way, and notes the SDK's attempts at each call.</summary>
     private sealed partial class ScriptedS3 : IAsyncDisposable
     {
-        private readonly WebApplication app;
+        private readonly WebApplication _app;
 
         // A call's id (amz-sdk-invocation-id) and the highest attempt number seen for it (amz-sdk-request: attempt=N; max=M).
-        private readonly ConcurrentDictionary<string, (long FirstSeen, int Attempts)> calls = new();
+        private readonly ConcurrentDictionary<string, (long FirstSeen, int Attempts)> _calls = new();
 
-        private ScriptedS3(WebApplication app) => this.app = app;
+        private ScriptedS3(WebApplication app) => _app = app;
 
-        public string ServiceUrl => app.Urls.First();
+        public string ServiceUrl => _app.Urls.First();
 
         /// <summary>Attempts at each call, in the order the calls began (a resent request is one attempt).</summary>
-        public List<int> AttemptsPerCall => [.. calls.Values.OrderBy(call => call.FirstSeen).Select(call => call.Attempts)];
+        public List<int> AttemptsPerCall => [.. _calls.Values.OrderBy(call => call.FirstSeen).Select(call => call.Attempts)];
 
         public static async Task<ScriptedS3> StartAsync(RequestDelegate answer)
         {
@@ -252,14 +252,14 @@ public sealed partial class S3ErrorClassificationTests
 
         public async ValueTask DisposeAsync()
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
+            await _app.StopAsync();
+            await _app.DisposeAsync();
         }
 
         private void Note(string call, string request)
         {
             var attempt = AttemptNumber().Match(request) is { Success: true } match ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-            calls.AddOrUpdate(call, _ => (Stopwatch.GetTimestamp(), attempt), (_, seen) => seen with { Attempts = Math.Max(seen.Attempts, attempt) });
+            _calls.AddOrUpdate(call, _ => (Stopwatch.GetTimestamp(), attempt), (_, seen) => seen with { Attempts = Math.Max(seen.Attempts, attempt) });
         }
 
         [System.Text.RegularExpressions.GeneratedRegex(@"attempt=(\d+)")]

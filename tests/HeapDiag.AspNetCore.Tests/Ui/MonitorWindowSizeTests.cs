@@ -53,11 +53,11 @@ public sealed class MonitorWindowSizeTests(ITestOutputHelper output)
     /// <summary>A process of 12 GB (11-digit byte counts, the widest a window is likely to carry), rising a little each sample.</summary>
     private sealed class LargeProcessSampler(TimeProvider time) : IMemorySampler
     {
-        private long step;
+        private long _step;
 
         public MemorySample Sample()
         {
-            var grown = ++step * 1_048_583;
+            var grown = ++_step * 1_048_583;
             return new MemorySample(time.GetUtcNow(), 12_345_678_901 + grown, 9_876_543_210 + grown, 10_987_654_321 + grown, 64L << 30);
         }
     }

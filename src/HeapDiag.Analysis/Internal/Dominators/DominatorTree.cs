@@ -54,13 +54,13 @@ internal sealed class DominatorTree
     /// </summary>
     public static long PeakBytes(long liveObjects, long edges)
     {
-        long vertices = liveObjects + 2;
-        long graphAndSearch = ObjectGraph.ArrayBytes(liveObjects, edges) + (vertices * sizeof(int)) + (8L << 20);
-        long semidominators = (3 * vertices * sizeof(int)) + PredecessorBuckets.MaxBucketBytes;
-        long result = 2 * vertices * sizeof(int);
+        var vertices = liveObjects + 2;
+        var graphAndSearch = ObjectGraph.ArrayBytes(liveObjects, edges) + (vertices * sizeof(int)) + (8L << 20);
+        var semidominators = (3 * vertices * sizeof(int)) + PredecessorBuckets.MaxBucketBytes;
+        var result = 2 * vertices * sizeof(int);
 
         // The suspects and type totals afterwards add one int array (types, then the BFS parents) to the result.
-        long afterwards = result + (vertices * sizeof(int));
+        var afterwards = result + (vertices * sizeof(int));
         return Math.Max(Math.Max(graphAndSearch, semidominators), afterwards);
     }
 
@@ -79,11 +79,11 @@ internal sealed class DominatorTree
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static DominatorTree Compute(Func<ObjectGraph> buildGraph, int pointerSize, ScratchSpace scratch, CancellationToken cancellationToken)
     {
-        (int vertexCount, PredecessorBuckets buckets, IReadOnlyList<HeapType> typeTable) = NumberAndReverse(buildGraph, scratch, cancellationToken);
+        (var vertexCount, var buckets, var typeTable) = NumberAndReverse(buildGraph, scratch, cancellationToken);
         ReleaseMemory();
-        int[] idom = ImmediateDominators.Compute(buckets, vertexCount, scratch, cancellationToken);
+        var idom = ImmediateDominators.Compute(buckets, vertexCount, scratch, cancellationToken);
         ReleaseMemory();
-        RetainedSizes retained = SumRetainedSizes(idom, vertexCount, pointerSize, scratch);
+        var retained = SumRetainedSizes(idom, vertexCount, pointerSize, scratch);
         return new DominatorTree(scratch, vertexCount, idom, retained, typeTable);
     }
 
@@ -106,11 +106,11 @@ internal sealed class DominatorTree
     private static (int VertexCount, PredecessorBuckets Buckets, IReadOnlyList<HeapType> TypeTable) NumberAndReverse(
         Func<ObjectGraph> buildGraph, ScratchSpace scratch, CancellationToken cancellationToken)
     {
-        ObjectGraph graph = buildGraph();
-        int[] number = new int[graph.NodeCount];
-        int vertexCount = PreorderNumbering.NumberDepthFirst(graph, number, scratch, cancellationToken);
-        PredecessorBuckets buckets = PredecessorBuckets.Write(graph, number, vertexCount, scratch, cancellationToken);
-        IReadOnlyList<HeapType> typeTable = graph.TypeTable;
+        var graph = buildGraph();
+        var number = new int[graph.NodeCount];
+        var vertexCount = PreorderNumbering.NumberDepthFirst(graph, number, scratch, cancellationToken);
+        var buckets = PredecessorBuckets.Write(graph, number, vertexCount, scratch, cancellationToken);
+        var typeTable = graph.TypeTable;
         graph = null!;
         ReleaseMemory();
         PreorderNumbering.ReorderToPreorder(scratch, number, vertexCount);
@@ -125,16 +125,16 @@ internal sealed class DominatorTree
     private static RetainedSizes SumRetainedSizes(int[] idom, int vertexCount, int pointerSize, ScratchSpace scratch)
     {
         var retained = new RetainedSizes(vertexCount + 1, pointerSize);
-        using (IntFileReader sizes = scratch.OpenReader(PreorderNumbering.SizesFile))
+        using (var sizes = scratch.OpenReader(PreorderNumbering.SizesFile))
         {
-            for (int v = 0; v <= vertexCount; v++)
+            for (var v = 0; v <= vertexCount; v++)
             {
                 retained.Set(v, (uint)sizes.Read());
             }
         }
 
         scratch.Delete(PreorderNumbering.SizesFile);
-        for (int w = vertexCount; w >= 2; w--)
+        for (var w = vertexCount; w >= 2; w--)
         {
             retained.Add(idom[w], retained[w]);
         }

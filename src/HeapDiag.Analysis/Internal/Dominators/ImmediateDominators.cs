@@ -12,7 +12,7 @@ internal static class ImmediateDominators
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int[] Compute(PredecessorBuckets buckets, int vertexCount, ScratchSpace scratch, CancellationToken cancellationToken)
     {
-        int[] semi = ComputeSemidominators(buckets, vertexCount, scratch, out int[] idom, cancellationToken);
+        var semi = ComputeSemidominators(buckets, vertexCount, scratch, out var idom, cancellationToken);
         ComputeFromSemidominators(semi, idom, scratch);
         return idom;
     }
@@ -30,22 +30,22 @@ internal static class ImmediateDominators
         var label = new int[vertexCount + 1];
         ancestor = new int[vertexCount + 1];
         scratch.ReadAll(PreorderNumbering.ParentsFile, ancestor);
-        for (int v = 1; v <= vertexCount; v++)
+        for (var v = 1; v <= vertexCount; v++)
         {
             semi[v] = v;
             label[v] = v;
         }
 
         var path = new Stack<int>();
-        for (int bucket = buckets.Count - 1; bucket >= 0; bucket--)
+        for (var bucket = buckets.Count - 1; bucket >= 0; bucket--)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            (int first, int last, int[] offsets, int[] sources) = buckets.Load(bucket);
-            for (int w = last; w >= Math.Max(first, 2); w--)
+            (var first, var last, var offsets, var sources) = buckets.Load(bucket);
+            for (var w = last; w >= Math.Max(first, 2); w--)
             {
-                for (int p = offsets[w - first]; p < offsets[w - first + 1]; p++)
+                for (var p = offsets[w - first]; p < offsets[w - first + 1]; p++)
                 {
-                    int u = Evaluate(sources[p], w, ancestor, label, semi, path);
+                    var u = Evaluate(sources[p], w, ancestor, label, semi, path);
                     if (semi[u] < semi[w])
                     {
                         semi[w] = semi[u];
@@ -69,16 +69,16 @@ internal static class ImmediateDominators
             return v;
         }
 
-        int x = v;
+        var x = v;
         while (ancestor[x] > current)
         {
             path.Push(x);
             x = ancestor[x];
         }
 
-        while (path.TryPop(out int y))
+        while (path.TryPop(out var y))
         {
-            int a = ancestor[y];
+            var a = ancestor[y];
             if (semi[label[a]] < semi[label[y]])
             {
                 label[y] = label[a];
@@ -94,14 +94,14 @@ internal static class ImmediateDominators
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ComputeFromSemidominators(int[] semi, int[] idom, ScratchSpace scratch)
     {
-        using IntFileReader parents = scratch.OpenReader(PreorderNumbering.ParentsFile);
+        using var parents = scratch.OpenReader(PreorderNumbering.ParentsFile);
         // Entry 0 is unused and the virtual root (1) has no dominator.
         parents.Read();
         parents.Read();
         idom[DominatorTree.Root] = 0;
-        for (int w = 2; w < idom.Length; w++)
+        for (var w = 2; w < idom.Length; w++)
         {
-            int candidate = parents.Read();
+            var candidate = parents.Read();
             while (candidate > semi[w])
             {
                 candidate = idom[candidate];

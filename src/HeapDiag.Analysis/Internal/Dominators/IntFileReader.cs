@@ -17,7 +17,7 @@ internal sealed class IntFileReader : IDisposable
         _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
     }
 
-    public int Read() => TryRead(out int value) ? value : throw new EndOfStreamException("scratch file ended early");
+    public int Read() => TryRead(out var value) ? value : throw new EndOfStreamException("scratch file ended early");
 
     public bool TryRead(out int value)
     {
@@ -35,8 +35,8 @@ internal sealed class IntFileReader : IDisposable
 
     private bool Fill()
     {
-        Span<byte> bytes = MemoryMarshal.AsBytes(_buffer.AsSpan());
-        int read = _stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        var bytes = MemoryMarshal.AsBytes(_buffer.AsSpan());
+        var read = _stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
         _count = read / sizeof(int);
         _position = 0;
         return _count > 0;

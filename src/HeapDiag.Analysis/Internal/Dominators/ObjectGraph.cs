@@ -44,9 +44,9 @@ internal sealed class ObjectGraph
     {
         var firstTarget = new int[references.Count + 1];
         var targets = new List<int>();
-        using IntFileWriter sizeFile = scratch.CreateWriter(SizesFile);
-        using IntFileWriter typeFile = scratch.CreateWriter(TypesFile);
-        for (int node = 0; node < references.Count; node++)
+        using var sizeFile = scratch.CreateWriter(SizesFile);
+        using var typeFile = scratch.CreateWriter(TypesFile);
+        for (var node = 0; node < references.Count; node++)
         {
             firstTarget[node] = targets.Count;
             targets.AddRange(references[node]);
@@ -63,16 +63,16 @@ internal sealed class ObjectGraph
 
     public static ObjectGraph Build(LiveHeap heap, ScratchSpace scratch, CancellationToken cancellationToken)
     {
-        ObjectBitmap live = heap.Live;
-        int nodeCount = checked((int)live.Count + 1);
+        var live = heap.Live;
+        var nodeCount = checked((int)live.Count + 1);
         var firstTarget = new int[nodeCount + 1];
         var edges = new EdgeWriter(live, new int[checked((int)heap.EdgeCount)]);
         var typeTable = new List<HeapType>();
         var typeIdOf = new Dictionary<HeapType, int>(ReferenceEqualityComparer.Instance);
 
-        using IntFileWriter sizes = scratch.CreateWriter(SizesFile);
-        using IntFileWriter types = scratch.CreateWriter(TypesFile);
-        foreach (HeapRoot root in heap.Roots.Roots)
+        using var sizes = scratch.CreateWriter(SizesFile);
+        using var types = scratch.CreateWriter(TypesFile);
+        foreach (var root in heap.Roots.Roots)
         {
             edges.Visit(root.Object, 0);
         }
@@ -80,9 +80,9 @@ internal sealed class ObjectGraph
         sizes.Write(0);
         types.Write(-1);
 
-        int node = 0;
-        HeapObjects objects = heap.Dump.Objects;
-        foreach (ulong address in live.EnumerateSet())
+        var node = 0;
+        var objects = heap.Dump.Objects;
+        foreach (var address in live.EnumerateSet())
         {
             if (++node % CancellationCheckInterval == 0)
             {
@@ -97,14 +97,14 @@ internal sealed class ObjectGraph
                 continue;
             }
 
-            if (!typeIdOf.TryGetValue(type, out int typeId))
+            if (!typeIdOf.TryGetValue(type, out var typeId))
             {
                 typeId = typeTable.Count;
                 typeTable.Add(type);
                 typeIdOf[type] = typeId;
             }
 
-            ulong size = objects.GetSize(address, type);
+            var size = objects.GetSize(address, type);
             sizes.Write((int)Math.Min(size, int.MaxValue));
             types.Write(typeId);
             objects.VisitReferences(address, type, size, ref edges);
@@ -124,7 +124,7 @@ internal sealed class ObjectGraph
 
         public bool Visit(ulong reference, int offset)
         {
-            long index = live.IndexOf(reference);
+            var index = live.IndexOf(reference);
             if (index >= 0)
             {
                 if (Count == targets.Length)

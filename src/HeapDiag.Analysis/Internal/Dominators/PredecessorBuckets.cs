@@ -35,19 +35,19 @@ internal sealed class PredecessorBuckets
     public static PredecessorBuckets Write(ObjectGraph graph, int[] number, int vertexCount, ScratchSpace scratch, CancellationToken cancellationToken)
     {
         long edges = graph.FirstTarget[graph.NodeCount];
-        int count = (int)Math.Clamp((edges * 2 * sizeof(int) / MaxBucketBytes) + 1, 1, MaxBuckets);
-        int span = (int)(((long)vertexCount + count - 1) / count);
+        var count = (int)Math.Clamp((edges * 2 * sizeof(int) / MaxBucketBytes) + 1, 1, MaxBuckets);
+        var span = (int)(((long)vertexCount + count - 1) / count);
         var writers = new IntFileWriter[count];
         try
         {
-            for (int b = 0; b < count; b++)
+            for (var b = 0; b < count; b++)
             {
                 writers[b] = new IntFileWriter(scratch.PathOf(FileName(b)), bufferInts: count > 16 ? 16 * 1024 : 64 * 1024);
             }
 
-            for (int node = 0; node < graph.NodeCount; node++)
+            for (var node = 0; node < graph.NodeCount; node++)
             {
-                int source = number[node];
+                var source = number[node];
                 if (source == 0)
                 {
                     continue;
@@ -58,12 +58,12 @@ internal sealed class PredecessorBuckets
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                for (int e = graph.FirstTarget[node]; e < graph.FirstTarget[node + 1]; e++)
+                for (var e = graph.FirstTarget[node]; e < graph.FirstTarget[node + 1]; e++)
                 {
-                    int target = number[graph.Targets[e]];
+                    var target = number[graph.Targets[e]];
                     if (target > DominatorTree.Root && target != source)
                     {
-                        IntFileWriter writer = writers[(target - 1) / span];
+                        var writer = writers[(target - 1) / span];
                         writer.Write(target);
                         writer.Write(source);
                     }
@@ -72,7 +72,7 @@ internal sealed class PredecessorBuckets
         }
         finally
         {
-            foreach (IntFileWriter? writer in writers)
+            foreach (var writer in writers)
             {
                 writer?.Dispose();
             }
@@ -88,14 +88,14 @@ internal sealed class PredecessorBuckets
     /// </summary>
     public (int First, int Last, int[] Offsets, int[] Sources) Load(int bucket)
     {
-        int first = (bucket * _span) + 1;
-        int last = Math.Min(_vertexCount, first + _span - 1);
-        int[] offsets = _offsets ??= new int[_span + 1];
+        var first = (bucket * _span) + 1;
+        var last = Math.Min(_vertexCount, first + _span - 1);
+        var offsets = _offsets ??= new int[_span + 1];
         Array.Clear(offsets);
-        int pairs = 0;
-        using (IntFileReader reader = _scratch.OpenReader(FileName(bucket)))
+        var pairs = 0;
+        using (var reader = _scratch.OpenReader(FileName(bucket)))
         {
-            while (reader.TryRead(out int target))
+            while (reader.TryRead(out var target))
             {
                 reader.Read();
                 offsets[target - first]++;
@@ -104,7 +104,7 @@ internal sealed class PredecessorBuckets
         }
 
         // Counts to end offsets; filling backwards turns each into its start.
-        for (int i = 1; i < offsets.Length; i++)
+        for (var i = 1; i < offsets.Length; i++)
         {
             offsets[i] += offsets[i - 1];
         }
@@ -115,10 +115,10 @@ internal sealed class PredecessorBuckets
             _sources = new int[pairs];
         }
 
-        int[] sources = _sources;
-        using (IntFileReader reader = _scratch.OpenReader(FileName(bucket)))
+        var sources = _sources;
+        using (var reader = _scratch.OpenReader(FileName(bucket)))
         {
-            while (reader.TryRead(out int target))
+            while (reader.TryRead(out var target))
             {
                 sources[--offsets[target - first]] = reader.Read();
             }

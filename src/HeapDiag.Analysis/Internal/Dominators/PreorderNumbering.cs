@@ -30,26 +30,26 @@ internal static class PreorderNumbering
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int NumberDepthFirst(ObjectGraph graph, int[] number, ScratchSpace scratch, CancellationToken cancellationToken)
     {
-        using IntFileWriter parents = scratch.CreateWriter(ParentsFile);
-        using IntFileWriter nodes = scratch.CreateWriter(NodesFile);
-        int[] firstTarget = graph.FirstTarget;
-        int[] targets = graph.Targets;
+        using var parents = scratch.CreateWriter(ParentsFile);
+        using var nodes = scratch.CreateWriter(NodesFile);
+        var firstTarget = graph.FirstTarget;
+        var targets = graph.Targets;
 
         // Index 0 of both files is unused, so that entry v belongs to preorder number v.
         parents.Write(0);
         nodes.Write(0);
         var stack = new DepthFirstStack();
-        int counter = 1;
+        var counter = 1;
         number[0] = 1;
         parents.Write(0);
         nodes.Write(0);
         stack.Push(0, firstTarget[0]);
         while (stack.Count > 0)
         {
-            ref int nextEdge = ref stack.TopEdge;
-            int node = stack.TopNode;
-            int end = firstTarget[node + 1];
-            int edge = nextEdge;
+            ref var nextEdge = ref stack.TopEdge;
+            var node = stack.TopNode;
+            var end = firstTarget[node + 1];
+            var edge = nextEdge;
             while (edge < end && number[targets[edge]] != 0)
             {
                 edge++;
@@ -62,7 +62,7 @@ internal static class PreorderNumbering
             }
 
             nextEdge = edge + 1;
-            int child = targets[edge];
+            var child = targets[edge];
             number[child] = ++counter;
             parents.Write(number[node]);
             nodes.Write(child);
@@ -81,13 +81,13 @@ internal static class PreorderNumbering
     public static void ReorderToPreorder(ScratchSpace scratch, int[] number, int vertexCount)
     {
         var byVertex = new int[vertexCount + 1];
-        foreach ((string nodeOrder, string preorder) in new[] { (ObjectGraph.SizesFile, SizesFile), (ObjectGraph.TypesFile, TypesFile) })
+        foreach ((var nodeOrder, var preorder) in new[] { (ObjectGraph.SizesFile, SizesFile), (ObjectGraph.TypesFile, TypesFile) })
         {
-            using (IntFileReader reader = scratch.OpenReader(nodeOrder))
+            using (var reader = scratch.OpenReader(nodeOrder))
             {
-                for (int node = 0; node < number.Length; node++)
+                for (var node = 0; node < number.Length; node++)
                 {
-                    int value = reader.Read();
+                    var value = reader.Read();
                     if (number[node] != 0)
                     {
                         byVertex[number[node]] = value;
@@ -96,8 +96,8 @@ internal static class PreorderNumbering
             }
 
             scratch.Delete(nodeOrder);
-            using IntFileWriter writer = scratch.CreateWriter(preorder);
-            foreach (int value in byVertex)
+            using var writer = scratch.CreateWriter(preorder);
+            foreach (var value in byVertex)
             {
                 writer.Write(value);
             }

@@ -22,7 +22,7 @@ internal sealed class RetainedSizes
     /// <summary>Sets a vertex's own size (a multiple of the pointer size).</summary>
     public void Set(int vertex, long bytes)
     {
-        long units = bytes >> _unitShift;
+        var units = bytes >> _unitShift;
         if (units < uint.MaxValue)
         {
             _units[vertex] = (uint)units;
@@ -37,8 +37,8 @@ internal sealed class RetainedSizes
     /// <summary>Adds a dominated vertex's retained bytes to its dominator's.</summary>
     public void Add(int vertex, long bytes)
     {
-        uint current = _units[vertex];
-        long units = bytes >> _unitShift;
+        var current = _units[vertex];
+        var units = bytes >> _unitShift;
         if (current != uint.MaxValue && units < uint.MaxValue - current)
         {
             _units[vertex] = current + (uint)units;

@@ -16,8 +16,8 @@ internal sealed class ScratchSpace : IDisposable
     /// <summary>Creates <c>heapdiag-scratch-*</c> under <paramref name="parent"/>, or under the temp directory when null.</summary>
     public static ScratchSpace Create(string? parent)
     {
-        string root = parent ?? Path.GetTempPath();
-        string path = Path.Combine(root, $"heapdiag-scratch-{Guid.NewGuid():N}");
+        var root = parent ?? Path.GetTempPath();
+        var path = Path.Combine(root, $"heapdiag-scratch-{Guid.NewGuid():N}");
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(path);
@@ -51,11 +51,11 @@ internal sealed class ScratchSpace : IDisposable
     public void ReadAll(string name, Span<int> destination)
     {
         using var handle = File.OpenHandle(PathOf(name));
-        Span<byte> bytes = MemoryMarshal.AsBytes(destination);
+        var bytes = MemoryMarshal.AsBytes(destination);
         long offset = 0;
         while (offset < bytes.Length)
         {
-            int read = RandomAccess.Read(handle, bytes[(int)Math.Min(offset, int.MaxValue)..], offset);
+            var read = RandomAccess.Read(handle, bytes[(int)Math.Min(offset, int.MaxValue)..], offset);
             if (read <= 0)
             {
                 throw new EndOfStreamException($"scratch file {name} is shorter than expected");

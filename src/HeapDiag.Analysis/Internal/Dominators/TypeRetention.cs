@@ -9,24 +9,24 @@ internal static class TypeRetention
     /// <summary>Retained sizes of <paramref name="types"/> (matched by name), largest first.</summary>
     public static IReadOnlyList<TypeRetainedSize> Compute(DominatorTree tree, IReadOnlyList<TypeStats> types, CancellationToken cancellationToken)
     {
-        int[] typeIds = tree.LoadTypeIds();
-        int[] idom = tree.ImmediateDominator;
+        var typeIds = tree.LoadTypeIds();
+        var idom = tree.ImmediateDominator;
         var covered = new byte[idom.Length];
         var retained = new long[types.Count];
-        for (int first = 0; first < types.Count; first += TypesPerPass)
+        for (var first = 0; first < types.Count; first += TypesPerPass)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            byte[] bitOfType = BitsOfTypes(tree.TypeTable, types, first);
+            var bitOfType = BitsOfTypes(tree.TypeTable, types, first);
 
             // Top-down (dominators have smaller numbers): an instance nested under another instance of the same
             // type is already inside that one's retained size, so only the top-most instances count.
             covered[DominatorTree.Root] = 0;
-            for (int w = 2; w < idom.Length; w++)
+            for (var w = 2; w < idom.Length; w++)
             {
-                byte own = typeIds[w] >= 0 ? bitOfType[typeIds[w]] : (byte)0;
-                byte above = covered[idom[w]];
+                var own = typeIds[w] >= 0 ? bitOfType[typeIds[w]] : (byte)0;
+                var above = covered[idom[w]];
                 covered[w] = (byte)(above | own);
-                for (int bits = own & ~above; bits != 0; bits &= bits - 1)
+                for (var bits = own & ~above; bits != 0; bits &= bits - 1)
                 {
                     retained[first + System.Numerics.BitOperations.TrailingZeroCount(bits)] += tree.Retained[w];
                 }
@@ -43,7 +43,7 @@ internal static class TypeRetention
     private static byte[] BitsOfTypes(IReadOnlyList<HeapType> typeTable, IReadOnlyList<TypeStats> types, int first)
     {
         var bitOfName = new Dictionary<string, byte>(StringComparer.Ordinal);
-        for (int i = first; i < Math.Min(types.Count, first + TypesPerPass); i++)
+        for (var i = first; i < Math.Min(types.Count, first + TypesPerPass); i++)
         {
             bitOfName[types[i].Name] = (byte)(1 << (i - first));
         }

@@ -39,8 +39,8 @@ internal static class Containers
     /// <summary>The collection kind of a type (<c>List</c>, <c>Dictionary</c>, …), <c>event</c> for a delegate, or null.</summary>
     public static string? CollectionKind(HeapType type)
     {
-        string definition = TypeNames.Definition(type.Name);
-        foreach ((string known, string kind) in Collections)
+        var definition = TypeNames.Definition(type.Name);
+        foreach ((var known, var kind) in Collections)
         {
             if (definition == known)
             {
@@ -69,7 +69,7 @@ internal static class Containers
             return 0;
         }
 
-        for (int level = 1; level <= Math.Min(MaxLevelsToOwner, above.Count); level++)
+        for (var level = 1; level <= Math.Min(MaxLevelsToOwner, above.Count); level++)
         {
             if (above[level - 1] is not { } holder)
             {
@@ -92,7 +92,7 @@ internal static class Containers
 
     public static bool IsDelegate(ClrType? type)
     {
-        for (ClrType? current = type; current is not null; current = current.BaseType)
+        for (var current = type; current is not null; current = current.BaseType)
         {
             if (current.Name is "System.MulticastDelegate" or "System.Delegate")
             {
@@ -106,7 +106,7 @@ internal static class Containers
     /// <summary>What the object at <paramref name="address"/> holds; null for a type it does not know or fields it cannot read.</summary>
     public static CollectionContents? Describe(DumpSession dump, ulong address, HeapType type)
     {
-        ClrObject obj = dump.Heap.GetObject(address);
+        var obj = dump.Heap.GetObject(address);
         if (!obj.IsValid)
         {
             return null;
@@ -119,7 +119,7 @@ internal static class Containers
                 return new CollectionContents(ArrayKind, type.ClrType.ComponentType?.Name, obj.AsArray().Length);
             }
 
-            string? kind = CollectionKind(type);
+            var kind = CollectionKind(type);
             return kind switch
             {
                 null => null,
@@ -153,9 +153,9 @@ internal static class Containers
             return null;
         }
 
-        ClrArray values = array.AsArray();
+        var values = array.AsArray();
         long sum = 0;
-        for (int i = 0; i < values.Length; i++)
+        for (var i = 0; i < values.Length; i++)
         {
             sum += values.GetValue<int>(i);
         }
@@ -166,12 +166,12 @@ internal static class Containers
     /// <summary>A delegate: its subscribers (the invocation list of a multicast delegate, else itself) and their type.</summary>
     private static CollectionContents DescribeEvent(ClrObject handler)
     {
-        ClrObject list = handler.ReadObjectField("_invocationList");
+        var list = handler.ReadObjectField("_invocationList");
         if (list.IsValid && list.IsArray)
         {
             long count = handler.ReadField<nint>("_invocationCount");
-            ClrArray delegates = list.AsArray();
-            ClrObject first = delegates.Length > 0 ? delegates.GetObjectValue(0) : default;
+            var delegates = list.AsArray();
+            var first = delegates.Length > 0 ? delegates.GetObjectValue(0) : default;
             return new CollectionContents(EventKind, first.IsValid ? TargetType(first) : null, count);
         }
 
@@ -180,14 +180,14 @@ internal static class Containers
 
     private static string? TargetType(ClrObject handler)
     {
-        ClrObject target = handler.ReadObjectField("_target");
+        var target = handler.ReadObjectField("_target");
         return target.IsValid && target.Type is { } type ? type.Name : null;
     }
 
     /// <summary>"5,999,000 items" in the word that suits the kind.</summary>
     public static string CountText(CollectionContents contents)
     {
-        string noun = contents.Kind switch
+        var noun = contents.Kind switch
         {
             "Dictionary" or "ConcurrentDictionary" or "SortedDictionary" or "SortedList" or "Hashtable" => "entries",
             EventKind => contents.Count == 1 ? "subscriber" : "subscribers",

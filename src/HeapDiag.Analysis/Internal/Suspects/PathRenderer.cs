@@ -28,16 +28,16 @@ internal static class PathRenderer
 
     public static RenderedPath Render(RootPath path)
     {
-        IReadOnlyList<PathLink> links = path.Links;
+        var links = path.Links;
         var steps = new List<SuspectPathStep>();
-        int next = Start(path, steps, out string rootKind, out string root, out string signatureRoot, out string holder);
+        var next = Start(path, steps, out var rootKind, out var root, out var signatureRoot, out var holder);
         var writer = new StepWriter(steps, holder);
-        for (int i = next; i < links.Count; i++)
+        for (var i = next; i < links.Count; i++)
         {
             writer.Add(links[i - 1], links[i]);
         }
 
-        string text = string.Join(Arrow, steps.Select(s => s.Text));
+        var text = string.Join(Arrow, steps.Select(s => s.Text));
         return new RenderedPath(new SuspectPath(rootKind, root, steps, text), writer.Holder, Signature(rootKind, signatureRoot, steps));
     }
 
@@ -54,11 +54,11 @@ internal static class PathRenderer
     /// <summary>The first step: the static field, the DI singleton, or the root object with its kind. Returns the first link still to render.</summary>
     private static int Start(RootPath path, List<SuspectPathStep> steps, out string rootKind, out string root, out string signatureRoot, out string holder)
     {
-        IReadOnlyList<PathLink> links = path.Links;
-        int singleton = SingletonIndex(links);
+        var links = path.Links;
+        var singleton = SingletonIndex(links);
         if (singleton >= 0)
         {
-            string service = links[singleton].TypeName;
+            var service = links[singleton].TypeName;
             rootKind = ServiceProviderKind;
             root = service;
             signatureRoot = service;
@@ -67,7 +67,7 @@ internal static class PathRenderer
             return singleton + 1;
         }
 
-        string first = links[0].TypeName;
+        var first = links[0].TypeName;
         rootKind = path.Root.Kind;
         if (rootKind == RootKinds.StaticField)
         {
@@ -95,8 +95,8 @@ internal static class PathRenderer
     /// </summary>
     private static int SingletonIndex(IReadOnlyList<PathLink> links)
     {
-        int last = -1;
-        for (int i = 0; i < links.Count; i++)
+        var last = -1;
+        for (var i = 0; i < links.Count; i++)
         {
             if (links[i].TypeName.StartsWith(DependencyInjection, StringComparison.Ordinal))
             {
@@ -109,7 +109,7 @@ internal static class PathRenderer
             return -1;
         }
 
-        for (int i = last + 1; i < links.Count; i++)
+        for (var i = last + 1; i < links.Count; i++)
         {
             if (!TypeNames.IsFramework(links[i].TypeName) || i == links.Count - 1)
             {
@@ -135,8 +135,8 @@ internal static class PathRenderer
 
         public void Add(PathLink owner, PathLink target)
         {
-            string typeName = target.TypeName;
-            string field = TypeNames.Field(target.FieldName ?? "?");
+            var typeName = target.TypeName;
+            var field = TypeNames.Field(target.FieldName ?? "?");
             if (owner.Type is { } ownerType && Containers.IsDelegate(ownerType.ClrType))
             {
                 AddDelegateTarget(typeName, field);
@@ -174,7 +174,7 @@ internal static class PathRenderer
             _insideCollection = target.Type is { } inner && Containers.IsCollectionInternal(inner);
             if (!_insideCollection)
             {
-                SuspectPathStep last = steps[^1];
+                var last = steps[^1];
                 if (!last.Text.EndsWith("[]", StringComparison.Ordinal))
                 {
                     steps[^1] = last with { Text = last.Text + "[]" };
@@ -185,7 +185,7 @@ internal static class PathRenderer
 
         private void AddField(PathLink owner, PathLink target, string typeName, string field)
         {
-            (string text, string full) = DescribeField(owner, target, field);
+            (var text, var full) = DescribeField(owner, target, field);
             if (IsSelfHop(typeName, field))
             {
                 // Along a linked chain (_next of a node to the next node): one step with a count, whatever the position.
@@ -206,8 +206,8 @@ internal static class PathRenderer
 
         private static (string Text, string Full) DescribeField(PathLink owner, PathLink target, string field)
         {
-            string ownerName = owner.TypeName;
-            string ownerShort = TypeNames.Short(ownerName);
+            var ownerName = owner.TypeName;
+            var ownerShort = TypeNames.Short(ownerName);
             if (ownerShort.StartsWith("closure in ", StringComparison.Ordinal))
             {
                 return ($"{field} (captured)", $"{field} captured by a {ownerShort}");
@@ -218,7 +218,7 @@ internal static class PathRenderer
                 return ($"{ownerShort} {field}", $"{ownerName} {field}");
             }
 
-            string suffix = target.Type is { } type && Containers.IsDelegate(type.ClrType) && LooksLikeEvent(type.Name) ? " (event)" : string.Empty;
+            var suffix = target.Type is { } type && Containers.IsDelegate(type.ClrType) && LooksLikeEvent(type.Name) ? " (event)" : string.Empty;
             return ($"{ownerShort}.{field}{suffix}", $"{ownerName}.{field}");
         }
 

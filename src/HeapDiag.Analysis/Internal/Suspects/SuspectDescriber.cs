@@ -16,17 +16,17 @@ internal static class SuspectDescriber
     public static IReadOnlyList<LeakSuspect> Describe(LiveHeap heap, DominatorTree tree, IReadOnlyList<SuspectCandidate> candidates, CancellationToken cancellationToken)
     {
         var ranks = new Dictionary<int, long>();
-        foreach (int vertex in candidates.SelectMany(c => c.Kind == SuspectKinds.Object ? [c.HolderVertex, c.TopVertex] : c.Samples))
+        foreach (var vertex in candidates.SelectMany(c => c.Kind == SuspectKinds.Object ? [c.HolderVertex, c.TopVertex] : c.Samples))
         {
             ranks.TryAdd(vertex, tree.RankOf(vertex));
         }
 
-        ShortestPathSearch search = ShortestPathSearch.Run(heap, ranks.Values.Where(r => r >= 0).Distinct(), cancellationToken);
-        long live = tree.Retained[DominatorTree.Root];
+        var search = ShortestPathSearch.Run(heap, ranks.Values.Where(r => r >= 0).Distinct(), cancellationToken);
+        var live = tree.Retained[DominatorTree.Root];
         var suspects = new List<LeakSuspect>();
-        foreach (SuspectCandidate candidate in candidates)
+        foreach (var candidate in candidates)
         {
-            LeakSuspect? suspect = candidate.Kind == SuspectKinds.Object
+            var suspect = candidate.Kind == SuspectKinds.Object
                 ? DescribeObject(heap, tree, candidate, ranks, search, live)
                 : DescribeGroup(heap, tree, candidate, ranks, search, live);
             if (suspect is not null)
@@ -46,22 +46,22 @@ internal static class SuspectDescriber
             return null;
         }
 
-        RenderedPath rendered = PathRenderer.Render(path);
-        ulong address = path.Links[^1].Address;
-        CollectionContents? holds = candidate.Chain ?? Containers.Describe(heap.Dump, address, type);
+        var rendered = PathRenderer.Render(path);
+        var address = path.Links[^1].Address;
+        var holds = candidate.Chain ?? Containers.Describe(heap.Dump, address, type);
         var point = new SuspectObject(type.Name, rendered.HolderName, Hex(address), 1, candidate.RetainedBytes, Percent(candidate.RetainedBytes, live));
-        SuspectObject top = point;
+        var top = point;
         if (candidate.TopVertex != candidate.HolderVertex)
         {
-            ulong topAddress = heap.Live.AddressAt(ranks[candidate.TopVertex]);
-            string topType = heap.Dump.Objects.GetType(topAddress)?.Name ?? HeapType.UnreadableName;
-            long topRetained = tree.Retained[candidate.TopVertex];
+            var topAddress = heap.Live.AddressAt(ranks[candidate.TopVertex]);
+            var topType = heap.Dump.Objects.GetType(topAddress)?.Name ?? HeapType.UnreadableName;
+            var topRetained = tree.Retained[candidate.TopVertex];
             top = new SuspectObject(topType, topType, Hex(topAddress), 1, topRetained, Percent(topRetained, live));
         }
 
         // "singleton Orders.Cache" already names its type; a field does not.
-        string what = holds is null && rendered.HolderName.EndsWith(type.Name, StringComparison.Ordinal) ? string.Empty : $" ({Contents(type.Name, holds)})";
-        string headline = string.Create(
+        var what = holds is null && rendered.HolderName.EndsWith(type.Name, StringComparison.Ordinal) ? string.Empty : $" ({Contents(type.Name, holds)})";
+        var headline = string.Create(
             CultureInfo.InvariantCulture,
             $"{rendered.HolderName}{what} retains {Megabytes(candidate.RetainedBytes)} MB ({point.RetainedPercent:0} %)");
         return new LeakSuspect(rendered.Fingerprint($"{SuspectKinds.Object}|{type.Name}"), SuspectKinds.Object, headline, top, point, holds, rendered.Path, null);
@@ -76,16 +76,16 @@ internal static class SuspectDescriber
             return null;
         }
 
-        HeapType instanceType = tree.TypeTable[candidate.TypeId];
-        RootPath holderPath = HolderPath(paths);
-        PathLink holderLink = holderPath.Links[^1];
-        RenderedPath rendered = PathRenderer.Render(holderPath);
-        string holderType = holderLink.TypeName;
-        CollectionContents? holds = holderLink.Type is { } type ? Containers.Describe(heap.Dump, holderLink.Address, type) : null;
-        double percent = Percent(candidate.RetainedBytes, live);
+        var instanceType = tree.TypeTable[candidate.TypeId];
+        var holderPath = HolderPath(paths);
+        var holderLink = holderPath.Links[^1];
+        var rendered = PathRenderer.Render(holderPath);
+        var holderType = holderLink.TypeName;
+        var holds = holderLink.Type is { } type ? Containers.Describe(heap.Dump, holderLink.Address, type) : null;
+        var percent = Percent(candidate.RetainedBytes, live);
         var group = new SuspectObject(instanceType.Name, TypeNames.Short(instanceType.Name), Hex(paths[0].Links[^1].Address), candidate.InstanceCount, candidate.RetainedBytes, percent);
         var point = new SuspectObject(holderType, rendered.HolderName, Hex(holderLink.Address), 1, candidate.RetainedBytes, percent);
-        string headline = string.Create(
+        var headline = string.Create(
             CultureInfo.InvariantCulture,
             $"{candidate.InstanceCount:N0} instances of {TypeNames.Short(instanceType.Name)} retain {Megabytes(candidate.RetainedBytes)} MB ({percent:0} %), held in {rendered.HolderName} ({Contents(holderType, holds)})");
         return new LeakSuspect(rendered.Fingerprint($"{SuspectKinds.Instances}|{instanceType.Name}"), SuspectKinds.Instances, headline, group, point, holds, rendered.Path, null);
@@ -97,8 +97,8 @@ internal static class SuspectDescriber
     /// </summary>
     private static RootPath HolderPath(List<RootPath> paths)
     {
-        RootPath first = paths[0];
-        int depth = 0;
+        var first = paths[0];
+        var depth = 0;
         RootPath? best = null;
         IEnumerable<RootPath> sharing = paths;
         while (true)
@@ -123,7 +123,7 @@ internal static class SuspectDescriber
         }
 
         // Shared up to links[depth - 1]; out of a collection's insides up to the collection that owns them.
-        int holder = depth - 1;
+        var holder = depth - 1;
         HeapType?[] above = [.. best.Links.Take(holder).Reverse().Select(link => link.Type)];
         holder -= Containers.LevelsToOwningCollection(best.Links[holder].Type, above);
         return best with { Links = [.. best.Links.Take(holder + 1)] };

@@ -53,7 +53,7 @@ internal sealed class SuspectFinder
     {
         var finder = new SuspectFinder(tree, typeIds, Math.Max(1, threshold));
         var found = new List<SuspectCandidate>();
-        foreach (int top in finder.ChildrenAtLeast(DominatorTree.Root, finder._threshold))
+        foreach (var top in finder.ChildrenAtLeast(DominatorTree.Root, finder._threshold))
         {
             cancellationToken.ThrowIfCancellationRequested();
             found.AddRange(finder.Explore(top));
@@ -70,11 +70,11 @@ internal sealed class SuspectFinder
     {
         var work = new Stack<int>();
         work.Push(top);
-        int steps = 0;
-        while (work.TryPop(out int vertex))
+        var steps = 0;
+        while (work.TryPop(out var vertex))
         {
-            List<int> big = ChildrenAtLeast(vertex, _threshold);
-            long inBig = big.Sum(child => _retained[child]);
+            var big = ChildrenAtLeast(vertex, _threshold);
+            var inBig = big.Sum(child => _retained[child]);
             if (big.Count == 1 && IsChainLink(vertex, big[0]))
             {
                 yield return Point(top, vertex, chainHead: true);
@@ -90,7 +90,7 @@ internal sealed class SuspectFinder
                 }
             }
 
-            foreach (int child in big)
+            foreach (var child in big)
             {
                 work.Push(child);
             }
@@ -103,11 +103,11 @@ internal sealed class SuspectFinder
 
     private SuspectCandidate Point(int top, int vertex, bool chainHead)
     {
-        int holder = Holder(vertex);
+        var holder = Holder(vertex);
         CollectionContents? chain = null;
         if (chainHead && holder == vertex)
         {
-            HeapType type = _tree.TypeTable[_typeIds[vertex]];
+            var type = _tree.TypeTable[_typeIds[vertex]];
             chain = new CollectionContents(Containers.ChainKind, type.Name, CountOfTypeBelow(vertex));
         }
 
@@ -121,25 +121,25 @@ internal sealed class SuspectFinder
     private int Holder(int vertex)
     {
         var dominators = new List<int>(Containers.MaxLevelsToOwner);
-        for (int above = _idom[vertex]; above > DominatorTree.Root && dominators.Count < Containers.MaxLevelsToOwner; above = _idom[above])
+        for (var above = _idom[vertex]; above > DominatorTree.Root && dominators.Count < Containers.MaxLevelsToOwner; above = _idom[above])
         {
             dominators.Add(above);
         }
 
-        int levels = Containers.LevelsToOwningCollection(TypeOf(vertex), [.. dominators.Select(TypeOf)]);
+        var levels = Containers.LevelsToOwningCollection(TypeOf(vertex), [.. dominators.Select(TypeOf)]);
         return levels == 0 ? vertex : dominators[levels - 1];
     }
 
     /// <summary>Objects of the head's type in the head's dominator subtree (the head included): a chain's length.</summary>
     private long CountOfTypeBelow(int head)
     {
-        int type = _typeIds[head];
+        var type = _typeIds[head];
         var inSubtree = new ulong[(_idom.Length + 63) / 64];
         inSubtree[head / 64] |= 1UL << (head % 64);
         long count = 1;
-        for (int w = head + 1; w < _idom.Length; w++)
+        for (var w = head + 1; w < _idom.Length; w++)
         {
-            int d = _idom[w];
+            var d = _idom[w];
             if (d >= head && (inSubtree[d / 64] & (1UL << (d % 64))) != 0)
             {
                 inSubtree[w / 64] |= 1UL << (w % 64);
@@ -156,10 +156,10 @@ internal sealed class SuspectFinder
     /// <summary>Top-level objects below the threshold, grouped by type: groups that pass it together.</summary>
     private IEnumerable<SuspectCandidate> Groups()
     {
-        int types = _tree.TypeTable.Count;
+        var types = _tree.TypeTable.Count;
         var bytes = new long[types];
         var counts = new long[types];
-        for (int w = 2; w < _idom.Length; w++)
+        for (var w = 2; w < _idom.Length; w++)
         {
             if (_idom[w] == DominatorTree.Root && _retained[w] < _threshold && _typeIds[w] >= 0)
             {
@@ -168,11 +168,11 @@ internal sealed class SuspectFinder
             }
         }
 
-        for (int type = 0; type < types; type++)
+        for (var type = 0; type < types; type++)
         {
             if (bytes[type] >= _threshold && counts[type] >= 2)
             {
-                int[] samples = SampleGroup(type, counts[type]);
+                var samples = SampleGroup(type, counts[type]);
                 yield return new SuspectCandidate(SuspectKinds.Instances, samples[0], -1, type, counts[type], bytes[type], null, samples);
             }
         }
@@ -180,10 +180,10 @@ internal sealed class SuspectFinder
 
     private int[] SampleGroup(int type, long count)
     {
-        int wanted = (int)Math.Min(GroupSamples, count);
+        var wanted = (int)Math.Min(GroupSamples, count);
         var samples = new List<int>(wanted);
         long seen = 0;
-        for (int w = 2; w < _idom.Length && samples.Count < wanted; w++)
+        for (var w = 2; w < _idom.Length && samples.Count < wanted; w++)
         {
             if (_idom[w] == DominatorTree.Root && _retained[w] < _threshold && _typeIds[w] == type)
             {
@@ -204,7 +204,7 @@ internal sealed class SuspectFinder
     {
         // Children have larger numbers than their dominator; one scan of the rest of the array finds them all.
         var children = new List<int>();
-        for (int w = vertex + 1; w < _idom.Length; w++)
+        for (var w = vertex + 1; w < _idom.Length; w++)
         {
             if (_idom[w] == vertex && _retained[w] >= bytes)
             {

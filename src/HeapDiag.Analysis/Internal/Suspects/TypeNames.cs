@@ -15,10 +15,10 @@ internal static partial class TypeNames
     /// </summary>
     public static string Short(string fullName)
     {
-        string name = CompilerGenerated(fullName);
+        var name = CompilerGenerated(fullName);
         var result = new StringBuilder(name.Length);
-        int tokenStart = 0;
-        for (int i = 0; i <= name.Length; i++)
+        var tokenStart = 0;
+        for (var i = 0; i <= name.Length; i++)
         {
             if (i < name.Length && name[i] is not ('<' or '>' or ',' or '[' or ']' or ' '))
             {
@@ -44,7 +44,7 @@ internal static partial class TypeNames
     /// <summary>A static root's name (<c>Namespace.Type.Field</c>) with a backing field shown as its property.</summary>
     public static string StaticRoot(string name)
     {
-        int backing = name.IndexOf(".<", StringComparison.Ordinal);
+        var backing = name.IndexOf(".<", StringComparison.Ordinal);
         return backing > 0 ? $"{name[..backing]}.{Field(name[(backing + 1)..])}" : name;
     }
 
@@ -54,7 +54,7 @@ internal static partial class TypeNames
     /// </summary>
     public static string? GenericArguments(string fullName)
     {
-        int open = fullName.IndexOf('<', StringComparison.Ordinal);
+        var open = fullName.IndexOf('<', StringComparison.Ordinal);
         return open > 0 && MatchingClose(fullName, open) == fullName.Length - 1 ? fullName[(open + 1)..^1] : null;
     }
 
@@ -64,14 +64,14 @@ internal static partial class TypeNames
     /// </summary>
     public static string Definition(string fullName)
     {
-        int open = fullName.IndexOf('<', StringComparison.Ordinal);
+        var open = fullName.IndexOf('<', StringComparison.Ordinal);
         return open > 0 && MatchingClose(fullName, open) == fullName.Length - 1 ? fullName[..open] : fullName;
     }
 
     private static int MatchingClose(string name, int open)
     {
-        int depth = 0;
-        for (int i = open; i < name.Length; i++)
+        var depth = 0;
+        for (var i = open; i < name.Length; i++)
         {
             depth += name[i] switch { '<' => 1, '>' => -1, _ => 0 };
             if (depth == 0)
@@ -94,8 +94,8 @@ internal static partial class TypeNames
             return token;
         }
 
-        int lastDot = token.LastIndexOf('.');
-        string name = lastDot >= 0 ? token[(lastDot + 1)..] : token;
+        var lastDot = token.LastIndexOf('.');
+        var name = lastDot >= 0 ? token[(lastDot + 1)..] : token;
         if (name.EndsWith("+" + Closure, StringComparison.Ordinal))
         {
             return $"closure in {name[..^(Closure.Length + 1)].Replace('+', '.')}";
