@@ -13,7 +13,7 @@ internal interface IReferenceVisitor
     /// Called for each non-null reference; <paramref name="offset"/> is the slot's offset from the object's address,
     /// or <see cref="HeapObjects.LoaderAllocatorOffset"/>, or <see cref="RootSet.DependentHandleOffset"/>. Return false to stop.
     /// </summary>
-    public bool Visit(ulong reference, int offset);
+    bool Visit(ulong reference, int offset);
 }
 
 /// <summary>

@@ -3,7 +3,7 @@ namespace HeapDiag.Analysis.Internal;
 /// <summary>Is told about every live object once, as the mark pass reaches it.</summary>
 internal interface ILiveObjectObserver
 {
-    public void OnLiveObject(ulong address, HeapType type, ulong size);
+    void OnLiveObject(ulong address, HeapType type, ulong size);
 }
 
 /// <summary>

@@ -4,13 +4,6 @@ using Microsoft.Extensions.Logging;
 
 namespace HeapDiag.AspNetCore.Capture;
 
-/// <summary>Takes a heap dump; the capture service, or a stand-in in tests of its callers.</summary>
-internal interface IHeapDumpCapture
-{
-    /// <summary>Captures a dump. Never throws for a failed capture: the result names the cause and the fix.</summary>
-    public Task<HeapDumpResult> CaptureAsync(HeapDumpRequest request, CancellationToken cancellationToken);
-}
-
 /// <summary>
 /// Takes heap dumps, one at a time in the whole process, for the endpoint and the monitor alike: admitted (rate
 /// limit, directory, disk), diagnostics collected before the dump moves memory around, files written, counted and

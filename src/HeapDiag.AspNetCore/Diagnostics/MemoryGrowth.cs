@@ -13,5 +13,5 @@ internal readonly record struct GrowthTrend(double BytesPerSecond, int Samples, 
 internal interface IMemoryGrowth
 {
     /// <summary>The slope over the window and whether it is sustained past <paramref name="leakGrowthMbPerHour"/>.</summary>
-    public GrowthTrend Trend(double leakGrowthMbPerHour);
+    GrowthTrend Trend(double leakGrowthMbPerHour);
 }

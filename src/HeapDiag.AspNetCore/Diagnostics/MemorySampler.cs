@@ -19,12 +19,6 @@ internal readonly record struct MemorySample(
     };
 }
 
-/// <summary>Reads memory for the monitor and the health check. A seam so tests can script memory.</summary>
-internal interface IMemorySampler
-{
-    public MemorySample Sample();
-}
-
 /// <summary>
 /// Reads the counters the kernel and the runtime already keep, cheaply enough to run every second unseen.
 /// On Linux the resident set comes from /proc/self/statm, re-read through one handle into a stack buffer

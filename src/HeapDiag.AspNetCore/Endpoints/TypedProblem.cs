@@ -11,7 +11,7 @@ namespace HeapDiag.AspNetCore.Endpoints;
 /// <summary>The statuses a family of routes answers with ProblemDetails; a route's signature names its family.</summary>
 internal interface IProblemStatuses
 {
-    public abstract static IReadOnlyList<int> Statuses { get; }
+    abstract static IReadOnlyList<int> Statuses { get; }
 }
 
 /// <summary>

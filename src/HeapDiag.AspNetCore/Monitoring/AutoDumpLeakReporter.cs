@@ -8,13 +8,6 @@ using Microsoft.Extensions.Logging;
 
 namespace HeapDiag.AspNetCore.Monitoring;
 
-/// <summary>Turns an automatic dump into a leak report. Called by the monitor after each automatic dump.</summary>
-internal interface IAutoDumpReporter
-{
-    /// <summary>Analyses the dump (and compares it with the previous automatic dump, when there is one). Never throws but for cancellation.</summary>
-    public Task<AutoDumpLeakReport?> ReportAsync(string dumpId, string? previousDumpId, CancellationToken cancellationToken);
-}
-
 /// <summary>
 /// Turns "a 1.5 GB file on a server" into "Orders.OrderRegistry.pending (List&lt;Order&gt;, 5,999,000 items) retains
 /// 720 MB (92 %), +360 MB since the last dump; path: static Orders.Startup.Registry → OrderRegistry.pending
