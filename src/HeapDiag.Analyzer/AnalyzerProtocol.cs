@@ -17,8 +17,9 @@ public static class AnalyzerProtocol
     public const string RetainersCommand = "retainers";
 
     /// <summary>
-    /// Command: <c>digest --follow PATH</c>, the SHA-256 of a dump while the runtime writes it; the app sends
-    /// <c>end LENGTH</c> when the writer is done and reads <c>sha256 HEX</c>.
+    /// Command: <c>digest --follow PATH [--zstd OUT]</c>, the SHA-256 of a dump (and its zstd form in OUT) while the
+    /// runtime writes it; the app sends <c>end LENGTH</c> when the writer is done and reads <c>sha256 HEX</c>, written
+    /// once OUT is complete.
     /// </summary>
     public const string DigestCommand = "digest";
 

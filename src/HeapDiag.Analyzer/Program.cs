@@ -13,15 +13,15 @@ namespace HeapDiag.Analyzer;
 /// summary and the leak suspects; <c>retainers --dump PATH --out DIR --max-memory BYTES --type NAME</c> the retention
 /// paths of a type. Progress goes to standard error; results and failures to files in DIR (see
 /// <see cref="AnalyzerProtocol"/>). It ends by itself when its standard input closes: the app that started it is gone.
-/// <c>digest --follow PATH</c> hashes a dump while it is written (<see cref="DigestFollower"/>).
+/// <c>digest --follow PATH [--zstd OUT]</c> hashes (and compresses) a dump while it is written (<see cref="DigestFollower"/>).
 /// </summary>
 internal static class Program
 {
     private static int Main(string[] args)
     {
-        if (args is [AnalyzerProtocol.DigestCommand, "--follow", string path])
+        if (args is [AnalyzerProtocol.DigestCommand, "--follow", string path, .. var rest] && rest is [] or ["--zstd", _])
         {
-            return DigestFollower.Run(path);
+            return DigestFollower.Run(path, rest is [_, var packedPath] ? packedPath : null);
         }
 
         if (!AnalyzerArguments.TryParse(args, out var arguments, out var problem))

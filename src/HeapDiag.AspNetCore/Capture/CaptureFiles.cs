@@ -12,7 +12,7 @@ internal sealed record WrittenDump(StoredHeapDump? Stored, double DigestMs, Capa
 
 /// <summary>
 /// Writes one capture's files into the store: the diagnostics first, so they survive a dump that fails; then the dump,
-/// written by the runtime's writer at a temp path while its SHA-256 is computed beside it, committed (renamed into
+/// written by the runtime's writer at a temp path while its SHA-256 (and zstd form) is computed beside it, committed (renamed into
 /// place, retention applied) and shipped. Nothing partial is left: a failed dump's temp file is deleted.
 /// </summary>
 internal sealed class CaptureFiles(HeapDumpStore store, IHeapDumpWriter writer, DumpDigestFollower digests, CaptureCapabilities capabilities, TimeProvider time)
@@ -43,14 +43,14 @@ internal sealed class CaptureFiles(HeapDumpStore store, IHeapDumpWriter writer, 
         var temp = store.PrepareTempDump(id);
         try
         {
-            using var digest = digests.Start(temp, () => store.CreateAnalysisWorkspace(id));
+            using var digest = digests.Start(temp, store.TempPackedDumpPath(id), () => store.CreateAnalysisWorkspace(id));
 
             // The writer is not cancelled with the caller: createdump runs on once started, and a half-written file is
             // worse than a finished one nobody asked for any more.
             await writer.WriteAsync(type, temp, CancellationToken.None);
             var written = time.GetTimestamp();
-            var sha256 = digest is null || !File.Exists(temp) ? null : await digest.FinishAsync(new FileInfo(temp).Length, time);
-            var stored = await store.CommitAsync(id, diagnostics, sha256, CancellationToken.None);
+            var followed = digest is null || !File.Exists(temp) ? null : await digest.FinishAsync(new FileInfo(temp).Length, time);
+            var stored = await store.CommitAsync(id, diagnostics, followed, CancellationToken.None);
             return new WrittenDump(stored, time.GetElapsedTime(written).TotalMilliseconds);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -24,15 +24,15 @@ internal sealed partial class HeapDumpStore
 
     /// <summary>
     /// Publishes the dump the writer finished at its temp path: renamed into place, its digest written beside it and into
-    /// its diagnostics, retention applied. <paramref name="followedSha256"/> is the digest computed while the writer wrote
-    /// the dump; without it, or when the bucket stores zstd, the dump is read now, once, for its digest and its zstd form.
+    /// its diagnostics, retention applied. <paramref name="followed"/> is what was computed while the writer wrote the dump;
+    /// without it, or without the zstd form the bucket stores, the dump is read now, once, for its digest and zstd form.
     /// </summary>
-    public async Task<StoredHeapDump> CommitAsync(HeapDumpId id, MemoryDiagnostics diagnostics, string? followedSha256, CancellationToken cancellationToken)
+    public async Task<StoredHeapDump> CommitAsync(HeapDumpId id, MemoryDiagnostics diagnostics, FollowedDump? followed, CancellationToken cancellationToken)
     {
         string sha256;
         try
         {
-            sha256 = await DigestTempDumpAsync(id, followedSha256, cancellationToken);
+            sha256 = await DigestTempDumpAsync(id, followed, cancellationToken);
             MakeOwnerOnly(TempDumpPath(id));
             File.Move(TempDumpPath(id), DumpPath(id));
         }
@@ -48,7 +48,7 @@ internal sealed partial class HeapDumpStore
         return Find(id) ?? throw new IOException($"The dump '{DumpPath(id)}' vanished right after it was written.");
     }
 
-    private async Task<string> DigestTempDumpAsync(HeapDumpId id, string? followedSha256, CancellationToken cancellationToken)
+    private async Task<string> DigestTempDumpAsync(HeapDumpId id, FollowedDump? followed, CancellationToken cancellationToken)
     {
         await using var dump = new FileStream(TempDumpPath(id), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
         if (dump.Length == 0)
@@ -56,18 +56,23 @@ internal sealed partial class HeapDumpStore
             throw new IOException("The dump writer reported success but wrote an empty file.");
         }
 
-        var compress = bucket?.Settings.Compression == HeapDumpCompression.Zstd;
-        if (followedSha256 is not null && !compress)
+        var compress = TempPackedDumpPath(id) is not null;
+        if (followed is not null && (!compress || followed.Packed))
         {
-            return followedSha256;
+            return followed.Sha256;
         }
 
+        // A follower that failed may have left part of the zstd form.
+        TryDelete(PackedTempPath(id));
         await using var packed = compress ? DumpCodec.Compress(new FileStream(PackedTempPath(id), CreateOptions()), dump.Length) : null;
         var sha256 = await DumpCodec.CopyWithDigestAsync(dump, packed, cancellationToken);
-        return followedSha256 is null || string.Equals(followedSha256, sha256, StringComparison.Ordinal)
+        return followed is null || string.Equals(followed.Sha256, sha256, StringComparison.Ordinal)
             ? sha256
-            : throw new IOException($"The dump's SHA-256 read after it was written ({sha256}) differs from the one computed while it was written ({followedSha256}).");
+            : throw new IOException($"The dump's SHA-256 read after it was written ({sha256}) differs from the one computed while it was written ({followed.Sha256}).");
     }
+
+    /// <summary>Where the zstd form of a dump being written goes when the bucket stores zstd; null when nothing is compressed.</summary>
+    public string? TempPackedDumpPath(HeapDumpId id) => bucket?.Settings.Compression == HeapDumpCompression.Zstd ? PackedTempPath(id) : null;
 
     /// <summary>
     /// Uploads a committed dump (its zstd form, or the dump with <c>Compression=none</c>) and its diagnostics. Never throws:

@@ -42,6 +42,9 @@ public sealed class S3EgressCaptureTests
         Assert.Equal("zstd", egress.GetProperty("compression").GetString());
         Assert.False(egress.GetProperty("localDeleted").GetBoolean());
 
+        // The analyzer process hashed and compressed the dump while createdump wrote it: the store did not read it again.
+        Assert.DoesNotContain(host.Logs.Entries, entry => entry.EventId.Id == 2012);
+
         // The digest is of the dump on disk, written beside it in sha256sum's format and into its diagnostics.
         Assert.Equal(await Digest.Sha256OfFileAsync(dumpPath), sha256);
         Assert.Equal($"{sha256}  heapdump-{id}.dmp\n", await File.ReadAllTextAsync(Path.Combine(host.DumpDirectory, $"heapdump-{id}.sha256")));

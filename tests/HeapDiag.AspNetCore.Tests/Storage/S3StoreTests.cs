@@ -169,6 +169,29 @@ public sealed class S3StoreTests
         await Poll.UntilAsync(async () => (await s3.ReadAsync(diagnosticsKey)).SequenceEqual(updated), "the rewritten diagnostics to reach the bucket");
     }
 
+    [RequiresS3rverFact]
+    public async Task A_zstd_form_left_half_written_by_a_failed_follower_is_made_again_from_the_dump()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        await using var host = await BucketTestHost.StartAsync(s3);
+        var store = host.Services.GetRequiredService<HeapDumpStore>();
+        var diagnostics = host.Services.GetRequiredService<HeapDiag.AspNetCore.Diagnostics.MemoryDiagnosticsCollector>().Collect("manual", 0);
+        var id = new HeapDumpId(DateTimeOffset.UtcNow, 42, "manual", 0, "heap");
+        var content = new byte[3 << 20];
+        new Random(7).NextBytes(content.AsSpan(0, 1 << 20));
+        await File.WriteAllBytesAsync(store.PrepareTempDump(id), content);
+        await File.WriteAllBytesAsync(store.TempPackedDumpPath(id)!, [0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3]);
+        var sha256 = Digest.Sha256(content);
+
+        var stored = await store.CommitAsync(id, diagnostics, new FollowedDump(sha256, Packed: false), CancellationToken.None);
+        var shipped = await store.ShipAsync(stored, diagnostics);
+
+        Assert.True(shipped.Success, shipped.Error);
+        Assert.Equal("zstd", shipped.Compression);
+        Assert.Equal(sha256, await Digest.Sha256OfZstdAsync(new MemoryStream(await s3.ReadAsync(shipped.Key!))));
+        Assert.Empty(Directory.GetFiles(host.DumpDirectory, "*.zst*"));
+    }
+
     private static async Task<(string Id, string Sha256, string Key, JsonElement Result)> CaptureAsync(TestHost host)
     {
         var result = await host.CaptureResultAsync();
