@@ -49,8 +49,8 @@ internal sealed class CaptureFiles(HeapDumpStore store, IHeapDumpWriter writer, 
             // worse than a finished one nobody asked for any more.
             await writer.WriteAsync(type, temp, CancellationToken.None);
             var written = time.GetTimestamp();
-            var followed = digest is null || !File.Exists(temp) ? null : await digest.FinishAsync(new FileInfo(temp).Length, time);
-            var stored = await store.CommitAsync(id, diagnostics, followed, CancellationToken.None);
+            var sha256 = digest is null || !File.Exists(temp) ? null : await digest.FinishAsync(new FileInfo(temp).Length, time);
+            var stored = await store.CommitAsync(id, diagnostics, sha256, CancellationToken.None);
             return new WrittenDump(stored, time.GetElapsedTime(written).TotalMilliseconds);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -48,7 +48,7 @@ internal sealed partial class DumpDigestFollower(AnalyzerHost host, ILogger<Dump
             };
             process.Start();
             process.BeginErrorReadLine();
-            return new FollowedDigest(process, workspace, packedPath is not null, logger);
+            return new FollowedDigest(process, workspace, logger);
         }
         catch (Exception ex) when (ex is Win32Exception or IOException or UnauthorizedAccessException)
         {
@@ -66,16 +66,17 @@ internal sealed partial class DumpDigestFollower(AnalyzerHost host, ILogger<Dump
 }
 
 /// <summary>A running <c>digest --follow</c>; disposing it stops the process and deletes its workspace.</summary>
-internal sealed class FollowedDigest(Process process, AnalysisWorkspace workspace, bool packs, ILogger logger) : IDisposable
+internal sealed class FollowedDigest(Process process, AnalysisWorkspace workspace, ILogger logger) : IDisposable
 {
     // The follower hashes and compresses at well over 200 MB/s; far behind that it is stuck, and reading the dump again is faster.
     private const long SlowestBytesPerSecond = 50L << 20;
 
     /// <summary>
-    /// Tells the follower the writer wrote <paramref name="length"/> bytes and returns their SHA-256 (and whether their zstd
-    /// form is complete), or null when the follower failed or fell too far behind (the caller then reads the dump itself).
+    /// Tells the follower the writer wrote <paramref name="length"/> bytes and returns their SHA-256, answered once the zstd
+    /// form it was asked for is complete; or null when the follower failed or fell too far behind, and then the follower
+    /// is stopped, so it no longer writes the zstd form the caller is about to make from the dump itself.
     /// </summary>
-    public async Task<FollowedDump?> FinishAsync(long length, TimeProvider time)
+    public async Task<string?> FinishAsync(long length, TimeProvider time)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10 + (length / SlowestBytesPerSecond)), time);
         try
@@ -85,7 +86,7 @@ internal sealed class FollowedDigest(Process process, AnalysisWorkspace workspac
             var answer = await process.StandardOutput.ReadLineAsync(timeout.Token);
             if (answer is ['s', 'h', 'a', '2', '5', '6', ' ', .. var hex] && hex.Length == 64)
             {
-                return new FollowedDump(hex, packs);
+                return hex;
             }
 
             DumpDigestFollower.LogFollowerFailed(logger, $"it answered '{answer}' (exit code {(process.HasExited ? process.ExitCode : "none yet")}).");
@@ -95,21 +96,27 @@ internal sealed class FollowedDigest(Process process, AnalysisWorkspace workspac
             DumpDigestFollower.LogFollowerFailed(logger, ex is OperationCanceledException ? "no answer in time." : ex.Message);
         }
 
+        Stop();
         return null;
     }
 
     public void Dispose()
     {
+        Stop();
+        process.Dispose();
+        workspace.Dispose();
+    }
+
+    private void Stop()
+    {
         try
         {
             process.Kill(entireProcessTree: true);
+            process.WaitForExit(TimeSpan.FromSeconds(5));
         }
         catch (InvalidOperationException)
         {
             // Already exited.
         }
-
-        process.Dispose();
-        workspace.Dispose();
     }
 }

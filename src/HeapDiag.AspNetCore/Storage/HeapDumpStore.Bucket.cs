@@ -24,15 +24,16 @@ internal sealed partial class HeapDumpStore
 
     /// <summary>
     /// Publishes the dump the writer finished at its temp path: renamed into place, its digest written beside it and into
-    /// its diagnostics, retention applied. <paramref name="followed"/> is what was computed while the writer wrote the dump;
-    /// without it, or without the zstd form the bucket stores, the dump is read now, once, for its digest and zstd form.
+    /// its diagnostics, retention applied. <paramref name="followedSha256"/> is the digest computed while the writer wrote
+    /// the dump, with its zstd form at <see cref="TempPackedDumpPath"/> when the bucket stores zstd; without it, the dump
+    /// is read now, once, for its digest and its zstd form.
     /// </summary>
-    public async Task<StoredHeapDump> CommitAsync(HeapDumpId id, MemoryDiagnostics diagnostics, FollowedDump? followed, CancellationToken cancellationToken)
+    public async Task<StoredHeapDump> CommitAsync(HeapDumpId id, MemoryDiagnostics diagnostics, string? followedSha256, CancellationToken cancellationToken)
     {
         string sha256;
         try
         {
-            sha256 = await DigestTempDumpAsync(id, followed, cancellationToken);
+            sha256 = await DigestTempDumpAsync(id, followedSha256, cancellationToken);
             MakeOwnerOnly(TempDumpPath(id));
             File.Move(TempDumpPath(id), DumpPath(id));
         }
@@ -48,7 +49,7 @@ internal sealed partial class HeapDumpStore
         return Find(id) ?? throw new IOException($"The dump '{DumpPath(id)}' vanished right after it was written.");
     }
 
-    private async Task<string> DigestTempDumpAsync(HeapDumpId id, FollowedDump? followed, CancellationToken cancellationToken)
+    private async Task<string> DigestTempDumpAsync(HeapDumpId id, string? followedSha256, CancellationToken cancellationToken)
     {
         await using var dump = new FileStream(TempDumpPath(id), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
         if (dump.Length == 0)
@@ -56,19 +57,16 @@ internal sealed partial class HeapDumpStore
             throw new IOException("The dump writer reported success but wrote an empty file.");
         }
 
-        var compress = TempPackedDumpPath(id) is not null;
-        if (followed is not null && (!compress || followed.Packed))
+        if (followedSha256 is not null)
         {
-            return followed.Sha256;
+            return followedSha256;
         }
 
         // A follower that failed may have left part of the zstd form.
+        var packedPath = TempPackedDumpPath(id);
         TryDelete(PackedTempPath(id));
-        await using var packed = compress ? DumpCodec.Compress(new FileStream(PackedTempPath(id), CreateOptions()), dump.Length) : null;
-        var sha256 = await DumpCodec.CopyWithDigestAsync(dump, packed, cancellationToken);
-        return followed is null || string.Equals(followed.Sha256, sha256, StringComparison.Ordinal)
-            ? sha256
-            : throw new IOException($"The dump's SHA-256 read after it was written ({sha256}) differs from the one computed while it was written ({followed.Sha256}).");
+        await using var packed = packedPath is null ? null : DumpCodec.Compress(new FileStream(packedPath, CreateOptions()), dump.Length);
+        return await DumpCodec.CopyWithDigestAsync(dump, packed, cancellationToken);
     }
 
     /// <summary>Where the zstd form of a dump being written goes when the bucket stores zstd; null when nothing is compressed.</summary>

@@ -64,9 +64,3 @@ internal sealed class HeapDumpStoreException(string message, Exception? innerExc
 
 /// <summary>Why the dump directory cannot take a file now: not writable, or (<see cref="Writable"/>) too little free space.</summary>
 internal sealed record StorageShortfall(bool Writable, string Message);
-
-/// <summary>
-/// What was computed while the writer wrote a dump: its SHA-256 and whether its zstd form is complete at the store's
-/// temp path, so committing need not read the dump again.
-/// </summary>
-internal sealed record FollowedDump(string Sha256, bool Packed);

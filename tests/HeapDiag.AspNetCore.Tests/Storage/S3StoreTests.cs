@@ -183,7 +183,7 @@ public sealed class S3StoreTests
         await File.WriteAllBytesAsync(store.TempPackedDumpPath(id)!, [0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3]);
         var sha256 = Digest.Sha256(content);
 
-        var stored = await store.CommitAsync(id, diagnostics, new FollowedDump(sha256, Packed: false), CancellationToken.None);
+        var stored = await store.CommitAsync(id, diagnostics, followedSha256: null, CancellationToken.None);
         var shipped = await store.ShipAsync(stored, diagnostics);
 
         Assert.True(shipped.Success, shipped.Error);
