@@ -112,6 +112,22 @@ public sealed class S3rverServer : IAsyncDisposable
         return buffer.ToArray();
     }
 
+    /// <summary>
+    /// The object's bytes, or null when the read overlapped a PUT of the same key: s3rver rewrites an object's file in
+    /// place, so such a read ends early (S3 itself replaces an object atomically).
+    /// </summary>
+    public async Task<byte[]?> ReadUnlessBeingReplacedAsync(string key)
+    {
+        try
+        {
+            return await ReadAsync(key);
+        }
+        catch (HttpIOException ex) when (ex.HttpRequestError == HttpRequestError.ResponseEnded)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Settings that point the app at this server.</summary>
     public Dictionary<string, string?> Settings(string? bucket = null, string prefix = "team/dumps") => new()
     {

@@ -166,7 +166,7 @@ public sealed class S3StoreTests
         var updated = "{\"leakReport\":{\"headline\":\"grew\"}}"u8.ToArray();
         store.WriteDiagnostics(Parse(id), updated);
 
-        await Poll.UntilAsync(async () => (await s3.ReadAsync(diagnosticsKey)).SequenceEqual(updated), "the rewritten diagnostics to reach the bucket");
+        await Poll.UntilAsync(async () => (await s3.ReadUnlessBeingReplacedAsync(diagnosticsKey))?.SequenceEqual(updated) == true, "the rewritten diagnostics to reach the bucket");
     }
 
     [RequiresS3rverFact]
