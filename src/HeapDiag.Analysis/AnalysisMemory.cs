@@ -2,8 +2,10 @@ namespace HeapDiag.Analysis;
 
 /// <summary>
 /// What an analysis needs at the least, known before the dump is opened: a caller with a memory budget can refuse to
-/// start one that cannot fit. The full need (about 16 bytes per live object more, for the dominator tree) is known
-/// only after the mark pass; <see cref="HeapDump"/> checks it then against <see cref="HeapDumpOptions.MemoryBudgetBytes"/>.
+/// start one that cannot fit. <see cref="HeapDump"/> checks the same from the GC's segments before its mark pass, and
+/// after it decides whether the dominator tree (about 24 bytes per live object in memory) fits in
+/// <see cref="HeapDumpOptions.MemoryBudgetBytes"/> or goes to memory-mapped scratch files (about 4 bytes per live
+/// object left on the GC heap).
 /// </summary>
 public static class AnalysisMemory
 {

@@ -61,7 +61,7 @@ public sealed class HeapDump : IDisposable
     {
         options ??= new SummaryOptions();
         var stopwatch = Stopwatch.StartNew();
-        var live = Mark(cancellationToken);
+        var live = Mark(cancellationToken, countAllObjects: true);
         return HeapSummarizer.Summarize(
             live, options, options.RetainedSizes ? () => Dominators(cancellationToken) : null, () => stopwatch.ElapsedMilliseconds, cancellationToken);
     }
@@ -79,14 +79,17 @@ public sealed class HeapDump : IDisposable
         options ??= new SuspectOptions();
         var percent = Math.Clamp(options.ThresholdPercent, 0.001, 100);
         var stopwatch = Stopwatch.StartNew();
-        var live = Mark(cancellationToken);
+        var live = Mark(cancellationToken, forDominators: true);
         var tree = Dominators(cancellationToken);
         var liveBytes = tree.Retained[DominatorTree.Root];
         var threshold = (long)Math.Ceiling(liveBytes * percent / 100);
 
-        var typeIds = tree.LoadTypeIds();
-        var candidates = SuspectFinder.Find(tree, typeIds, threshold, cancellationToken).Take(Math.Max(1, options.MaxSuspects)).ToList();
-        typeIds = null!;
+        List<SuspectCandidate> candidates;
+        using (var typeIds = tree.LoadTypeIds())
+        {
+            candidates = [.. SuspectFinder.Find(tree, typeIds, threshold, cancellationToken).Take(Math.Max(1, options.MaxSuspects))];
+        }
+
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
         var suspects = SuspectDescriber.Describe(live, tree, candidates, cancellationToken);
@@ -120,12 +123,36 @@ public sealed class HeapDump : IDisposable
     /// <summary>Closes the dump and deletes the scratch files.</summary>
     public void Dispose()
     {
+        _dominators?.Dispose();
         _scratch?.Dispose();
         _dump.Dispose();
     }
 
-    private LiveHeap Mark(CancellationToken cancellationToken) =>
-        _live ??= LiveHeap.Mark(_dump, Math.Max(1, _options.MaxDistinctStrings), cancellationToken);
+    /// <summary>
+    /// The mark pass, once. <paramref name="forDominators"/>: the dominator tree must follow (leak suspects), so a budget
+    /// too small for it is refused before the mark pass, from the segments alone; a summary still counts objects and
+    /// notes the retained sizes it could not compute. <paramref name="countAllObjects"/>: also count every object,
+    /// live or not (a summary says both).
+    /// </summary>
+    private LiveHeap Mark(CancellationToken cancellationToken, bool forDominators = false, bool countAllObjects = false)
+    {
+        if (_live is null)
+        {
+            if (forDominators)
+            {
+                MemoryPlan.ThrowIfBelowMinimum(_dump, _options.MemoryBudgetBytes, _options.PageCacheBytes, dominators: true);
+            }
+
+            _live = LiveHeap.Mark(_dump, Math.Max(1, _options.MaxDistinctStrings), countAllObjects, cancellationToken);
+        }
+
+        if (countAllObjects)
+        {
+            _live.CountAllObjects(cancellationToken);
+        }
+
+        return _live;
+    }
 
     private DominatorTree Dominators(CancellationToken cancellationToken)
     {
@@ -134,17 +161,21 @@ public sealed class HeapDump : IDisposable
             return _dominators;
         }
 
+        MemoryPlan.ThrowIfBelowMinimum(_dump, _options.MemoryBudgetBytes, _options.PageCacheBytes, dominators: true);
         var live = Mark(cancellationToken);
-        var needed = Environment.WorkingSet + DominatorTree.PeakBytes(live.Live.Count, live.EdgeCount);
-        if (_options.MemoryBudgetBytes is { } budget && needed > budget)
+        var gcBytes = GC.GetTotalMemory(forceFullCollection: true);
+        var inMemory = !_options.AlwaysMapScratchArrays && MemoryPlan.FitsInMemory(gcBytes, live.Live.Count, live.EdgeCount, _options.MemoryBudgetBytes);
+        if (!inMemory && _options.MemoryBudgetBytes is { } budget)
         {
-            throw new HeapAnalysisBudgetException(needed, budget, string.Create(
+            MemoryPlan.ThrowIfMappedPassDoesNotFit(gcBytes, live.Live.Count, live.EdgeCount, budget);
+            live.AddNote(string.Create(
                 CultureInfo.InvariantCulture,
-                $"the dominator tree of {live.Live.Count:N0} live objects and {live.EdgeCount:N0} references needs about {ByteSize.Format(needed)} of memory in all, more than the budget of {ByteSize.Format(budget)}"));
+                $"The dominator tree's arrays were kept in memory-mapped scratch files: in memory they needed about {ByteSize.Format(DominatorTree.PeakBytes(live.Live.Count, live.EdgeCount))} more, past the budget of {ByteSize.Format(budget)}. The answer is the same; only the time can differ."));
         }
 
         _scratch ??= ScratchSpace.Create(_options.ScratchDirectory);
-        var scratchBytes = DominatorTree.ScratchBytes(live.Live.Count, live.EdgeCount);
+        _scratch.MapsArrays = !inMemory;
+        var scratchBytes = DominatorTree.ScratchBytes(live.Live.Count, live.EdgeCount, mapped: !inMemory);
         if (_scratch.FreeBytes() is { } free && free < scratchBytes)
         {
             throw new IOException(string.Create(

@@ -4,10 +4,13 @@ namespace HeapDiag.Analysis;
 public sealed record HeapDumpOptions
 {
     /// <summary>
-    /// Most memory the process may use during the analysis, in bytes; null for no limit. Before it builds the
-    /// dominator tree (retained sizes, leak suspects) the analysis computes what it will need — about 16 bytes per
-    /// live object on top of what the process already uses — and throws <see cref="HeapAnalysisBudgetException"/>
-    /// instead of allocating past this. Default null.
+    /// Most memory the analysis may hold on the GC heap, in bytes (run it with this as the GC hard limit); null for no
+    /// limit. Before the mark pass the GC's segments tell whether even the mark bitmap fits, and if not
+    /// <see cref="HeapAnalysisBudgetException"/> comes at once. Before the dominator tree (retained sizes, leak
+    /// suspects) the analysis computes what the tree needs in memory — about 24 bytes per live object — and when that
+    /// does not fit, keeps the tree's arrays in memory-mapped scratch files instead (about 4 bytes per live object stay
+    /// on the GC heap). Pages of the mapped dump and scratch files are file pages the kernel reclaims under pressure,
+    /// not counted here. Default null.
     /// </summary>
     public long? MemoryBudgetBytes { get; init; }
 
@@ -28,4 +31,7 @@ public sealed record HeapDumpOptions
     /// values not seen yet are no longer counted and the summary says so. Default 500,000.
     /// </summary>
     public int MaxDistinctStrings { get; init; } = 500_000;
+
+    /// <summary>Puts the dominator pass's arrays in memory-mapped scratch files even when they would fit in the budget: for tests that compare both.</summary>
+    internal bool AlwaysMapScratchArrays { get; init; }
 }

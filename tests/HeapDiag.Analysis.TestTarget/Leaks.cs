@@ -14,6 +14,7 @@ namespace HeapDiag.Analysis.TestTarget;
 /// <item><c>requests</c>: a <c>ConcurrentDictionary</c> keyed by request data (<see cref="RequestLog.ByRequest"/>).</item>
 /// <item><c>timer</c>: a list captured by the closure of a timer callback that nobody disposes, and that the closure keeps alive itself.</item>
 /// </list>
+/// Not in <c>all</c>: <c>chain</c> and <c>family</c>, the deep shapes of <see cref="Shapes"/>.
 /// </summary>
 internal static class Leaks
 {
@@ -45,6 +46,12 @@ internal static class Leaks
                 break;
             case "timer":
                 StartTimerThatCaptures(count);
+                break;
+            case "chain":
+                Shapes.GrowChain(count);
+                break;
+            case "family":
+                Shapes.GrowFamily(count);
                 break;
             case "all":
                 foreach (var each in new[] { "orders", "sessions", "events", "requests", "timer" })

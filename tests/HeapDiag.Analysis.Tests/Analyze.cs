@@ -15,9 +15,9 @@ internal static class Analyze
         return dump.FindRetainers(typeName, options);
     }
 
-    public static LeakSuspectReport Suspects(string path, SuspectOptions? options = null)
+    public static LeakSuspectReport Suspects(string path, SuspectOptions? options = null, HeapDumpOptions? dumpOptions = null)
     {
-        using var dump = HeapDump.Open(path);
+        using var dump = HeapDump.Open(path, dumpOptions);
         return dump.FindLeakSuspects(options);
     }
 }

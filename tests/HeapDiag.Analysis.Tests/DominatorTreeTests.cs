@@ -9,12 +9,14 @@ namespace HeapDiag.Analysis.Tests;
 public sealed class DominatorTreeTests
 {
     [Theory]
-    [InlineData(1, 40, 1.5)]
-    [InlineData(2, 120, 2.5)]
-    [InlineData(3, 300, 1.2)]
-    [InlineData(4, 300, 4.0)]
-    [InlineData(5, 800, 2.0)]
-    public void Dominators_and_retained_sizes_match_the_definition_on_random_graphs(int seed, int nodes, double referencesPerNode)
+    [InlineData(1, 40, 1.5, false)]
+    [InlineData(2, 120, 2.5, false)]
+    [InlineData(3, 300, 1.2, false)]
+    [InlineData(4, 300, 4.0, false)]
+    [InlineData(5, 800, 2.0, false)]
+    [InlineData(2, 120, 2.5, true)]
+    [InlineData(5, 800, 2.0, true)]
+    public void Dominators_and_retained_sizes_match_the_definition_on_random_graphs(int seed, int nodes, double referencesPerNode, bool mapped)
     {
         var random = new Random(seed);
         var references = Enumerable.Range(0, nodes).Select(_ => new List<int>()).ToArray();
@@ -30,7 +32,7 @@ public sealed class DominatorTreeTests
 
         int[] sizes = [0, .. Enumerable.Range(1, nodes - 1).Select(_ => 8 * random.Next(3, 40))];
 
-        var computed = Compute(references, sizes);
+        var computed = Compute(references, sizes, mapped);
         var expected = NaiveImmediateDominators(references);
 
         Assert.Equal(expected.Count(d => d >= 0), computed.Reached);
@@ -49,8 +51,10 @@ public sealed class DominatorTreeTests
         }
     }
 
-    [Fact]
-    public void A_linked_list_of_a_million_nodes_is_a_chain_each_retaining_the_rest()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_linked_list_of_a_million_nodes_is_a_chain_each_retaining_the_rest(bool mapped)
     {
         const int Count = 1_000_000;
         var references = new List<int>[Count + 1];
@@ -60,7 +64,7 @@ public sealed class DominatorTreeTests
             references[node] = node < Count ? [node + 1] : [];
         }
 
-        var computed = Compute(references, [0, .. Enumerable.Repeat(24, Count)]);
+        var computed = Compute(references, [0, .. Enumerable.Repeat(24, Count)], mapped);
 
         Assert.Equal(Count, computed.Reached);
         Assert.Equal(24L * Count, computed.Retained[1]);
@@ -85,10 +89,14 @@ public sealed class DominatorTreeTests
     /// <summary>Immediate dominators by node (−1: unreachable, 0: the root itself dominates), from the tree's preorder numbering.</summary>
     private sealed record Computed(int Reached, Dictionary<int, int> ImmediateDominator, Dictionary<int, long> Retained);
 
-    private static Computed Compute(IReadOnlyList<List<int>> references, int[] sizes)
+    /// <param name="references">Adjacency lists; node 0 is the virtual root.</param>
+    /// <param name="sizes">Each node's own size.</param>
+    /// <param name="mapped">Whether the arrays go to memory-mapped scratch files, as when the pass does not fit in the budget.</param>
+    private static Computed Compute(IReadOnlyList<List<int>> references, int[] sizes, bool mapped)
     {
         using var scratch = ScratchSpace.Create(null);
-        var tree = DominatorTree.Compute(
+        scratch.MapsArrays = mapped;
+        using var tree = DominatorTree.Compute(
             () => ObjectGraph.FromAdjacency([.. references.Select(r => r.ToArray())], sizes, scratch), pointerSize: 8, scratch, CancellationToken.None);
         var nodeOf = new int[tree.VertexCount + 1];
         for (var vertex = 1; vertex <= tree.VertexCount; vertex++)
@@ -104,6 +112,7 @@ public sealed class DominatorTreeTests
             retained[nodeOf[vertex]] = tree.Retained[vertex];
         }
 
+        Assert.Equal(mapped, tree.ImmediateDominator.IsMapped);
         return new Computed(tree.VertexCount - 1, idom, retained);
     }
 

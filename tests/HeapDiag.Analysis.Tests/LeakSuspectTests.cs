@@ -147,6 +147,16 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
         Assert.Equal(Suspect(suspects, $"{Ns}.OrderCache._orders").AccumulationPoint.RetainedBytes, list.RetainedBytes);
     }
 
+    [Fact]
+    public void Through_memory_mapped_scratch_arrays_the_five_leaks_keep_their_answers_and_fingerprints()
+    {
+        var mapped = Analyze.Suspects(dumps.FirstPath, dumpOptions: new HeapDumpOptions { AlwaysMapScratchArrays = true });
+
+        Assert.Equal(
+            dumps.First.Suspects.Select(s => (s.Fingerprint, s.Headline, s.AccumulationPoint.RetainedBytes, s.RootPath.Text)),
+            mapped.Suspects.Select(s => (s.Fingerprint, s.Headline, s.AccumulationPoint.RetainedBytes, s.RootPath.Text)));
+    }
+
     private static LeakSuspect Suspect(LeakSuspectReport report, string displayName) =>
         Assert.Single(report.Suspects, s => s.AccumulationPoint.DisplayName == displayName);
 

@@ -13,15 +13,18 @@ internal sealed class DumpSession : IDisposable
     private readonly DataTarget _dataTarget;
     private readonly ClrRuntime _runtime;
 
+    private readonly MappedDump? _mapped;
+
     private DumpSession(string dumpPath, DataTarget dataTarget, ClrRuntime runtime, int cacheBytes)
     {
         _dataTarget = dataTarget;
         _runtime = runtime;
+        _mapped = MappedDump.TryOpen(dumpPath);
         FileName = Path.GetFileName(dumpPath);
         FileBytes = new FileInfo(dumpPath).Length;
         ClrVersion = DescribeVersion(dataTarget, runtime.ClrInfo);
         PointerSize = dataTarget.DataReader.PointerSize;
-        Memory = new HeapMemory(dataTarget.DataReader, PointerSize, cacheBytes);
+        Memory = new HeapMemory(dataTarget.DataReader, _mapped, PointerSize, cacheBytes);
         Objects = new HeapObjects(runtime.Heap, Memory);
         Segments = [.. runtime.Heap.Segments.Where(s => s.End > s.Start).OrderBy(s => s.Start)];
     }
@@ -120,6 +123,7 @@ internal sealed class DumpSession : IDisposable
 
     public void Dispose()
     {
+        _mapped?.Dispose();
         _runtime.Dispose();
         _dataTarget.Dispose();
     }

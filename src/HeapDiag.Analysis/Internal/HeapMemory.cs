@@ -7,12 +7,11 @@ namespace HeapDiag.Analysis.Internal;
 /// Reads the dumped process's memory through a small, fixed-size cache of 64 KiB pages.
 /// </summary>
 /// <remarks>
-/// ClrMD's own heap walk reads segments in large sequential blocks and is fast, but a mark pass touches objects in
-/// reference order, one small read at a time; sent straight to the dump reader that took over two minutes for 24 M
-/// objects on the build machine. Objects allocated together sit together, so a cache of a few hundred pages serves
-/// almost every read from memory. The cache is the only copy of dump memory this analysis keeps, which is what keeps
-/// its resident memory bounded however large the dump is (mapping the whole file would be faster still, but every
-/// touched page would count as resident memory of the process doing the analysis).
+/// An ELF core is mapped (<see cref="MappedDump"/>) and read in place; the cache serves what the mapping does not
+/// cover (a Windows minidump, a region missing from the core). ClrMD's own heap walk reads segments in large
+/// sequential blocks and is fast, but a mark pass touches objects in reference order, one small read at a time; sent
+/// straight to the dump reader that took over two minutes for 24 M objects on the build machine. Objects allocated
+/// together sit together, so a cache of a few hundred pages serves almost every read from memory.
 /// </remarks>
 internal sealed class HeapMemory
 {
@@ -22,6 +21,7 @@ internal sealed class HeapMemory
     private const ulong NoPage = ulong.MaxValue;
 
     private readonly IDataReader _reader;
+    private readonly MappedDump? _mapped;
     private readonly byte[]?[] _pages;
     private readonly ulong[] _pageNumbers;
     private readonly int[] _validBytes;
@@ -31,9 +31,14 @@ internal sealed class HeapMemory
     private int _lastSlot = -1;
     private ulong _lastPageNumber = NoPage;
 
-    public HeapMemory(IDataReader reader, int pointerSize, int cacheBytes)
+    /// <param name="reader">ClrMD's reader of the dump.</param>
+    /// <param name="mapped">The dump mapped into memory, read first where it covers an address; null to read through the cache only.</param>
+    /// <param name="pointerSize">Pointer size of the dumped process.</param>
+    /// <param name="cacheBytes">Bytes of pages the cache keeps for what the mapping does not cover.</param>
+    public HeapMemory(IDataReader reader, MappedDump? mapped, int pointerSize, int cacheBytes)
     {
         _reader = reader;
+        _mapped = mapped;
         PointerSize = pointerSize;
         var slots = Math.Max(8, cacheBytes / PageSize);
         _pages = new byte[slots][];
@@ -69,6 +74,13 @@ internal sealed class HeapMemory
     /// <summary>Copies memory into <paramref name="destination"/>; returns how many bytes could be read.</summary>
     public int Read(ulong address, Span<byte> destination)
     {
+        var mapped = _mapped is null ? default : _mapped.TryGetSpan(address, destination.Length);
+        if (!mapped.IsEmpty)
+        {
+            mapped.CopyTo(destination);
+            return destination.Length;
+        }
+
         // Large blocks (big arrays) would only flush the cache: read them directly.
         if (destination.Length >= 4 * PageSize)
         {
@@ -106,6 +118,12 @@ internal sealed class HeapMemory
     /// </summary>
     public ReadOnlySpan<byte> TryGetSpan(ulong address, int length)
     {
+        var mapped = _mapped is null ? default : _mapped.TryGetSpan(address, length);
+        if (!mapped.IsEmpty)
+        {
+            return mapped;
+        }
+
         var offset = (int)(address & PageOffsetMask);
         if (offset + length > PageSize)
         {
@@ -122,6 +140,12 @@ internal sealed class HeapMemory
     /// </summary>
     private ReadOnlySpan<byte> GetSpan(ulong address, int length, Span<byte> scratch)
     {
+        var mapped = _mapped is null ? default : _mapped.TryGetSpan(address, length);
+        if (!mapped.IsEmpty)
+        {
+            return mapped;
+        }
+
         var offset = (int)(address & PageOffsetMask);
         if (offset + length <= PageSize)
         {

@@ -11,15 +11,18 @@ internal sealed class LiveHeap
 {
     private const int CancellationCheckInterval = 100_000;
 
-    private LiveHeap(DumpSession dump, RootSet roots, ObjectBitmap live, long edgeCount, LiveCensus census, HeapTotals inHeap, IReadOnlyList<string> notes)
+    private readonly List<string> _notes;
+    private HeapTotals? _inHeap;
+
+    private LiveHeap(DumpSession dump, RootSet roots, ObjectBitmap live, long edgeCount, LiveCensus census, HeapTotals? inHeap, List<string> notes)
     {
         Dump = dump;
         Roots = roots;
         Live = live;
         EdgeCount = edgeCount;
         Census = census;
-        InHeap = inHeap;
-        Notes = notes;
+        _inHeap = inHeap;
+        _notes = notes;
     }
 
     public DumpSession Dump { get; }
@@ -36,19 +39,25 @@ internal sealed class LiveHeap
 
     public HeapTotals LiveTotals => new(Census.Objects, Census.Bytes);
 
-    /// <summary>Every object in the heap, live or not yet collected.</summary>
-    public HeapTotals InHeap { get; }
+    /// <summary>Every object in the heap, live or not yet collected; <see cref="CountAllObjects(CancellationToken)"/> has been called.</summary>
+    public HeapTotals InHeap => _inHeap ?? throw new InvalidOperationException("The whole heap has not been counted.");
 
     /// <summary>What the passes had to say about the dump (unreadable objects, a GC in progress).</summary>
-    public IReadOnlyList<string> Notes { get; }
+    public IReadOnlyList<string> Notes => _notes;
 
-    public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, CancellationToken cancellationToken)
+    /// <summary>
+    /// The mark pass. With <paramref name="countAllObjects"/> (what a summary reports) ClrMD's walk of the whole heap
+    /// runs beside it; leak suspects and retainers need only live objects and leave that walk out.
+    /// </summary>
+    public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, bool countAllObjects, CancellationToken cancellationToken)
     {
         var roots = RootSet.Collect(dump, cancellationToken);
         var live = dump.CreateObjectBitmap();
         var census = new LiveCensus(dump, live, maxDistinctStrings);
         var notes = new List<string>();
-        (var edges, var inHeap) = MarkWhileCountingAllObjects(dump, roots, live, census, notes, cancellationToken);
+        (var edges, var inHeap) = countAllObjects
+            ? MarkWhileCountingAllObjects(dump, roots, live, census, notes, cancellationToken)
+            : (LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken), (HeapTotals?)null);
         live.BuildIndex();
         if (!dump.Heap.CanWalkHeap)
         {
@@ -57,6 +66,12 @@ internal sealed class LiveHeap
 
         return new LiveHeap(dump, roots, live, edges, census, inHeap, notes);
     }
+
+    /// <summary>Adds what a later pass has to say about this dump's analysis.</summary>
+    public void AddNote(string note) => _notes.Add(note);
+
+    /// <summary>Counts every object in the heap for <see cref="InHeap"/>, unless the mark pass already did.</summary>
+    public void CountAllObjects(CancellationToken cancellationToken) => _inHeap ??= CountAllObjects(Dump, _notes, cancellationToken);
 
     /// <summary>
     /// Runs the mark pass and returns the edge count and the whole-heap totals. The whole-heap walk (ClrMD's,

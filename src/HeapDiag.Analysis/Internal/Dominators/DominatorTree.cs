@@ -20,11 +20,11 @@ namespace HeapDiag.Analysis.Internal.Dominators;
 /// predecessor lists sorted by target in buckets (<see cref="PredecessorBuckets"/>) — goes through scratch files instead.
 /// </para>
 /// </remarks>
-internal sealed class DominatorTree
+internal sealed class DominatorTree : IDisposable
 {
     private readonly ScratchSpace _scratch;
 
-    private DominatorTree(ScratchSpace scratch, int vertexCount, int[] immediateDominator, RetainedSizes retained, IReadOnlyList<HeapType> typeTable)
+    private DominatorTree(ScratchSpace scratch, int vertexCount, IntArray immediateDominator, RetainedSizes retained, IReadOnlyList<HeapType> typeTable)
     {
         _scratch = scratch;
         VertexCount = vertexCount;
@@ -40,7 +40,7 @@ internal sealed class DominatorTree
     public int VertexCount { get; }
 
     /// <summary>By preorder number; 0 for the virtual root.</summary>
-    public int[] ImmediateDominator { get; }
+    public IntArray ImmediateDominator { get; }
 
     /// <summary>Retained bytes by preorder number; the virtual root's is all live bytes.</summary>
     public RetainedSizes Retained { get; }
@@ -65,7 +65,11 @@ internal sealed class DominatorTree
     }
 
     /// <summary>Bytes of scratch files the computation writes at most.</summary>
-    public static long ScratchBytes(long liveObjects, long edges) => ((liveObjects + 2) * 6 * sizeof(int)) + (edges * 2 * sizeof(int));
+    /// <param name="liveObjects">Live objects.</param>
+    /// <param name="edges">References between them.</param>
+    /// <param name="mapped">Whether the arrays go to scratch files too (about 13 ints per object and one per reference more, at most).</param>
+    public static long ScratchBytes(long liveObjects, long edges, bool mapped) =>
+        ((liveObjects + 2) * (mapped ? 19 : 6) * sizeof(int)) + (edges * (mapped ? 3 : 2) * sizeof(int));
 
     /// <remarks>
     /// Each phase is a method of its own and compiled fully optimized from the start, so that an array is collectable
@@ -91,11 +95,18 @@ internal sealed class DominatorTree
     public long RankOf(int vertex) => _scratch.ReadAt(PreorderNumbering.NodesFile, vertex) - 1L;
 
     /// <summary>Type ids by preorder number (index into <see cref="TypeTable"/>, −1 when unreadable): one new int array.</summary>
-    public int[] LoadTypeIds()
+    /// <remarks>The caller disposes it when done: in a scratch file when the pass is mapped.</remarks>
+    public IntArray LoadTypeIds()
     {
-        var types = new int[VertexCount + 1];
-        _scratch.ReadAll(PreorderNumbering.TypesFile, types);
+        var types = _scratch.CreateArray("type-ids", VertexCount + 1);
+        _scratch.ReadAll(PreorderNumbering.TypesFile, types.Span);
         return types;
+    }
+
+    public void Dispose()
+    {
+        ImmediateDominator.Dispose();
+        Retained.Dispose();
     }
 
     /// <summary>
@@ -107,9 +118,15 @@ internal sealed class DominatorTree
         Func<ObjectGraph> buildGraph, ScratchSpace scratch, CancellationToken cancellationToken)
     {
         var graph = buildGraph();
-        var number = new int[graph.NodeCount];
-        var vertexCount = PreorderNumbering.NumberDepthFirst(graph, number, scratch, cancellationToken);
-        var buckets = PredecessorBuckets.Write(graph, number, vertexCount, scratch, cancellationToken);
+        using var number = scratch.CreateArray("preorder-number", graph.NodeCount);
+        int vertexCount;
+        PredecessorBuckets buckets;
+        using (graph)
+        {
+            vertexCount = PreorderNumbering.NumberDepthFirst(graph, number, scratch, cancellationToken);
+            buckets = PredecessorBuckets.Write(graph, number, vertexCount, scratch, cancellationToken);
+        }
+
         var typeTable = graph.TypeTable;
         graph = null!;
         ReleaseMemory();
@@ -122,9 +139,10 @@ internal sealed class DominatorTree
 
     /// <summary>Children have larger preorder numbers than their dominator, so one backward sweep adds up subtrees.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static RetainedSizes SumRetainedSizes(int[] idom, int vertexCount, int pointerSize, ScratchSpace scratch)
+    private static RetainedSizes SumRetainedSizes(IntArray dominators, int vertexCount, int pointerSize, ScratchSpace scratch)
     {
-        var retained = new RetainedSizes(vertexCount + 1, pointerSize);
+        var retained = new RetainedSizes(scratch.CreateArray("retained", vertexCount + 1), pointerSize);
+        var idom = dominators.Span;
         using (var sizes = scratch.OpenReader(PreorderNumbering.SizesFile))
         {
             for (var v = 0; v <= vertexCount; v++)

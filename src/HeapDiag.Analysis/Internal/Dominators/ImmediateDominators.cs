@@ -10,25 +10,41 @@ internal static class ImmediateDominators
 {
     /// <summary>Semidominators, then immediate dominators in the ancestor array; only that array outlives the call.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int[] Compute(PredecessorBuckets buckets, int vertexCount, ScratchSpace scratch, CancellationToken cancellationToken)
+    public static IntArray Compute(PredecessorBuckets buckets, int vertexCount, ScratchSpace scratch, CancellationToken cancellationToken)
     {
-        var semi = ComputeSemidominators(buckets, vertexCount, scratch, out var idom, cancellationToken);
-        ComputeFromSemidominators(semi, idom, scratch);
-        return idom;
+        var idom = scratch.CreateArray("ancestor", vertexCount + 1);
+        try
+        {
+            using (var semi = scratch.CreateArray("semi", vertexCount + 1))
+            {
+                using (var label = scratch.CreateArray("label", vertexCount + 1))
+                {
+                    ComputeSemidominators(buckets, semi.Span, label.Span, idom.Span, scratch, cancellationToken);
+                }
+
+                ComputeFromSemidominators(semi.Span, idom.Span, scratch);
+            }
+
+            return idom;
+        }
+        catch
+        {
+            idom.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
     /// Lengauer–Tarjan semidominators with path compression, vertices in decreasing preorder, each with its
     /// predecessors from the bucket files. A vertex is linked to its DFS parent once processed, so "linked" is simply
     /// "numbered above the vertex being processed": the ancestor array can start as a copy of the parents. Returns
-    /// the semidominators; <paramref name="ancestor"/> is handed out for reuse as the dominator array.
+    /// the semidominators in <paramref name="semi"/>; <paramref name="ancestor"/> is reused as the dominator array.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int[] ComputeSemidominators(PredecessorBuckets buckets, int vertexCount, ScratchSpace scratch, out int[] ancestor, CancellationToken cancellationToken)
+    private static void ComputeSemidominators(
+        PredecessorBuckets buckets, Span<int> semi, Span<int> label, Span<int> ancestor, ScratchSpace scratch, CancellationToken cancellationToken)
     {
-        var semi = new int[vertexCount + 1];
-        var label = new int[vertexCount + 1];
-        ancestor = new int[vertexCount + 1];
+        var vertexCount = semi.Length - 1;
         scratch.ReadAll(PreorderNumbering.ParentsFile, ancestor);
         for (var v = 1; v <= vertexCount; v++)
         {
@@ -55,14 +71,13 @@ internal static class ImmediateDominators
         }
 
         buckets.ReleaseBuffers();
-        return semi;
     }
 
     /// <summary>
     /// The vertex with the smallest semidominator on the forest path above <paramref name="v"/>, compressing the path.
     /// Vertices numbered above <paramref name="current"/> are the linked ones.
     /// </summary>
-    private static int Evaluate(int v, int current, int[] ancestor, int[] label, int[] semi, Stack<int> path)
+    private static int Evaluate(int v, int current, Span<int> ancestor, Span<int> label, Span<int> semi, Stack<int> path)
     {
         if (v <= current)
         {
@@ -92,7 +107,7 @@ internal static class ImmediateDominators
 
     /// <summary>SEMI-NCA: in increasing preorder, climb from the DFS parent while above the semidominator.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ComputeFromSemidominators(int[] semi, int[] idom, ScratchSpace scratch)
+    private static void ComputeFromSemidominators(Span<int> semi, Span<int> idom, ScratchSpace scratch)
     {
         using var parents = scratch.OpenReader(PreorderNumbering.ParentsFile);
         // Entry 0 is unused and the virtual root (1) has no dominator.

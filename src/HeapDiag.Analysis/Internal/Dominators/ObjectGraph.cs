@@ -11,14 +11,14 @@ namespace HeapDiag.Analysis.Internal.Dominators;
 /// go to scratch files instead of memory (<see cref="SizesFile"/>, <see cref="TypesFile"/>, in node order): they are
 /// needed only later, in another order.
 /// </remarks>
-internal sealed class ObjectGraph
+internal sealed class ObjectGraph : IDisposable
 {
     public const string SizesFile = "sizes.node";
     public const string TypesFile = "types.node";
 
     private const int CancellationCheckInterval = 100_000;
 
-    private ObjectGraph(int nodeCount, int[] firstTarget, int[] targets, IReadOnlyList<HeapType> typeTable)
+    private ObjectGraph(int nodeCount, IntArray firstTarget, IntArray targets, IReadOnlyList<HeapType> typeTable)
     {
         NodeCount = nodeCount;
         FirstTarget = firstTarget;
@@ -29,9 +29,9 @@ internal sealed class ObjectGraph
     /// <summary>Live objects + 1 (the virtual root).</summary>
     public int NodeCount { get; }
 
-    public int[] FirstTarget { get; }
+    public IntArray FirstTarget { get; }
 
-    public int[] Targets { get; }
+    public IntArray Targets { get; }
 
     /// <summary>The types the type ids in <see cref="TypesFile"/> index; −1 there means an unreadable object (or the virtual root).</summary>
     public IReadOnlyList<HeapType> TypeTable { get; }
@@ -42,7 +42,7 @@ internal sealed class ObjectGraph
     /// </summary>
     public static ObjectGraph FromAdjacency(IReadOnlyList<int[]> references, IReadOnlyList<int> sizes, ScratchSpace scratch)
     {
-        var firstTarget = new int[references.Count + 1];
+        var firstTarget = scratch.CreateArray("first-target", references.Count + 1);
         var targets = new List<int>();
         using var sizeFile = scratch.CreateWriter(SizesFile);
         using var typeFile = scratch.CreateWriter(TypesFile);
@@ -55,7 +55,9 @@ internal sealed class ObjectGraph
         }
 
         firstTarget[references.Count] = targets.Count;
-        return new ObjectGraph(references.Count, firstTarget, [.. targets], []);
+        var targetArray = scratch.CreateArray("targets", targets.Count);
+        targets.CopyTo(targetArray.Span);
+        return new ObjectGraph(references.Count, firstTarget, targetArray, []);
     }
 
     /// <summary>Bytes the graph's arrays take: what <see cref="Build"/> allocates.</summary>
@@ -65,8 +67,8 @@ internal sealed class ObjectGraph
     {
         var live = heap.Live;
         var nodeCount = checked((int)live.Count + 1);
-        var firstTarget = new int[nodeCount + 1];
-        var edges = new EdgeWriter(live, new int[checked((int)heap.EdgeCount)]);
+        var firstTarget = scratch.CreateArray("first-target", nodeCount + 1);
+        var edges = new EdgeWriter(live, scratch.CreateArray("targets", heap.EdgeCount));
         var typeTable = new List<HeapType>();
         var typeIdOf = new Dictionary<HeapType, int>(ReferenceEqualityComparer.Instance);
 
@@ -115,10 +117,16 @@ internal sealed class ObjectGraph
         return new ObjectGraph(nodeCount, firstTarget, edges.Targets, typeTable);
     }
 
-    /// <summary>Writes references as node numbers into the exactly sized target array.</summary>
-    private struct EdgeWriter(ObjectBitmap live, int[] targets) : IReferenceVisitor
+    public void Dispose()
     {
-        public readonly int[] Targets => targets;
+        FirstTarget.Dispose();
+        Targets.Dispose();
+    }
+
+    /// <summary>Writes references as node numbers into the exactly sized target array.</summary>
+    private struct EdgeWriter(ObjectBitmap live, IntArray targets) : IReferenceVisitor
+    {
+        public readonly IntArray Targets => targets;
 
         public int Count { get; private set; }
 

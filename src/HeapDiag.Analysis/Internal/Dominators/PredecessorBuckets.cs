@@ -32,9 +32,12 @@ internal sealed class PredecessorBuckets
     /// Spills every reference between two distinct objects, as (target, source) preorder numbers, to the bucket of its
     /// target; references to the virtual root and from unreached nodes are left out.
     /// </summary>
-    public static PredecessorBuckets Write(ObjectGraph graph, int[] number, int vertexCount, ScratchSpace scratch, CancellationToken cancellationToken)
+    public static PredecessorBuckets Write(ObjectGraph graph, IntArray numbers, int vertexCount, ScratchSpace scratch, CancellationToken cancellationToken)
     {
-        long edges = graph.FirstTarget[graph.NodeCount];
+        var number = numbers.Span;
+        var firstTarget = graph.FirstTarget.Span;
+        var targets = graph.Targets.Span;
+        long edges = firstTarget[graph.NodeCount];
         var count = (int)Math.Clamp((edges * 2 * sizeof(int) / MaxBucketBytes) + 1, 1, MaxBuckets);
         var span = (int)(((long)vertexCount + count - 1) / count);
         var writers = new IntFileWriter[count];
@@ -58,9 +61,9 @@ internal sealed class PredecessorBuckets
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                for (var e = graph.FirstTarget[node]; e < graph.FirstTarget[node + 1]; e++)
+                for (var e = firstTarget[node]; e < firstTarget[node + 1]; e++)
                 {
-                    var target = number[graph.Targets[e]];
+                    var target = number[targets[e]];
                     if (target > DominatorTree.Root && target != source)
                     {
                         var writer = writers[(target - 1) / span];

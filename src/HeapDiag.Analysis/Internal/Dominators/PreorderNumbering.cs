@@ -25,20 +25,21 @@ internal static class PreorderNumbering
 
     /// <summary>
     /// Depth-first preorder from node 0 (the virtual root). Writes each vertex's DFS parent and node, in preorder, to
-    /// scratch; fills <paramref name="number"/> (node → preorder number, 0 = not reached); returns the vertex count.
+    /// scratch; fills <paramref name="numbers"/> (node → preorder number, 0 = not reached); returns the vertex count.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int NumberDepthFirst(ObjectGraph graph, int[] number, ScratchSpace scratch, CancellationToken cancellationToken)
+    public static int NumberDepthFirst(ObjectGraph graph, IntArray numbers, ScratchSpace scratch, CancellationToken cancellationToken)
     {
         using var parents = scratch.CreateWriter(ParentsFile);
         using var nodes = scratch.CreateWriter(NodesFile);
-        var firstTarget = graph.FirstTarget;
-        var targets = graph.Targets;
+        var firstTarget = graph.FirstTarget.Span;
+        var targets = graph.Targets.Span;
+        var number = numbers.Span;
 
         // Index 0 of both files is unused, so that entry v belongs to preorder number v.
         parents.Write(0);
         nodes.Write(0);
-        var stack = new DepthFirstStack();
+        using var stack = new DepthFirstStack(scratch, graph.NodeCount);
         var counter = 1;
         number[0] = 1;
         parents.Write(0);
@@ -78,9 +79,11 @@ internal static class PreorderNumbering
 
     /// <summary>Rewrites the sizes and types, written in node order, in preorder (entry v = vertex v), through one buffer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ReorderToPreorder(ScratchSpace scratch, int[] number, int vertexCount)
+    public static void ReorderToPreorder(ScratchSpace scratch, IntArray numbers, int vertexCount)
     {
-        var byVertex = new int[vertexCount + 1];
+        using var byVertexArray = scratch.CreateArray("by-vertex", vertexCount + 1);
+        var byVertex = byVertexArray.Span;
+        var number = numbers.Span;
         foreach ((var nodeOrder, var preorder) in new[] { (ObjectGraph.SizesFile, SizesFile), (ObjectGraph.TypesFile, TypesFile) })
         {
             using (var reader = scratch.OpenReader(nodeOrder))

@@ -9,9 +9,17 @@ namespace HeapDiag.Analysis.Internal.Dominators;
 /// </summary>
 internal sealed class ScratchSpace : IDisposable
 {
+    private int _arrays;
+
     private ScratchSpace(string path) => DirectoryPath = path;
 
     public string DirectoryPath { get; }
+
+    /// <summary>
+    /// Whether <see cref="CreateArray"/> puts arrays in memory-mapped files (the pass does not fit in the memory
+    /// budget) or on the GC heap. Decided once the mark pass has counted the objects, before the first array.
+    /// </summary>
+    public bool MapsArrays { get; set; }
 
     /// <summary>Creates <c>heapdiag-scratch-*</c> under <paramref name="parent"/>, or under the temp directory when null.</summary>
     public static ScratchSpace Create(string? parent)
@@ -46,6 +54,13 @@ internal sealed class ScratchSpace : IDisposable
     public string PathOf(string name) => Path.Combine(DirectoryPath, name);
 
     public IntFileWriter CreateWriter(string name) => new(PathOf(name));
+
+    /// <summary>A zeroed int array of <paramref name="length"/> items, mapped or in memory as <see cref="MapsArrays"/> says.</summary>
+    public IntArray CreateArray(string name, long length)
+    {
+        var items = checked((int)length);
+        return MapsArrays ? IntArray.Mapped(PathOf($"{name}.{++_arrays}.array"), items) : IntArray.InMemory(items);
+    }
 
     /// <summary>Reads the whole file of ints <paramref name="name"/> into <paramref name="destination"/> from its start.</summary>
     public void ReadAll(string name, Span<int> destination)

@@ -9,7 +9,7 @@ internal static class TypeRetention
     /// <summary>Retained sizes of <paramref name="types"/> (matched by name), largest first.</summary>
     public static IReadOnlyList<TypeRetainedSize> Compute(DominatorTree tree, IReadOnlyList<TypeStats> types, CancellationToken cancellationToken)
     {
-        var typeIds = tree.LoadTypeIds();
+        using var typeIds = tree.LoadTypeIds();
         var idom = tree.ImmediateDominator;
         var covered = new byte[idom.Length];
         var retained = new long[types.Count];

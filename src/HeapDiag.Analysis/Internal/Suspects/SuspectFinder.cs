@@ -31,12 +31,12 @@ internal sealed class SuspectFinder
     private const int GroupSamples = 50;
 
     private readonly DominatorTree _tree;
-    private readonly int[] _idom;
+    private readonly IntArray _idom;
     private readonly RetainedSizes _retained;
-    private readonly int[] _typeIds;
+    private readonly IntArray _typeIds;
     private readonly long _threshold;
 
-    private SuspectFinder(DominatorTree tree, int[] typeIds, long threshold)
+    private SuspectFinder(DominatorTree tree, IntArray typeIds, long threshold)
     {
         _tree = tree;
         _idom = tree.ImmediateDominator;
@@ -49,7 +49,7 @@ internal sealed class SuspectFinder
     /// <param name="typeIds">Type ids by vertex (<see cref="DominatorTree.LoadTypeIds"/>).</param>
     /// <param name="threshold">Bytes a suspect retains at least (at least 1).</param>
     /// <param name="cancellationToken">Checked between subtrees.</param>
-    public static IReadOnlyList<SuspectCandidate> Find(DominatorTree tree, int[] typeIds, long threshold, CancellationToken cancellationToken)
+    public static IReadOnlyList<SuspectCandidate> Find(DominatorTree tree, IntArray typeIds, long threshold, CancellationToken cancellationToken)
     {
         var finder = new SuspectFinder(tree, typeIds, Math.Max(1, threshold));
         var found = new List<SuspectCandidate>();

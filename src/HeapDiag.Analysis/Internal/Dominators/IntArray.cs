@@ -1,0 +1,104 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace HeapDiag.Analysis.Internal.Dominators;
+
+/// <summary>
+/// An int array of the dominator pass, either on the GC heap (pinned, when the whole pass fits in the memory budget)
+/// or in a memory-mapped scratch file. Both are read and written through one pointer, so the code that uses it does
+/// not know which it has.
+/// </summary>
+/// <remarks>
+/// A mapped array's pages are pages of a file: the kernel writes them back and drops them when memory runs short
+/// (in a container too) instead of counting them against the process until an OOM kill, which is what lets the
+/// analysis of a heap of any size stay within a fixed GC heap (the GC hard limit is the budget). A new mapped file is
+/// sparse, so an array that is only partly used (a depth-first stack sized for the worst case) costs only the pages
+/// touched. The file is deleted on dispose.
+/// </remarks>
+internal sealed unsafe class IntArray : IDisposable
+{
+    private readonly int[]? _managed;
+    private readonly MemoryMappedFile? _file;
+    private readonly MemoryMappedViewAccessor? _view;
+    private readonly string? _path;
+    private readonly int* _items;
+
+    private IntArray(int length, int[]? managed, MemoryMappedFile? file, MemoryMappedViewAccessor? view, string? path)
+    {
+        Length = length;
+        _managed = managed;
+        _file = file;
+        _view = view;
+        _path = path;
+        if (managed is not null)
+        {
+            _items = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(managed));
+        }
+        else if (view is not null)
+        {
+            byte* pointer = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            _items = (int*)(pointer + view.PointerOffset);
+        }
+    }
+
+    public int Length { get; }
+
+    /// <summary>Whether the items are in a scratch file rather than on the GC heap.</summary>
+    public bool IsMapped => _view is not null;
+
+    public Span<int> Span => new(_items, Length);
+
+    public ref int this[int index]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if ((uint)index >= (uint)Length)
+            {
+                ThrowOutOfRange(index);
+            }
+
+            return ref _items[index];
+        }
+    }
+
+    /// <summary>A zeroed array on the GC heap (pinned: the pinned object heap never moves it).</summary>
+    public static IntArray InMemory(int length) => new(length, GC.AllocateArray<int>(Math.Max(1, length), pinned: true), null, null, null);
+
+    /// <summary>A zeroed array in a new scratch file at <paramref name="path"/>.</summary>
+    public static IntArray Mapped(string path, int length) => Map(path, length, FileMode.CreateNew);
+
+    /// <summary>The ints of an existing scratch file (written by <see cref="IntFileWriter"/>), mapped for reading and writing; the file is deleted on dispose.</summary>
+    public static IntArray MapExisting(string path) => Map(path, checked((int)(new FileInfo(path).Length / sizeof(int))), FileMode.Open);
+
+    public void Dispose()
+    {
+        if (_view is not null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _file!.Dispose();
+            File.Delete(_path!);
+        }
+    }
+
+    private static IntArray Map(string path, int length, FileMode mode)
+    {
+        var bytes = Math.Max(sizeof(int), (long)length * sizeof(int));
+        var file = MemoryMappedFile.CreateFromFile(path, mode, mapName: null, bytes, MemoryMappedFileAccess.ReadWrite);
+        try
+        {
+            return new IntArray(length, null, file, file.CreateViewAccessor(0, bytes, MemoryMappedFileAccess.ReadWrite), path);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private static void ThrowOutOfRange(int index) =>
+        throw new IndexOutOfRangeException($"index {index} is outside the scratch array");
+}

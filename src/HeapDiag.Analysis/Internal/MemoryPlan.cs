@@ -1,0 +1,65 @@
+using System.Globalization;
+using HeapDiag.Analysis.Internal.Dominators;
+
+namespace HeapDiag.Analysis.Internal;
+
+/// <summary>
+/// What the analysis of one dump needs on the GC heap (the budget is the analyzer's GC hard limit), before the mark
+/// pass from the GC's segments and after it from the counted objects, and whether the dominator pass keeps its
+/// arrays in memory or in memory-mapped scratch files.
+/// </summary>
+/// <remarks>
+/// Pages of the mapped dump and of mapped scratch files are not counted: they are file pages the kernel can drop or
+/// write back under pressure (they show in the process's resident set, never in its GC heap).
+/// </remarks>
+internal static class MemoryPlan
+{
+    /// <summary>
+    /// The least any analysis of a heap of <paramref name="heapBytes"/> needs, whatever its object count: the fixed
+    /// part, the mark bitmap and its rank index (1/64 and 1/128 of the heap), the page cache and, for the dominator
+    /// tree, one bucket of predecessors.
+    /// </summary>
+    public static long MinimumBytes(long heapBytes, int pageCacheBytes, bool dominators) =>
+        AnalysisMemory.FixedBytes + (heapBytes / 64) + (heapBytes / 128) + pageCacheBytes + (dominators ? PredecessorBuckets.MaxBucketBytes : 0);
+
+    /// <summary>Refuses, from the segments alone (before the mark pass), a budget below <see cref="MinimumBytes"/>.</summary>
+    public static void ThrowIfBelowMinimum(DumpSession dump, long? budget, int pageCacheBytes, bool dominators)
+    {
+        if (budget is not { } limit)
+        {
+            return;
+        }
+
+        var heapBytes = dump.Segments.Sum(s => (long)(s.End - s.Start));
+        var needed = MinimumBytes(heapBytes, pageCacheBytes, dominators);
+        if (needed > limit)
+        {
+            throw new HeapAnalysisBudgetException(needed, limit, string.Create(
+                CultureInfo.InvariantCulture,
+                $"the analysis of a {ByteSize.Format(heapBytes)} GC heap ({dump.Segments.Count:N0} segments) needs about {ByteSize.Format(needed)} of memory at the least, more than the budget of {ByteSize.Format(limit)}"));
+        }
+    }
+
+    /// <summary>
+    /// Whether the dominator pass fits on the GC heap beside what is there now (<paramref name="gcBytesNow"/>); when it
+    /// does not, its arrays go to mapped scratch files and only the root-path search stays on the GC heap, which
+    /// <see cref="ThrowIfMappedPassDoesNotFit"/> checks.
+    /// </summary>
+    public static bool FitsInMemory(long gcBytesNow, long liveObjects, long edges, long? budget) =>
+        budget is not { } limit || AnalysisMemory.FixedBytes + gcBytesNow + DominatorTree.PeakBytes(liveObjects, edges) <= limit;
+
+    /// <summary>With its arrays mapped, the pass still holds a predecessor bucket and the root-path search's parents (4 bytes per object) on the GC heap.</summary>
+    public static long MappedPeakBytes(long gcBytesNow, long liveObjects) =>
+        AnalysisMemory.FixedBytes + gcBytesNow + PredecessorBuckets.MaxBucketBytes + (liveObjects * sizeof(int)) + (liveObjects / 8);
+
+    public static void ThrowIfMappedPassDoesNotFit(long gcBytesNow, long liveObjects, long edges, long budget)
+    {
+        var needed = MappedPeakBytes(gcBytesNow, liveObjects);
+        if (needed > budget)
+        {
+            throw new HeapAnalysisBudgetException(needed, budget, string.Create(
+                CultureInfo.InvariantCulture,
+                $"the dominator tree of {liveObjects:N0} live objects and {edges:N0} references needs about {ByteSize.Format(needed)} of memory even with its arrays in scratch files, more than the budget of {ByteSize.Format(budget)}"));
+        }
+    }
+}
