@@ -8,7 +8,7 @@ using ServiceHeap;
 // that many live objects (customers whose orders share products, parent↔child cycles, a long linked chain, an event
 // with many subscribers, sessions in a ConcurrentDictionary, weak references, a ConditionalWeakTable, finalizable
 // objects, and one leaking List<T> holding over half the bytes), all reachable from one static holder; then it prints
-// one line of JSON and waits until its standard input closes (or reads "exit"), so a dump can be taken.
+// one line of JSON and waits to be dumped and killed.
 var target = args.Length == 1 && long.TryParse(args[0], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
     ? n
     : 1_000_000;
@@ -18,11 +18,7 @@ GC.Collect();
 GC.WaitForPendingFinalizers();
 GC.Collect();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{{\"pid\": {Environment.ProcessId}, \"requestedObjects\": {target}, \"heapBytes\": {GC.GetGCMemoryInfo().HeapSizeBytes}, \"buildSeconds\": {stopwatch.Elapsed.TotalSeconds:0.0}}}"));
-while (Console.ReadLine() is { } line && line != "exit")
-{
-}
-
-GC.KeepAlive(Registry.Service);
+Thread.Sleep(Timeout.Infinite);
 return 0;
 
 namespace ServiceHeap
