@@ -11,7 +11,7 @@ internal sealed record PatternMatch(string[] OnPath, string[] RootKinds, string[
 /// The runtime's own structure behind a pattern, whose objects are grouped into one suspect named by the
 /// application type they keep.
 /// </summary>
-/// <param name="Counted">Prefixes of the types counted: one per leaked registration (the timer, the linked source, the subscription).</param>
+/// <param name="Counted">Full names of the types counted: one object per leaked registration (the timer, the linked source, the subscription).</param>
 /// <param name="Structure">Prefixes of the runtime's types that hold them: a suspect found inside these is part of the group.</param>
 /// <param name="Kind">What the counted objects are, for <see cref="CollectionContents.Kind"/>: <c>timers</c>.</param>
 /// <param name="Noun">The headline's name of them: <c>undisposed timers (System.Threading.Timer)</c>.</param>
@@ -66,7 +66,8 @@ internal static class KnownPatterns
                 "Dispose each linked source when the operation ends: using var linked = CancellationTokenSource.CreateLinkedTokenSource(…).",
                 Docs + "dotnet/api/system.threading.cancellationtokensource.createlinkedtokensource"),
             new(["System.Threading.CancellationTokenSource+Linked"], [], [], []),
-            new(["System.Threading.CancellationTokenSource+Linked"], ["System.Threading.CancellationTokenSource"],
+            new(["System.Threading.CancellationTokenSource+Linked1CancellationTokenSource", "System.Threading.CancellationTokenSource+Linked2CancellationTokenSource", "System.Threading.CancellationTokenSource+LinkedNCancellationTokenSource"],
+                ["System.Threading.CancellationTokenSource"],
                 "linked CancellationTokenSources", "linked CancellationTokenSources never disposed", "whose callbacks target")),
         new(
             new("diagnostic-listener-subscription", "DiagnosticListener subscription never disposed",

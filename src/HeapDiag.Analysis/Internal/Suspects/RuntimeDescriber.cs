@@ -26,8 +26,8 @@ internal static class RuntimeDescriber
     private const int MaxDepth = 6;
     private const int MaxVisited = 256;
 
-    /// <summary>The application type most samples keep, with one instance of it.</summary>
-    public static KeptObject Kept(LiveHeap heap, DominatorTree tree, SuspectCandidate candidate)
+    /// <summary>The application type most samples keep, with each sample's instance of it (all samples when none was found).</summary>
+    public static IReadOnlyList<KeptObject> Kept(LiveHeap heap, DominatorTree tree, SuspectCandidate candidate)
     {
         var hold = candidate.Runtime!.Runtime!;
         var found = new List<KeptObject>();
@@ -41,7 +41,7 @@ internal static class RuntimeDescriber
                 : new KeptObject(0, -1, null, address, counted));
         }
 
-        return found.Where(k => k.TypeName is not null).GroupBy(k => k.TypeName).MaxBy(g => g.Count())?.First() ?? found[0];
+        return found.Where(k => k.TypeName is not null).GroupBy(k => k.TypeName).MaxBy(g => g.Count())?.ToList() ?? found;
     }
 
     public static LeakSuspect Describe(SuspectCandidate candidate, KeptObject kept, RenderedPath rendered, string countedType, long live)
@@ -84,7 +84,7 @@ internal static class RuntimeDescriber
         {
             foreach (var reference in current.EnumerateReferences(carefully: true, considerDependantHandles: false))
             {
-                if (reference.Type?.Name is not { } name || !seen.Add(reference.Address) || KnownPatterns.StartsWithAny(name, hold.Counted))
+                if (reference.Type?.Name is not { } name || !seen.Add(reference.Address) || hold.Counted.Contains(name, StringComparer.Ordinal))
                 {
                     continue;
                 }

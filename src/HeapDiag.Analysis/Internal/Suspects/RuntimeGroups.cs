@@ -108,12 +108,12 @@ internal sealed class RuntimeGroups
 
     private string? TypeNameOf(int vertex) => vertex > DominatorTree.Root && _typeIds[vertex] >= 0 ? _tree.TypeTable[_typeIds[vertex]].Name : null;
 
-    private HashSet<int> TypeIdsOf(string[] prefixes)
+    private HashSet<int> TypeIdsOf(string[] names)
     {
         var ids = new HashSet<int>();
         for (var id = 0; id < _tree.TypeTable.Count; id++)
         {
-            if (KnownPatterns.StartsWithAny(_tree.TypeTable[id].Name, prefixes))
+            if (names.Contains(_tree.TypeTable[id].Name, StringComparer.Ordinal))
             {
                 ids.Add(id);
             }
