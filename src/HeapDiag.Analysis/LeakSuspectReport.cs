@@ -9,7 +9,10 @@ namespace HeapDiag.Analysis;
 /// <param name="Live">Live objects and bytes (reachable from GC roots): what the percentages are of.</param>
 /// <param name="ThresholdPercent">A suspect retains at least this percent of <see cref="HeapTotals.Bytes"/> of <paramref name="Live"/>.</param>
 /// <param name="BaselineDumpFileName">The dump the suspects were compared with (<see cref="HeapDumpAnalyzer.CompareSuspects"/>), or null.</param>
-/// <param name="Suspects">The suspects, largest retained size first (with a baseline: largest growth first).</param>
+/// <param name="Suspects">
+/// The suspects, the largest accumulation first: a holder is ranked by the bytes that pile up in it, not by what its
+/// child suspects hold (with a baseline: largest growth first). <c>Suspects[0]</c> is the leak's accumulation point.
+/// </param>
 /// <param name="Notes">Sentences a person should read next to the suspects.</param>
 /// <param name="AnalysisDurationMs">Wall-clock time the analysis took, in milliseconds.</param>
 public sealed record LeakSuspectReport(
@@ -26,9 +29,9 @@ public sealed record LeakSuspectReport(
 /// 16 hex digits hashed from the root path's types and fields (no addresses, no counts), so the same leak has the
 /// same fingerprint in every dump, process and instance, and two dumps can be matched by it.
 /// </param>
-/// <param name="Kind"><see cref="SuspectKinds.Object"/> or <see cref="SuspectKinds.Instances"/>.</param>
+/// <param name="Kind"><see cref="SuspectKinds.Object"/>, <see cref="SuspectKinds.Instances"/> or <see cref="SuspectKinds.Runtime"/>.</param>
 /// <param name="Headline">One sentence for a person: what holds the memory, how much, and since when with a baseline.</param>
-/// <param name="Suspect">The top of the dominator subtree (for <see cref="SuspectKinds.Instances"/>: the group of instances).</param>
+/// <param name="Suspect">The top of the dominator subtree (for <see cref="SuspectKinds.Instances"/>: the group of instances; for <see cref="SuspectKinds.Runtime"/>: the runtime objects counted, such as the timers).</param>
 /// <param name="AccumulationPoint">
 /// The object inside the suspect where the retained size spreads out over many children: the collection (or array,
 /// event, chain) that holds the memory. Reported as its owning collection when it is a collection's inside (the
@@ -45,7 +48,23 @@ public sealed record LeakSuspect(
     SuspectObject AccumulationPoint,
     CollectionContents? Holds,
     SuspectPath RootPath,
-    SuspectGrowth? Growth);
+    SuspectGrowth? Growth)
+{
+    /// <summary>
+    /// The known .NET retention pattern the suspect matches (an undisposed timer, an <c>IMemoryCache</c> without
+    /// limits, …) with its fix, or the <c>application leak</c> pattern when none matches. Null only in reports written
+    /// before patterns were reported.
+    /// </summary>
+    public LeakPattern? Pattern { get; init; }
+}
+
+/// <summary>A known way .NET code retains memory, as the catalogue of leak patterns describes it.</summary>
+/// <param name="Id">Stable identifier for scripts: <c>undisposed-timer</c>, <c>memory-cache-unbounded</c>, …, or <c>application-leak</c>.</param>
+/// <param name="Name">Short name for a person.</param>
+/// <param name="Explanation">One sentence: why the memory stays.</param>
+/// <param name="Fix">What to change in the code.</param>
+/// <param name="Link">Documentation of the fix.</param>
+public sealed record LeakPattern(string Id, string Name, string Explanation, string Fix, string Link);
 
 /// <summary>An object (or group of same-typed objects) of a suspect and what it retains.</summary>
 /// <param name="TypeName">Full type name as the runtime reports it.</param>
@@ -57,8 +76,13 @@ public sealed record LeakSuspect(
 public sealed record SuspectObject(string TypeName, string DisplayName, string Address, long InstanceCount, long RetainedBytes, double RetainedPercent);
 
 /// <summary>What a collection, array, event or chain holds.</summary>
-/// <param name="Kind">The container's kind: <c>List</c>, <c>Dictionary</c>, <c>ConcurrentDictionary</c>, <c>HashSet</c>, <c>Queue</c>, <c>Stack</c>, <c>LinkedList</c>, <c>array</c>, <c>event</c> or <c>chain</c>.</param>
-/// <param name="ElementType">Element type (for dictionaries <c>Key, Value</c>; for events the subscribers' type); null when unknown.</param>
+/// <param name="Kind">
+/// The container's kind: <c>List</c>, <c>Dictionary</c>, <c>ConcurrentDictionary</c>, <c>ConcurrentBag</c>,
+/// <c>HashSet</c>, <c>Queue</c>, <c>Stack</c>, <c>LinkedList</c>, <c>ImmutableDictionary</c>, …, <c>array</c>,
+/// <c>event</c> or <c>chain</c>; for what the runtime's own structures keep, what they are (<c>timers</c>,
+/// <c>linked CancellationTokenSources</c>, <c>DiagnosticListener subscriptions</c>).
+/// </param>
+/// <param name="ElementType">Element type (for dictionaries <c>Key, Value</c>; for events the subscribers' type; for the runtime's structures the application type they keep); null when unknown.</param>
 /// <param name="Count">Number of elements (entries, subscribers, links).</param>
 public sealed record CollectionContents(string Kind, string? ElementType, long Count);
 
@@ -89,4 +113,10 @@ public static class SuspectKinds
 
     /// <summary>Many small instances of one type that together retain the share (each is a subtree of its own).</summary>
     public const string Instances = "instances";
+
+    /// <summary>
+    /// Objects kept alive only by the runtime's own structures (timer queues, <c>CancellationTokenSource</c>
+    /// registrations, <c>DiagnosticListener</c> subscriptions), grouped and named by the application type they keep.
+    /// </summary>
+    public const string Runtime = "runtime";
 }

@@ -101,8 +101,15 @@ internal static class ReportWriter
         {
             output.WriteLine();
             output.WriteLine($"#{++number}  {suspect.Headline}");
+            if (suspect.Pattern is { } pattern)
+            {
+                output.WriteLine($"  pattern:      {pattern.Name}");
+                output.WriteLine($"  why:          {pattern.Explanation}");
+                output.WriteLine($"  fix:          {pattern.Fix} ({pattern.Link})");
+            }
+
             output.WriteLine($"  path:         {suspect.RootPath.Text}");
-            if (suspect.Kind == SuspectKinds.Instances || suspect.Suspect.Address != suspect.AccumulationPoint.Address)
+            if (suspect.Kind != SuspectKinds.Object || suspect.Suspect.Address != suspect.AccumulationPoint.Address)
             {
                 output.WriteLine($"  suspect:      {Describe(suspect.Suspect)}");
             }

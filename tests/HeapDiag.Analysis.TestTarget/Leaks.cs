@@ -61,7 +61,12 @@ internal static class Leaks
 
                 break;
             default:
-                throw new InvalidOperationException($"unknown leak '{pattern}'");
+                if (!FrameworkLeaks.TryGrow(pattern, count))
+                {
+                    throw new InvalidOperationException($"unknown leak '{pattern}'");
+                }
+
+                break;
         }
     }
 

@@ -19,6 +19,23 @@ public sealed class HeapDiagCliSuspectsTests(LeakDumps dumps)
     }
 
     [Fact]
+    public void Suspects_table_and_json_carry_each_suspects_pattern_and_its_fix()
+    {
+        var run = CliRun.Of("suspects", dumps.FirstPath);
+
+        Assert.Equal(5, run.OutputLines.Count(l => l.StartsWith("pattern:", StringComparison.Ordinal)));
+        Assert.Contains("pattern:      undisposed Timer", run.OutputLines);
+        Assert.Contains("pattern:      application leak", run.OutputLines);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("fix:          Dispose every Timer", StringComparison.Ordinal)
+            && l.EndsWith("(https://learn.microsoft.com/dotnet/api/system.threading.timer#remarks)", StringComparison.Ordinal));
+
+        var json = CliRun.Of("suspects", dumps.FirstPath, "--json");
+        using var document = JsonDocument.Parse(json.Output);
+        string?[] ids = [.. document.RootElement.GetProperty("suspects").EnumerateArray().Select(s => s.GetProperty("pattern").GetProperty("id").GetString())];
+        Assert.Equal(["application-leak", "singleton-event-handlers", "static-collection-grows", "static-collection-grows", "undisposed-timer"], ids.Order());
+    }
+
+    [Fact]
     public void Suspects_json_with_a_baseline_shows_the_growth()
     {
         var run = CliRun.Of("suspects", dumps.SecondPath, "--baseline", dumps.FirstPath, "--json");

@@ -84,6 +84,16 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
     }
 
     [Fact]
+    public void Each_leak_carries_its_known_pattern_or_is_an_application_leak()
+    {
+        Assert.Equal("static-collection-grows", Suspect(dumps.First, $"{Ns}.OrderCache._orders").Pattern!.Id);
+        Assert.Equal("application-leak", Suspect(dumps.First, $"{Ns}.SessionCache._sessions").Pattern!.Id);
+        Assert.Equal("singleton-event-handlers", Suspect(dumps.First, $"{Ns}.PricePublisher.PriceChanged").Pattern!.Id);
+        Assert.Equal("static-collection-grows", Suspect(dumps.First, $"static {Ns}.RequestLog.ByRequest").Pattern!.Id);
+        Assert.Equal("undisposed-timer", Suspect(dumps.First, "received captured by a closure in Leaks").Pattern!.Id);
+    }
+
+    [Fact]
     public void Fingerprints_match_across_dumps_and_processes_and_differ_between_leaks()
     {
         var first = Fingerprints(dumps.First);

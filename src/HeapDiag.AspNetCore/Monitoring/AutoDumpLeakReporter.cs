@@ -80,7 +80,9 @@ internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis,
         var growth = !hasBaseline || top.Growth is not { } change ? string.Empty
             : change.IsNew ? ", new since the last dump"
             : string.Create(CultureInfo.InvariantCulture, $", {Megabytes(change.RetainedBytesDelta):+#,0;-#,0;+0} MB since the last dump");
-        return $"{sentence}{growth}; path: {top.RootPath.Text} [fingerprint {top.Fingerprint[..4]}\u2026]";
+        // A known pattern comes with its fix, so the line alone says what to change; an application leak needs the path.
+        var fix = top.Pattern is { Id: not "application-leak" } pattern ? $"; known pattern: {pattern.Name}. Fix: {pattern.Fix}" : string.Empty;
+        return $"{sentence}{growth}; path: {top.RootPath.Text} [fingerprint {top.Fingerprint[..4]}\u2026]{fix}";
     }
 
     private void AttachToDiagnostics(HeapDumpId id, AutoDumpLeakReport report)

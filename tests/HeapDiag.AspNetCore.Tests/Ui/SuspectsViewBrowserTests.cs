@@ -31,7 +31,10 @@ public sealed class SuspectsViewBrowserTests(ITestOutputHelper output)
                            { "text": "OrderRegistry.pending", "typeName": "System.Collections.Generic.List<Orders.Order>", "fieldName": "pending" } ],
                 "text": "static Orders.Startup.Registry → OrderRegistry.pending"
               },
-              "growth": GROWTH
+              "growth": GROWTH,
+              "pattern": { "id": "static-collection-grows", "name": "static collection that only grows",
+                           "explanation": "A collection reachable from a static field lives as long as the process.",
+                           "fix": "Bound it: remove entries when they are done.", "link": "https://learn.microsoft.com/dotnet/core/diagnostics/debug-memory-leak" }
             }
           ],
           "notes": ["Counts are of live objects."],
@@ -62,6 +65,10 @@ public sealed class SuspectsViewBrowserTests(ITestOutputHelper output)
         var suspect = page.Locator("#suspects-body .suspect[data-fingerprint='3f9a0c12e4b5d6a7']");
         await Expect(suspect.Locator("h4")).ToHaveTextAsync("Orders.OrderRegistry.pending (List<Order>, 5,999,000 items) retains 720 MB (92 %)");
         await Expect(suspect).ToContainTextAsync("Accumulates in");
+        var pattern = suspect.Locator(".pattern[data-pattern='static-collection-grows']");
+        await Expect(pattern).ToContainTextAsync("Known pattern: static collection that only grows — A collection reachable from a static field lives as long as the process.");
+        await Expect(pattern).ToContainTextAsync("Fix: Bound it: remove entries when they are done.");
+        await Expect(pattern.Locator("a")).ToHaveAttributeAsync("href", "https://learn.microsoft.com/dotnet/core/diagnostics/debug-memory-leak");
         await Expect(suspect).ToContainTextAsync("List of 5,999,000 Orders.Order");
         await Expect(suspect.Locator(".chain li")).ToHaveTextAsync(["static Orders.Startup.Registry", "OrderRegistry.pending"]);
         Assert.InRange(await suspect.Locator(".bar-fill").EvaluateAsync<double>("e => e.getBoundingClientRect().width / e.parentElement.getBoundingClientRect().width"), 0.92, 0.94);

@@ -34,7 +34,13 @@ internal static class Containers
         ("System.Collections.Concurrent.ConcurrentStack", "ConcurrentStack"),
         ("System.Collections.ArrayList", "ArrayList"),
         ("System.Collections.Hashtable", "Hashtable"),
+        ("System.Collections.Immutable.ImmutableDictionary", "ImmutableDictionary"),
+        ("System.Collections.Immutable.ImmutableHashSet", "ImmutableHashSet"),
+        ("System.Collections.Immutable.ImmutableList", "ImmutableList"),
     ];
+
+    /// <summary>Most segments or per-thread queues walked to count a concurrent collection (a broken chain ends the count).</summary>
+    private const int MaxLinks = 1_000_000;
 
     /// <summary>The collection kind of a type (<c>List</c>, <c>Dictionary</c>, …), <c>event</c> for a delegate, or null.</summary>
     public static string? CollectionKind(HeapType type)
@@ -143,8 +149,35 @@ internal static class Containers
         "LinkedList" or "SortedSet" => obj.ReadField<int>("count"),
         "SortedDictionary" => obj.ReadObjectField("_set").ReadField<int>("count"),
         "ConcurrentDictionary" => SumOfInts(obj.ReadObjectField("_tables").ReadObjectField("_countPerLock")),
+        "ImmutableDictionary" or "ImmutableHashSet" => obj.ReadField<int>("_count"),
+        "ImmutableList" => obj.ReadObjectField("_root").ReadField<int>("_count"),
+        "ConcurrentBag" => SumOverChain(obj.ReadObjectField("_workStealingQueues"), "_nextQueue", queue => queue.ReadField<int>("_tailIndex") - queue.ReadField<int>("_headIndex")),
+        "ConcurrentQueue" => SumOverChain(obj.ReadObjectField("_head"), "_nextSegment", SegmentCount),
         _ => null,
     };
+
+    /// <summary>The items of one segment of a <c>ConcurrentQueue</c>: tail minus head, the freeze offset of a full segment taken off.</summary>
+    private static long SegmentCount(ClrObject segment)
+    {
+        var headAndTail = segment.ReadValueTypeField("_headAndTail");
+        var slots = segment.ReadObjectField("_slots");
+        var length = slots.IsValid && slots.IsArray ? slots.AsArray().Length : int.MaxValue;
+        var count = (long)headAndTail.ReadField<int>("Tail") - headAndTail.ReadField<int>("Head");
+        return count > length ? count - (2L * length) : count;
+    }
+
+    /// <summary>Sums <paramref name="count"/> over a linked chain of per-thread queues or segments.</summary>
+    private static long SumOverChain(ClrObject first, string next, Func<ClrObject, long> count)
+    {
+        long sum = 0;
+        var links = 0;
+        for (var link = first; link.IsValid && !link.IsNull && links < MaxLinks; link = link.ReadObjectField(next), links++)
+        {
+            sum += Math.Max(0, count(link));
+        }
+
+        return sum;
+    }
 
     private static long? SumOfInts(ClrObject array)
     {
@@ -189,12 +222,20 @@ internal static class Containers
     {
         var noun = contents.Kind switch
         {
-            "Dictionary" or "ConcurrentDictionary" or "SortedDictionary" or "SortedList" or "Hashtable" => "entries",
+            "Dictionary" or "ConcurrentDictionary" or "SortedDictionary" or "SortedList" or "Hashtable" or "ImmutableDictionary" => "entries",
             EventKind => contents.Count == 1 ? "subscriber" : "subscribers",
             ArrayKind => "elements",
             ChainKind => "links",
-            _ => contents.Count == 1 ? "item" : "items",
+            "List" or "HashSet" or "Queue" or "Stack" or "LinkedList" or "SortedSet" or "ArrayList" or "ConcurrentQueue" or "ConcurrentBag"
+                or "ConcurrentStack" or "ImmutableHashSet" or "ImmutableList" => contents.Count == 1 ? "item" : "items",
+            _ => string.Empty,
         };
+        if (noun.Length == 0)
+        {
+            // What the runtime's structures keep is counted in its own word: "608,931 timers".
+            return string.Create(CultureInfo.InvariantCulture, $"{contents.Count:N0} {contents.Kind}");
+        }
+
         return string.Create(CultureInfo.InvariantCulture, $"{contents.Count:N0} {noun}");
     }
 }

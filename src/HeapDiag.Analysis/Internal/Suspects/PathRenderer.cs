@@ -24,21 +24,28 @@ internal static class PathRenderer
 {
     private const string Arrow = " \u2192 ";
     private const string DependencyInjection = "Microsoft.Extensions.DependencyInjection.";
-    private const string ServiceProviderKind = "service provider";
+    /// <summary>The root kind of a path through a DI singleton.</summary>
+    public const string ServiceProviderKind = "service provider";
 
-    public static RenderedPath Render(RootPath path)
+    /// <param name="path">The path from the root.</param>
+    /// <param name="dump">The dump, to read the service type a DI singleton was registered as.</param>
+    public static RenderedPath Render(RootPath path, DumpSession dump)
     {
         var links = path.Links;
         var steps = new List<SuspectPathStep>();
-        var next = Start(path, steps, out var rootKind, out var root, out var signatureRoot, out var holder);
+        var next = Start(path, dump, steps, out var rootKind, out var root, out var signatureRoot, out var holder);
         var writer = new StepWriter(steps, holder);
         for (var i = next; i < links.Count; i++)
         {
             writer.Add(links[i - 1], links[i]);
         }
 
-        var text = string.Join(Arrow, steps.Select(s => s.Text));
-        return new RenderedPath(new SuspectPath(rootKind, root, steps, text), writer.Holder, Signature(rootKind, signatureRoot, steps));
+        // The signature is of every field, before the framework's private hops are joined for reading: fingerprints
+        // stay those of earlier versions.
+        var signature = Signature(rootKind, signatureRoot, steps);
+        var shown = FrameworkHops.Join(steps);
+        var text = string.Join(Arrow, shown.Select(s => s.Text));
+        return new RenderedPath(new SuspectPath(rootKind, root, shown, text), FrameworkHops.HolderName(steps, shown, writer.Holder), signature);
     }
 
     /// <summary>Root kind, root, and each step's type and field, leaving out hops along a chain of one type: where in a linked list an object sits is not part of the leak.</summary>
@@ -52,18 +59,21 @@ internal static class PathRenderer
         ]);
 
     /// <summary>The first step: the static field, the DI singleton, or the root object with its kind. Returns the first link still to render.</summary>
-    private static int Start(RootPath path, List<SuspectPathStep> steps, out string rootKind, out string root, out string signatureRoot, out string holder)
+    private static int Start(
+        RootPath path, DumpSession dump, List<SuspectPathStep> steps, out string rootKind, out string root, out string signatureRoot, out string holder)
     {
         var links = path.Links;
         var singleton = SingletonIndex(links);
         if (singleton >= 0)
         {
             var service = links[singleton].TypeName;
+            var registered = ServiceRegistrations.RegisteredType(dump, links, singleton);
+            var registeredAs = registered is null || registered == service ? string.Empty : $"{TypeNames.Short(registered)}, ";
             rootKind = ServiceProviderKind;
             root = service;
             signatureRoot = service;
             holder = $"singleton {service}";
-            steps.Add(new SuspectPathStep($"singleton {service} (service provider)", service, null));
+            steps.Add(new SuspectPathStep($"singleton {service} ({registeredAs}service provider)", service, null));
             return singleton + 1;
         }
 
@@ -89,9 +99,10 @@ internal static class PathRenderer
     }
 
     /// <summary>
-    /// Where a path leaves the DI container: the first application object after the last
-    /// <c>Microsoft.Extensions.DependencyInjection</c> object (or the path's end). −1 when the path does not pass
-    /// through the container, or ends inside it.
+    /// Where a path leaves the DI container: the object the container's own storage (its resolved-services
+    /// dictionary, its list of disposables) holds after the last <c>Microsoft.Extensions.DependencyInjection</c>
+    /// object — the singleton itself, whatever its type, never a framework object found below it. −1 when the path
+    /// does not pass through the container, or ends inside it.
     /// </summary>
     private static int SingletonIndex(IReadOnlyList<PathLink> links)
     {
@@ -109,9 +120,11 @@ internal static class PathRenderer
             return -1;
         }
 
+        // Through the storage's collection and its array, to the element: the first object an array holds.
         for (var i = last + 1; i < links.Count; i++)
         {
-            if (!TypeNames.IsFramework(links[i].TypeName) || i == links.Count - 1)
+            var storage = links[i].Type is { } type && (Containers.CollectionKind(type) is not null || Containers.IsCollectionInternal(type));
+            if (!storage || links[i - 1].Type is { IsArray: true } || i == links.Count - 1)
             {
                 return i;
             }

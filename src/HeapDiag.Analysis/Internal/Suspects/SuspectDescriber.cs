@@ -5,8 +5,8 @@ namespace HeapDiag.Analysis.Internal.Suspects;
 
 /// <summary>
 /// Turns candidates (dominator-tree vertices) into <see cref="LeakSuspect"/>s for a person: one breadth-first search
-/// from the roots to every holder and group sample, then per suspect the root path, what the holder holds, the
-/// headline and the fingerprint.
+/// from the roots to every holder, group sample and object a runtime group keeps, then per suspect the root path,
+/// what the holder holds, the headline, the fingerprint and the known pattern it matches.
 /// </summary>
 internal static class SuspectDescriber
 {
@@ -21,17 +21,23 @@ internal static class SuspectDescriber
             ranks.TryAdd(vertex, tree.RankOf(vertex));
         }
 
-        var search = ShortestPathSearch.Run(heap, ranks.Values.Where(r => r >= 0).Distinct(), cancellationToken);
+        var kept = candidates.Where(c => c.Kind == SuspectKinds.Runtime).ToDictionary(c => c, c => RuntimeDescriber.Kept(heap, tree, c));
+        var targets = ranks.Values.Concat(kept.Values.SelectMany(k => k.Select(one => one.Target))).Where(r => r >= 0).Distinct();
+        var search = ShortestPathSearch.Run(heap, targets, cancellationToken);
         var live = tree.Retained[DominatorTree.Root];
         var suspects = new List<LeakSuspect>();
         foreach (var candidate in candidates)
         {
-            var suspect = candidate.Kind == SuspectKinds.Object
-                ? DescribeObject(heap, tree, candidate, ranks, search, live)
-                : DescribeGroup(heap, tree, candidate, ranks, search, live);
+            var suspect = candidate.Kind switch
+            {
+                SuspectKinds.Object => DescribeObject(heap, tree, candidate, ranks, search, live),
+                SuspectKinds.Runtime => DescribeRuntime(heap, tree, candidate, kept[candidate], search, live),
+                _ => DescribeGroup(heap, tree, candidate, ranks, search, live),
+            };
             if (suspect is not null)
             {
-                suspects.Add(suspect);
+                var subject = new PatternSubject(suspect.RootPath, suspect.AccumulationPoint.TypeName, suspect.Holds, suspect.Suspect.TypeName);
+                suspects.Add(suspect.Pattern is null ? suspect with { Pattern = KnownPatterns.Match(subject) } : suspect);
             }
         }
 
@@ -41,14 +47,22 @@ internal static class SuspectDescriber
     private static LeakSuspect? DescribeObject(
         LiveHeap heap, DominatorTree tree, SuspectCandidate candidate, Dictionary<int, long> ranks, ShortestPathSearch search, long live)
     {
-        if (search.PathTo(ranks[candidate.HolderVertex]) is not { } path || path.Links[^1].Type is not { } type)
+        if (search.PathTo(ranks[candidate.HolderVertex]) is not { } found)
         {
             return null;
         }
 
-        var rendered = PathRenderer.Render(path);
+        // A thread that holds a collection's insides on its stack (adding, resizing) makes them a dominator-tree child
+        // of no collection; the durable path still passes through the collection the app declared: name that one.
+        var path = OutOfCollectionInsides(found);
+        if (path.Links[^1].Type is not { } type)
+        {
+            return null;
+        }
+
+        var rendered = PathRenderer.Render(path, heap.Dump);
         var address = path.Links[^1].Address;
-        var holds = candidate.Chain ?? Containers.Describe(heap.Dump, address, type);
+        var holds = (path == found ? candidate.Chain : null) ?? Containers.Describe(heap.Dump, address, type);
         var point = new SuspectObject(type.Name, rendered.HolderName, Hex(address), 1, candidate.RetainedBytes, Percent(candidate.RetainedBytes, live));
         var top = point;
         if (candidate.TopVertex != candidate.HolderVertex)
@@ -67,6 +81,29 @@ internal static class SuspectDescriber
         return new LeakSuspect(rendered.Fingerprint($"{SuspectKinds.Object}|{type.Name}"), SuspectKinds.Object, headline, top, point, holds, rendered.Path, null);
     }
 
+    /// <summary>The path cut at the collection whose inside it ends in (found along the path, not the dominators); else the path itself.</summary>
+    private static RootPath OutOfCollectionInsides(RootPath path)
+    {
+        var last = path.Links.Count - 1;
+        HeapType?[] above = [.. path.Links.Take(last).Reverse().Select(link => link.Type)];
+        var levels = Containers.LevelsToOwningCollection(path.Links[last].Type, above);
+        return levels == 0 ? path : path with { Links = [.. path.Links.Take(last + 1 - levels)] };
+    }
+
+    /// <summary>Described through the sample nearest a root: where in a long queue or list the others sit is noise.</summary>
+    private static LeakSuspect? DescribeRuntime(
+        LiveHeap heap, DominatorTree tree, SuspectCandidate candidate, IReadOnlyList<KeptObject> kept, ShortestPathSearch search, long live)
+    {
+        var nearest = kept.Select(k => (Kept: k, Path: search.PathTo(k.Target))).Where(k => k.Path is not null).MinBy(k => k.Path!.Links.Count);
+        if (nearest.Path is not { } path)
+        {
+            return null;
+        }
+
+        var countedType = tree.TypeTable[candidate.TypeId].Name;
+        return RuntimeDescriber.Describe(candidate, nearest.Kept, PathRenderer.Render(path, heap.Dump), countedType, live);
+    }
+
     private static LeakSuspect? DescribeGroup(
         LiveHeap heap, DominatorTree tree, SuspectCandidate candidate, Dictionary<int, long> ranks, ShortestPathSearch search, long live)
     {
@@ -79,7 +116,7 @@ internal static class SuspectDescriber
         var instanceType = tree.TypeTable[candidate.TypeId];
         var holderPath = HolderPath(paths);
         var holderLink = holderPath.Links[^1];
-        var rendered = PathRenderer.Render(holderPath);
+        var rendered = PathRenderer.Render(holderPath, heap.Dump);
         var holderType = holderLink.TypeName;
         var holds = holderLink.Type is { } type ? Containers.Describe(heap.Dump, holderLink.Address, type) : null;
         var percent = Percent(candidate.RetainedBytes, live);
@@ -132,9 +169,9 @@ internal static class SuspectDescriber
     private static string Contents(string typeName, CollectionContents? holds) =>
         holds is null ? TypeNames.Short(typeName) : $"{TypeNames.Short(typeName)}, {Containers.CountText(holds)}";
 
-    private static string Hex(ulong address) => string.Create(CultureInfo.InvariantCulture, $"0x{address:x}");
+    public static string Hex(ulong address) => string.Create(CultureInfo.InvariantCulture, $"0x{address:x}");
 
-    private static double Percent(long part, long whole) => whole == 0 ? 0 : Math.Round(100.0 * part / whole, 1);
+    public static double Percent(long part, long whole) => whole == 0 ? 0 : Math.Round(100.0 * part / whole, 1);
 
-    private static long Megabytes(long bytes) => (long)Math.Round(bytes / (1024.0 * 1024));
+    public static long Megabytes(long bytes) => (long)Math.Round(bytes / (1024.0 * 1024));
 }

@@ -3,8 +3,8 @@ using HeapDiag.Analysis.Internal.Dominators;
 namespace HeapDiag.Analysis.Internal.Suspects;
 
 /// <summary>A place where memory accumulates, in dominator-tree vertices, before it is described for a person.</summary>
-/// <param name="Kind"><see cref="SuspectKinds.Object"/> or <see cref="SuspectKinds.Instances"/>.</param>
-/// <param name="TopVertex">The top-level dominator the point lies under; for a group, its first sampled instance.</param>
+/// <param name="Kind"><see cref="SuspectKinds.Object"/>, <see cref="SuspectKinds.Instances"/> or <see cref="SuspectKinds.Runtime"/>.</param>
+/// <param name="TopVertex">The top-level dominator the point lies under; for a group, its first sampled instance; for a runtime group, its first counted object.</param>
 /// <param name="HolderVertex">
 /// For an object suspect, the object to name: the accumulation point, or the collection whose inside it is (the
 /// <c>List&lt;T&gt;</c> rather than its <c>T[]</c>). −1 for a group: its holder is found on the instances' root paths.
@@ -13,9 +13,22 @@ namespace HeapDiag.Analysis.Internal.Suspects;
 /// <param name="InstanceCount">1, or the group's size.</param>
 /// <param name="RetainedBytes">What the holder retains; for a group, what all its instances retain together.</param>
 /// <param name="Chain">For a point that heads a chain of objects of one type (a linked list) with no collection above it: the chain's length.</param>
-/// <param name="Samples">For a group: instances spread evenly over it, to find their common holder.</param>
+/// <param name="Samples">For a group: instances spread evenly over it, to find their common holder (for a runtime group, the application objects they keep).</param>
+/// <param name="Runtime">For a runtime group: the catalogue entry whose runtime structure holds it.</param>
 internal sealed record SuspectCandidate(
-    string Kind, int TopVertex, int HolderVertex, int TypeId, long InstanceCount, long RetainedBytes, CollectionContents? Chain, IReadOnlyList<int> Samples);
+    string Kind,
+    int TopVertex,
+    int HolderVertex,
+    int TypeId,
+    long InstanceCount,
+    long RetainedBytes,
+    CollectionContents? Chain,
+    IReadOnlyList<int> Samples,
+    KnownPattern? Runtime = null)
+{
+    /// <summary>What accumulates at the point: its retained bytes less those of the suspects below it. Suspects are ranked by it.</summary>
+    public long RankBytes { get; init; } = RetainedBytes;
+}
 
 /// <summary>
 /// Finds where memory accumulates in the dominator tree, as Eclipse Memory Analyzer's leak suspects do: every
@@ -60,10 +73,34 @@ internal sealed class SuspectFinder
         }
 
         found.AddRange(finder.Groups());
-        return [.. found
-            .GroupBy(c => c.Kind == SuspectKinds.Object ? c.HolderVertex : -1 - c.TypeId)
-            .Select(g => g.First())
-            .OrderByDescending(c => c.RetainedBytes)];
+        found = [.. found.GroupBy(c => c.Kind == SuspectKinds.Object ? c.HolderVertex : -1 - c.TypeId).Select(g => g.First())];
+        found = RuntimeGroups.Apply(tree, typeIds, finder._threshold, found);
+        return [.. finder.Ranked(found).OrderByDescending(c => c.RankBytes).ThenByDescending(c => c.RetainedBytes)];
+    }
+
+    /// <summary>
+    /// Each object candidate with the bytes of the candidates right below it (the nearest one above each) taken off
+    /// its rank: a holder whose retained bytes lie mostly in child suspects is context on their paths, not ahead of them.
+    /// </summary>
+    private IEnumerable<SuspectCandidate> Ranked(List<SuspectCandidate> candidates)
+    {
+        var holders = candidates.Where(c => c.Kind == SuspectKinds.Object).Select(c => c.HolderVertex).ToHashSet();
+        var below = new Dictionary<int, long>();
+        foreach (var candidate in candidates.Where(c => c.Kind == SuspectKinds.Object))
+        {
+            for (var up = _idom[candidate.HolderVertex]; up > DominatorTree.Root; up = _idom[up])
+            {
+                if (holders.Contains(up))
+                {
+                    below[up] = below.GetValueOrDefault(up) + candidate.RetainedBytes;
+                    break;
+                }
+            }
+        }
+
+        return candidates.Select(c => c.Kind == SuspectKinds.Object && below.TryGetValue(c.HolderVertex, out var inChildren)
+            ? c with { RankBytes = c.RetainedBytes - inChildren }
+            : c);
     }
 
     private IEnumerable<SuspectCandidate> Explore(int top)

@@ -33,10 +33,11 @@ function suspectView(s) {
   const growth = s.growth && (s.growth.isNew ? 'a new suspect' : `${signedBytes(s.growth.retainedBytesDelta)} (was ${bytes(s.growth.baselineRetainedBytes)})`);
   return h('article', { class: 'suspect', 'data-fingerprint': s.fingerprint },
     h('h4', null, s.headline),
+    s.pattern ? patternView(s.pattern) : null,
     h('p', { class: 'retained' }, bar(s.suspect.retainedPercent, `retains ${percent(s.suspect.retainedPercent)} of the live heap`),
       ` ${bytes(s.suspect.retainedBytes)} (${percent(s.suspect.retainedPercent, 1)})`),
     h('dl', { class: 'facts' },
-      fact(s.kind === 'instances' ? 'Instances of' : 'Suspect', held(s.suspect)),
+      fact(s.kind === 'instances' ? 'Instances of' : s.kind === 'runtime' ? 'Kept by the runtime' : 'Suspect', held(s.suspect)),
       s.accumulationPoint ? fact('Accumulates in', held(s.accumulationPoint)) : null,
       s.holds ? fact('Holds', `${s.holds.kind} of ${count(s.holds.count)} ${s.holds.elementType ?? 'items'}`) : null,
       growth ? fact('Since the baseline', growth) : null,
@@ -45,6 +46,14 @@ function suspectView(s) {
       h('p', { class: 'path-head' }, `Path from the GC root (${s.rootPath.rootKind}):`),
       chain(s.rootPath.steps.map((step) => h('code', { title: step.typeName }, step.text))),
     ] : null);
+}
+
+/** The known retention pattern the suspect matches (or "application leak"): why the memory stays, and the fix. */
+function patternView(p) {
+  const known = p.id !== 'application-leak';
+  return h('div', { class: `pattern${known ? ' known' : ''}`, 'data-pattern': p.id },
+    h('p', null, h('strong', null, known ? `Known pattern: ${p.name}` : 'Application leak'), ` — ${p.explanation}`),
+    h('p', null, h('strong', null, 'Fix: '), p.fix, ' ', h('a', { href: p.link, rel: 'noopener noreferrer', target: '_blank' }, 'Documentation')));
 }
 
 function held(o) {

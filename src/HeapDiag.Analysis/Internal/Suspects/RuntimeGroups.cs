@@ -1,0 +1,150 @@
+using HeapDiag.Analysis.Internal.Dominators;
+
+namespace HeapDiag.Analysis.Internal.Suspects;
+
+/// <summary>
+/// Leaks held by the runtime's own structures (timer queues, <c>CancellationTokenSource</c> registrations,
+/// <c>DiagnosticListener</c> subscriptions) as one suspect each: the objects of a <see cref="RuntimeHold"/>'s counted
+/// types are counted, the bytes under the outermost of them summed, and the suspects found inside the structure
+/// (a chain's head, the timer queue, a group of timer objects) folded into it, so a person reads one suspect that
+/// names what the application keeps there instead of three named after framework internals.
+/// </summary>
+internal sealed class RuntimeGroups
+{
+    private const int Samples = 50;
+
+    private readonly DominatorTree _tree;
+    private readonly int[] _idom;
+    private readonly int[] _typeIds;
+    private readonly long _threshold;
+
+    private RuntimeGroups(DominatorTree tree, int[] typeIds, long threshold)
+    {
+        _tree = tree;
+        _idom = tree.ImmediateDominator;
+        _typeIds = typeIds;
+        _threshold = threshold;
+    }
+
+    /// <summary>
+    /// The candidates with each runtime structure that retains at least the threshold on its own (not counting
+    /// application suspects below it, such as a list a timer's callback captured) replaced by one group candidate.
+    /// </summary>
+    public static List<SuspectCandidate> Apply(DominatorTree tree, int[] typeIds, long threshold, List<SuspectCandidate> candidates)
+    {
+        var groups = new RuntimeGroups(tree, typeIds, threshold);
+        foreach (var entry in KnownPatterns.All)
+        {
+            if (entry.Runtime is { } hold && groups.Group(entry, hold, candidates) is { } group)
+            {
+                candidates = [.. candidates.Where(c => !groups.IsInside(c, hold)), group];
+            }
+        }
+
+        return candidates;
+    }
+
+    private SuspectCandidate? Group(KnownPattern entry, RuntimeHold hold, List<SuspectCandidate> candidates)
+    {
+        var counted = TypeIdsOf(hold.Counted);
+        if (counted.Count == 0)
+        {
+            return null;
+        }
+
+        // Dominators come before what they dominate, so one pass in vertex order knows whether the dominator is
+        // counted or under a counted vertex: the outermost counted vertices are those with neither.
+        var under = new ulong[(_idom.Length + 63) / 64];
+        long count = 0;
+        long retained = 0;
+        var first = -1;
+        for (var w = 2; w < _idom.Length; w++)
+        {
+            var inside = IsSet(under, _idom[w]);
+            if (_typeIds[w] >= 0 && counted.Contains(_typeIds[w]))
+            {
+                count++;
+                first = first < 0 ? w : first;
+                retained += inside ? 0 : _tree.Retained[w];
+                Set(under, w);
+            }
+            else if (inside)
+            {
+                Set(under, w);
+            }
+        }
+
+        // Application suspects below (a list a timer's callback captured) are named on their own; what is left is the group's.
+        var ownBytes = retained - candidates
+            .Where(c => c.Kind == SuspectKinds.Object && IsSet(under, c.HolderVertex) && !IsInside(c, hold))
+            .Sum(c => c.RetainedBytes);
+        if (count == 0 || retained < _threshold || ownBytes < _threshold)
+        {
+            return null;
+        }
+
+        return new SuspectCandidate(SuspectKinds.Runtime, first, -1, _typeIds[first], count, retained, null, SampleCounted(counted, count), entry);
+    }
+
+    /// <summary>Whether a candidate is part of the runtime structure: named after its types, or a framework object just below them.</summary>
+    private bool IsInside(SuspectCandidate candidate, RuntimeHold hold)
+    {
+        if (candidate.Kind == SuspectKinds.Instances)
+        {
+            return IsStructure(_tree.TypeTable[candidate.TypeId].Name, hold);
+        }
+
+        if (candidate.Kind != SuspectKinds.Object || TypeNameOf(candidate.HolderVertex) is not { } holder)
+        {
+            return false;
+        }
+
+        return IsStructure(holder, hold)
+            || (TypeNames.IsFramework(holder) && TypeNameOf(_idom[candidate.HolderVertex]) is { } above && IsStructure(above, hold));
+    }
+
+    private static bool IsStructure(string typeName, RuntimeHold hold) =>
+        KnownPatterns.StartsWithAny(typeName, hold.Structure) || KnownPatterns.StartsWithAny(typeName, hold.Counted);
+
+    private string? TypeNameOf(int vertex) => vertex > DominatorTree.Root && _typeIds[vertex] >= 0 ? _tree.TypeTable[_typeIds[vertex]].Name : null;
+
+    private HashSet<int> TypeIdsOf(string[] names)
+    {
+        var ids = new HashSet<int>();
+        for (var id = 0; id < _tree.TypeTable.Count; id++)
+        {
+            if (names.Contains(_tree.TypeTable[id].Name, StringComparer.Ordinal))
+            {
+                ids.Add(id);
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>Counted vertices spread evenly over all of them, the first one first (usually the head of their chain).</summary>
+    private int[] SampleCounted(HashSet<int> counted, long count)
+    {
+        var wanted = (int)Math.Min(Samples, count);
+        var samples = new List<int>(wanted);
+        long seen = 0;
+        for (var w = 2; w < _idom.Length && samples.Count < wanted; w++)
+        {
+            if (_typeIds[w] >= 0 && counted.Contains(_typeIds[w]))
+            {
+                if (seen == samples.Count * count / wanted)
+                {
+                    samples.Add(w);
+                }
+
+                seen++;
+            }
+        }
+
+        return [.. samples];
+    }
+
+    private static bool IsSet(ulong[] bits, int vertex) => vertex >= 0 && (bits[vertex / 64] & (1UL << (vertex % 64))) != 0;
+
+    private static void Set(ulong[] bits, int vertex) => bits[vertex / 64] |= 1UL << (vertex % 64);
+}
