@@ -20,6 +20,7 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
     // Stopped with the app: the bucket check runs in the background, so a slow or hanging endpoint never holds start-up back.
     private readonly CancellationTokenSource _stopping = new();
     private Task _egressCheck = Task.CompletedTask;
+    private int _stopped;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -48,6 +49,13 @@ internal sealed partial class HeapDiagnosticsStartupCheck(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Called twice when the app runs under WebApplicationFactory (the factory stops the host, and so does the app's
+        // own app.Run() once it sees the stop): the second call finds the token source disposed, so it does nothing.
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync();
         await _egressCheck.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stopping.Dispose();

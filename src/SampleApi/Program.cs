@@ -5,17 +5,20 @@ using Serilog;
 
 var builder = WebApplication.CreateBuilder(args);
 
-// Serilog from appsettings ("Serilog" section). Serilog.AspNetCore does not restore from this project's
-// package source, so the plain Microsoft.Extensions.Logging provider is used with a request-log middleware.
-var serilog = new LoggerConfiguration().ReadFrom.Configuration(builder.Configuration);
-if (!builder.Configuration.GetSection("Serilog:WriteTo").Exists())
-{
-    // Started from another directory, appsettings.json is not found: log to the console rather than nowhere.
-    serilog.WriteTo.Console();
-}
-
-builder.Logging.ClearProviders();
-builder.Logging.AddSerilog(serilog.CreateLogger(), dispose: true);
+// Serilog as its users add it: configured from appsettings.json ("Serilog" section, read from the host's final
+// configuration so WebApplicationFactory's overrides count), plus any sink registered in DI (tests register one).
+builder.Services.AddSerilog(
+    (services, serilog) =>
+    {
+        var configuration = services.GetRequiredService<IConfiguration>();
+        serilog.ReadFrom.Configuration(configuration).ReadFrom.Services(services);
+        if (!configuration.GetSection("Serilog:WriteTo").Exists())
+        {
+            // Started from another directory, appsettings.json is not found: log to the console rather than nowhere.
+            serilog.WriteTo.Console();
+        }
+    },
+    preserveStaticLogger: true); // no static Log.Logger: each host (and each test's) keeps its own logger
 
 // The one line a service needs: endpoints under /debug, the policy, the API key scheme.
 builder.Services.AddHeapDiagnostics();
@@ -39,7 +42,9 @@ builder.Services.AddSwaggerGen(swagger =>
 
 var app = builder.Build();
 
-app.UseMiddleware<RequestLogMiddleware>();
+// One line per request ("HTTP GET /hello responded 200 in 0.1234 ms"), through this host's logger: without it the
+// middleware would write to the static Log.Logger, which this app leaves silent.
+app.UseSerilogRequestLogging(requests => requests.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
 app.UseSwagger();
 app.UseSwaggerUI(ui => ui.DocumentTitle = "HeapDiag SampleApi");
 
@@ -54,3 +59,6 @@ app.Run();
 
 /// <summary>The answer of GET /hello.</summary>
 internal sealed record Greeting(string Message, DateTimeOffset Time);
+
+/// <summary>The app's entry point, public so that tests can start it with <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>
+public partial class Program;

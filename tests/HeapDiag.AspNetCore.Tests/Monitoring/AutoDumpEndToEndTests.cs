@@ -69,8 +69,14 @@ public sealed class AutoDumpEndToEndTests
     [Fact]
     public async Task The_second_auto_dump_carries_a_leak_report_of_what_grew_and_who_holds_it()
     {
+        // A second Serilog sink added through the environment, as operators do: compact JSON, where every property shows.
+        var logs = Directory.CreateTempSubdirectory("heapdiag-serilog-").FullName;
         await using var app = await SampleApiProcess.StartAsync(new Dictionary<string, string>
         {
+            ["Serilog__Using__1"] = "Serilog.Sinks.File",
+            ["Serilog__WriteTo__1__Name"] = "File",
+            ["Serilog__WriteTo__1__Args__path"] = Path.Combine(logs, "sampleapi.clef"),
+            ["Serilog__WriteTo__1__Args__formatter"] = "Serilog.Formatting.Compact.CompactJsonFormatter, Serilog.Formatting.Compact",
             ["HeapDiagnostics__Monitor__Interval"] = "00:00:01",
             ["HeapDiagnostics__Monitor__ThresholdBytes"] = (400 * Mb).ToString(),
             ["HeapDiagnostics__Monitor__Cooldown"] = "00:00:00",
@@ -112,12 +118,50 @@ public sealed class AutoDumpEndToEndTests
             var headline = report.GetProperty("headline").GetString()!;
             Assert.StartsWith("SampleApi.Leaks.LeakStore._cache (List<CachedOrder>, ", headline);
             Assert.Contains(" MB since the last dump; path: singleton SampleApi.Leaks.LeakStore (service provider) \u2192 LeakStore._cache [fingerprint ", headline);
+            await AssertLoggedThroughSerilogAsync(Path.Combine(logs, "sampleapi.clef"), firstId, secondId, headline);
         }
         finally
         {
             await app.DisposeAsync();
             Directory.Delete(app.DumpDirectory, recursive: true);
+            Directory.Delete(logs, recursive: true);
         }
+    }
+
+    /// <summary>HeapDiag's events in Serilog's compact JSON: the threshold crossing, the dump, the leak report, each with its values as properties.</summary>
+    private static async Task AssertLoggedThroughSerilogAsync(string file, string firstId, string secondId, string headline)
+    {
+        var events = await Poll.UntilAsync(
+            async () => (await ReadSharedAsync(file)).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).ToList(),
+            events => events.Any(e => e.TryGetProperty("DumpId", out var id) && id.GetString() == secondId && e.GetProperty("@mt").GetString()!.StartsWith("Leak report", StringComparison.Ordinal)),
+            "the second leak report in Serilog's file");
+        var crossing = events.First(e => e.GetProperty("@mt").GetString()!.StartsWith("Memory threshold crossed", StringComparison.Ordinal));
+        Assert.Equal("Warning", crossing.GetProperty("@l").GetString());
+        Assert.Equal(3001, crossing.GetProperty("EventId").GetProperty("Id").GetInt32());
+        Assert.Equal("WorkingSet", crossing.GetProperty("Metric").GetString());
+        Assert.Equal(400 * Mb, crossing.GetProperty("Threshold").GetInt64());
+        Assert.True(crossing.GetProperty("Value").GetInt64() >= 400 * Mb);
+        Assert.Equal(1, crossing.GetProperty("DumpNumber").GetInt32());
+        var written = events.First(e => e.GetProperty("@mt").GetString()!.StartsWith("Heap dump {DumpId} written", StringComparison.Ordinal) && e.GetProperty("DumpId").GetString() == firstId);
+        Assert.True(written.GetProperty("SizeBytes").GetInt64() > 400 * Mb);
+        var report = events.Single(e => e.GetProperty("@mt").GetString()!.StartsWith("Leak report", StringComparison.Ordinal) && e.GetProperty("DumpId").GetString() == secondId);
+        Assert.Equal(firstId, report.GetProperty("PreviousDumpId").GetString());
+        Assert.Equal(headline, report.GetProperty("Headline").GetString());
+        Assert.Equal("HeapDiag.AspNetCore.Monitoring.AutoDumpLeakReporter", report.GetProperty("SourceContext").GetString());
+    }
+
+    /// <summary>Reads the whole file while Serilog keeps it open for writing.</summary>
+    private static async Task<string> ReadSharedAsync(string file)
+    {
+        if (!File.Exists(file))
+        {
+            return string.Empty;
+        }
+
+        await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var text = await reader.ReadToEndAsync();
+        return text[..(text.LastIndexOf('\n') + 1)]; // a line still being written is read next time
     }
 
     private static long LiveCount(JsonElement summary, string typeName) =>
