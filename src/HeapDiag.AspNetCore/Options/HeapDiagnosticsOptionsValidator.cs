@@ -98,6 +98,11 @@ internal sealed partial class HeapDiagnosticsRulesValidator : IValidateOptions<H
         {
             failures.Add($"{Key}:ServiceUri is not an absolute http:// or https:// URL; it must be the account's blob endpoint, for example 'https://myaccount.blob.core.windows.net'.");
         }
+        else if (hasServiceUri && new Uri(azure.ServiceUri!) is { Scheme: "http", Query.Length: <= 1 })
+        {
+            // The SDK sends bearer tokens only over TLS: DefaultAzureCredential cannot sign for an http:// endpoint.
+            failures.Add($"{Key}:ServiceUri is an http:// URL without a SAS; DefaultAzureCredential's tokens are sent only over https://, so use the https:// endpoint, add a SAS to the URL, or set ConnectionString instead (Azurite: its development connection string).");
+        }
         else if (hasConnectionString && AzureBlobDumpBucket.ConnectionStringProblem(azure.ConnectionString!) is { } problem)
         {
             failures.Add($"{Key}:ConnectionString is not a usable Azure Storage connection string ({problem}); copy it from the storage account's 'Access keys' page, for example 'DefaultEndpointsProtocol=https;AccountName=myaccount;AccountKey=...;EndpointSuffix=core.windows.net'.");

@@ -71,7 +71,8 @@ public sealed class EgressConfigurationTests
     [InlineData("ServiceUri", "https://myaccount.blob.core.windows.net", "set exactly one of ConnectionString (a storage account connection string, kept in a secret) and ServiceUri (for example 'https://myaccount.blob.core.windows.net', with DefaultAzureCredential); both are set")]
     [InlineData("ConnectionString", "AccountKey=c2VjcmV0LWtleQ==;NotAnAccount", "HeapDiagnostics:Egress:AzureBlob:ConnectionString is not a usable Azure Storage connection string")]
     [InlineData("Prefix", "dumps/../other", "HeapDiagnostics:Egress:AzureBlob:Prefix is 'dumps/../other'")]
-    public void A_bad_AzureBlob_setting_stops_startup_naming_the_key_and_the_fix_and_never_the_secret(string key, string? value, string expected)
+    [InlineData("ConnectionString", "", "HeapDiagnostics:Egress:AzureBlob:ServiceUri is an http:// URL without a SAS", "http://127.0.0.1:10000/devstoreaccount1")]
+    public void A_bad_AzureBlob_setting_stops_startup_naming_the_key_and_the_fix_and_never_the_secret(string key, string? value, string expected, string? serviceUri = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -80,6 +81,11 @@ public sealed class EgressConfigurationTests
             ["HeapDiagnostics:Egress:AzureBlob:ConnectionString"] = AzuriteServer.ConnectionString("http://127.0.0.1:10000/devstoreaccount1"),
         };
         settings[$"HeapDiagnostics:Egress:AzureBlob:{key}"] = value;
+        if (serviceUri is not null)
+        {
+            settings["HeapDiagnostics:Egress:AzureBlob:ServiceUri"] = serviceUri;
+        }
+
         using var services = BuildServices(settings);
 
         var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value);
