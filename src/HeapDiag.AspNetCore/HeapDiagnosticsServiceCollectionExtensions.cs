@@ -1,5 +1,6 @@
 using Amazon.Runtime;
 using Amazon.S3;
+using Azure.Core;
 using HeapDiag.AspNetCore;
 using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Capture;
@@ -104,8 +105,9 @@ public static class HeapDiagnosticsServiceCollectionExtensions
         services.AddSingleton<IOptions<TSection>>(provider => new OptionsWrapper<TSection>(section(provider.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value)));
 
     /// <summary>
-    /// The one store; with Egress:Provider=S3 it has a bucket tier, whose client is made once, here. The SDK finds
-    /// credentials through its own chain; an AWSCredentials service (tests) replaces the chain.
+    /// The one store; with Egress:Provider=S3 or AzureBlob it has a bucket tier, whose client is made once, here. The
+    /// SDKs find credentials through their own chains (AWS's; DefaultAzureCredential without a connection string); an
+    /// AWSCredentials or TokenCredential service (tests) replaces the chain.
     /// </summary>
     private static void AddStore(IServiceCollection services)
     {
@@ -121,10 +123,18 @@ public static class HeapDiagnosticsServiceCollectionExtensions
                 throw new InvalidOperationException($"{ex.Message}: set HeapDiagnostics:Egress:S3:Region (for example eu-west-1), AWS_REGION, or HeapDiagnostics:Egress:S3:ServiceUrl.", ex);
             }
         });
-        services.AddSingleton(provider => provider.GetRequiredService<IOptions<HeapDumpEgressOptions>>().Value.Provider == HeapDumpEgressProvider.S3
-            ? ActivatorUtilities.CreateInstance<HeapDumpStore>(provider, ActivatorUtilities.CreateInstance<S3DumpBucket>(provider))
+        services.TryAddSingleton(provider => AzureBlobClients.Create(provider.GetRequiredService<IOptions<HeapDumpEgressOptions>>().Value.AzureBlob, provider.GetService<TokenCredential>()));
+        services.AddSingleton(provider => CreateBucket(provider) is { } bucket
+            ? ActivatorUtilities.CreateInstance<HeapDumpStore>(provider, bucket)
             : ActivatorUtilities.CreateInstance<HeapDumpStore>(provider));
     }
+
+    private static IDumpBucket? CreateBucket(IServiceProvider provider) => provider.GetRequiredService<IOptions<HeapDumpEgressOptions>>().Value.Provider switch
+    {
+        HeapDumpEgressProvider.S3 => ActivatorUtilities.CreateInstance<S3DumpBucket>(provider),
+        HeapDumpEgressProvider.AzureBlob => ActivatorUtilities.CreateInstance<AzureBlobDumpBucket>(provider),
+        _ => null,
+    };
 
     private static void AddCapture(IServiceCollection services)
     {

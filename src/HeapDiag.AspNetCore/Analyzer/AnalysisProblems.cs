@@ -7,7 +7,7 @@ namespace HeapDiag.AspNetCore.Analyzer;
 internal static class AnalysisProblems
 {
     private const string ElsewhereFix =
-        "analyse the dump on another machine: download it (GET /heapdump/{id}) and run 'heapdiag suspects FILE', or ship dumps to a bucket (HeapDiagnostics:Egress:Provider=S3) and analyse them there.";
+        "analyse the dump on another machine: download it (GET /heapdump/{id}) and run 'heapdiag suspects FILE', or ship dumps to a bucket (HeapDiagnostics:Egress:Provider=S3 or AzureBlob) and analyse them there.";
 
     public static AnalysisProblem Off { get; } = new(AnalysisFailure.AnalysisOff,
         "Analysis is turned off here (HeapDiagnostics:Analysis:Mode is Off).",

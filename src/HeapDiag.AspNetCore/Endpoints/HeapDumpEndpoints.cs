@@ -26,14 +26,14 @@ internal static class HeapDumpEndpoints
         dumps.MapGet("/", ListAsync)
             .WithName("HeapDiagnostics.List")
             .WithSummary("List the heap dumps, local and in the bucket, newest first")
-            .WithDescription("With Egress:Provider=S3 the local dumps and those in the bucket (every instance of this app) are merged; location says where each one is: local, s3 or both.");
+            .WithDescription("With Egress:Provider=S3 or AzureBlob the local dumps and those in the bucket (every instance of this app) are merged; location says where each one is: local, s3 (or azureblob) or both.");
         dumps.MapGet("/capabilities", CapabilitiesAsync)
             .WithName("HeapDiagnostics.Capabilities")
             .WithSummary("Can a dump be taken here, and if not, why");
         dumps.MapGet("/{id}", DownloadAsync)
             .WithName(DownloadRoute)
             .WithSummary("Download a heap dump (streamed, Range supported; zstd with Accept-Encoding: zstd)")
-            .WithDescription("From the local disk, or streamed from the bucket when the dump is held only there (307 to a presigned URL with Egress:S3:PresignedDownloads). Accept-Encoding: zstd answers Content-Encoding: zstd, without Range. X-HeapDiag-Sha256 carries the SHA-256 of the dump.");
+            .WithDescription("From the local disk, or streamed from the bucket when the dump is held only there (307 to a presigned URL with Egress:S3:PresignedDownloads, to a SAS URL with Egress:AzureBlob:SasDownloads). Accept-Encoding: zstd answers Content-Encoding: zstd, without Range. X-HeapDiag-Sha256 carries the SHA-256 of the dump.");
         dumps.MapGet("/{id}/diagnostics", DiagnosticsAsync)
             .WithName(DiagnosticsRoute)
             .WithSummary("The memory diagnostics written just before that dump");
@@ -68,7 +68,7 @@ internal static class HeapDumpEndpoints
         }
 
         // With download=true the new dump is sent as a download would send it: from the disk, or from the bucket when
-        // it was deleted locally after its upload (Egress:S3:DeleteLocalAfterUpload).
+        // it was deleted locally after its upload (DeleteLocalAfterUpload).
         http.Response.Headers.Location = location;
         var (dump, problem) = await SendAsync(http, store, id, withRanges: false);
         return dump is not null ? dump : new Problem<DumpCapture>(problem!);

@@ -7,7 +7,7 @@ namespace HeapDiag.AspNetCore.Endpoints;
 internal sealed record HeapDumpList(string Directory, IReadOnlyList<HeapDumpListItem> Dumps, string? Remote = null, string? RemoteError = null);
 
 /// <summary>
-/// One dump in the list. <see cref="Location"/>: <c>local</c>, <c>s3</c> or <c>both</c>; <see cref="ObjectKey"/> its key in
+/// One dump in the list. <see cref="Location"/>: <c>local</c>, <c>s3</c> or <c>azureblob</c> (held only in the bucket), or <c>both</c>; <see cref="ObjectKey"/> its key in
 /// the bucket; <see cref="Sha256"/> the digest of the dump (null for dumps written before digests).
 /// </summary>
 internal sealed record HeapDumpListItem(

@@ -48,7 +48,7 @@ public sealed class HeapDiagnosticsOptions
     [ValidateObjectMembers]
     public MemoryMonitorOptions Monitor { get; } = new();
 
-    /// <summary>Where finished dumps go: the local directory only (the default) or also an S3-compatible bucket.</summary>
+    /// <summary>Where finished dumps go: the local directory only (the default) or also an S3-compatible bucket or an Azure Blob Storage container.</summary>
     [ValidateObjectMembers]
     public HeapDumpEgressOptions Egress { get; } = new();
 

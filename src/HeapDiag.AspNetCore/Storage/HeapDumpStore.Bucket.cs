@@ -15,7 +15,7 @@ internal sealed partial class HeapDumpStore
     private readonly Lock _statusLock = new();
     private HeapDumpEgressStatus? _status;
 
-    public string Provider => bucket is null ? nameof(HeapDumpEgressProvider.FileSystem) : nameof(HeapDumpEgressProvider.S3);
+    public string Provider => bucket?.Provider ?? nameof(HeapDumpEgressProvider.FileSystem);
 
     public bool HasBucket => bucket is not null;
 
@@ -116,7 +116,7 @@ internal sealed partial class HeapDumpStore
     /// <summary>Local and bucket dumps merged by id, newest first. A bucket that cannot be listed leaves the local ones and an error.</summary>
     public async Task<(IReadOnlyList<HeapDumpEntry> Dumps, string? RemoteError)> ListAsync(CancellationToken cancellationToken)
     {
-        var entries = List().ToDictionary(dump => dump.Id, dump => new HeapDumpEntry(dump.Id, dump, null));
+        var entries = List().ToDictionary(dump => dump.Id, dump => new HeapDumpEntry(dump.Id, dump, null, bucket?.LocationName));
         try
         {
             // Only a dump held just in the bucket needs its metadata read (a HEAD each, eight at a time) for size and digest.
@@ -129,7 +129,7 @@ internal sealed partial class HeapDumpStore
             })))
             {
                 // Ids hold the process id and the millisecond, so only a copy made by hand repeats one: the newest stands.
-                entries[dump.Id] = entries.TryGetValue(dump.Id, out var entry) ? entry with { Remote = entry.Remote ?? dump } : new HeapDumpEntry(dump.Id, null, dump);
+                entries[dump.Id] = entries.TryGetValue(dump.Id, out var entry) ? entry with { Remote = entry.Remote ?? dump } : new HeapDumpEntry(dump.Id, null, dump, bucket!.LocationName);
             }
 
             return ([.. entries.Values.OrderByDescending(entry => entry.Id.CreatedUtc)], null);
@@ -142,7 +142,7 @@ internal sealed partial class HeapDumpStore
 
     /// <summary>
     /// Opens a dump as stored: the local file, else the bucket's object (only <paramref name="range"/> of an uncompressed
-    /// one), or a presigned URL to it with <c>Egress:S3:PresignedDownloads</c>. Null when the dump is nowhere.
+    /// one), or a short-lived URL to it with <c>Egress:S3:PresignedDownloads</c> or <c>Egress:AzureBlob:SasDownloads</c>. Null when the dump is nowhere.
     /// </summary>
     public async Task<OpenedDump?> OpenAsync(HeapDumpId id, (long? From, long? To)? range, CancellationToken cancellationToken)
     {
@@ -151,14 +151,14 @@ internal sealed partial class HeapDumpStore
             return new OpenedDump(file, false, file.Length, ReadDigest(id), id.CreatedUtc, SizeBytes: file.Length);
         }
 
-        if (bucket is null || await bucket.FindAsync(id, cancellationToken) is not { } remote)
+        if (await FindRemoteAsync(id, cancellationToken) is not { } remote)
         {
             return null;
         }
 
-        if (bucket.Settings.PresignedDownloads)
+        if (bucket!.RedirectDownloads)
         {
-            return new OpenedDump(null, remote.Compressed, null, null, null, Redirect: new Uri(await bucket.PresignAsync(remote)));
+            return new OpenedDump(null, remote.Compressed, null, null, null, Redirect: await bucket.CreateDownloadUrlAsync(remote, cancellationToken));
         }
 
         return await bucket.OpenAsync(remote, remote.Compressed ? null : range, cancellationToken);
@@ -166,7 +166,7 @@ internal sealed partial class HeapDumpStore
 
     /// <summary>The diagnostics written with a dump, from the disk or else the bucket; null when there are none.</summary>
     public async Task<byte[]?> ReadDiagnosticsAsync(HeapDumpId id, CancellationToken cancellationToken) =>
-        TryReadDiagnostics(id) ?? (bucket is not null && await bucket.FindAsync(id, cancellationToken) is { DiagnosticsKey: { } key } ? await bucket.ReadAsync(key, cancellationToken) : null);
+        TryReadDiagnostics(id) ?? (await FindRemoteAsync(id, cancellationToken) is { DiagnosticsKey: { } key } ? await bucket!.ReadAsync(key, cancellationToken) : null);
 
     /// <summary>
     /// A local copy of the dump, held against retention until disposed; null when the dump is nowhere. One only in the bucket
@@ -186,7 +186,7 @@ internal sealed partial class HeapDumpStore
                 using var turn = new Release(() => _fetches.Release());
 
                 // Another caller may have fetched it while this one waited.
-                local = Find(id) ?? (await bucket.FindAsync(id, cancellationToken) is { } remote ? await FetchAsync(remote, cancellationToken) : null);
+                local = Find(id) ?? (await FindRemoteAsync(id, cancellationToken) is { } remote ? await FetchAsync(remote, cancellationToken) : null);
             }
 
             return lease = local is null ? null : new LocalDumpLease(id, local.DumpPath, local.SizeBytes, local.Sha256, hold);
@@ -206,7 +206,7 @@ internal sealed partial class HeapDumpStore
         var found = Delete(id);
         try
         {
-            var remote = bucket is null ? null : await bucket.FindAsync(id, cancellationToken);
+            var remote = await FindRemoteAsync(id, cancellationToken);
             await (remote is null ? Task.CompletedTask : bucket!.DeleteAsync(remote, cancellationToken));
             return (found || remote is not null, null);
         }
@@ -237,13 +237,16 @@ internal sealed partial class HeapDumpStore
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             return new HeapDumpEgressState(Provider, Target, false, $"No answer from {Target} within {BucketCheckTimeout.TotalSeconds:0} s, the SDK's retries included.",
-                "Check HeapDiagnostics:Egress:S3:ServiceUrl and that the endpoint is reachable from this instance; the dumps stay in the local directory meanwhile.", time.GetUtcNow());
+                $"Check {bucket?.EndpointSetting} and that the endpoint is reachable from this instance; the dumps stay in the local directory meanwhile.", time.GetUtcNow());
         }
     }
 
     public HeapDumpEgressStatus Status() => _status ?? new HeapDumpEgressStatus(Provider, Target, null, null, null);
 
     public void Dispose() => _fetches.Dispose();
+
+    private async Task<RemoteHeapDump?> FindRemoteAsync(HeapDumpId id, CancellationToken cancellationToken) =>
+        bucket is null ? null : (await bucket.ListAsync(cancellationToken)).FirstOrDefault(dump => dump.Id == id);
 
     private async Task<StoredHeapDump> FetchAsync(RemoteHeapDump listed, CancellationToken cancellationToken)
     {
@@ -268,7 +271,7 @@ internal sealed partial class HeapDumpStore
             if (remote.Sha256 is { } expected && !string.Equals(expected, sha256, StringComparison.OrdinalIgnoreCase))
             {
                 throw new HeapDumpStoreException($"The copy of '{remote.Key}' from {Target} has SHA-256 {sha256}, but {expected} was recorded at its upload: the object was changed or damaged in the bucket. The copy was not kept.")
-                { Fix = $"Download the object with another S3 client and compare; if it is damaged, delete it (DELETE /heapdump/{remote.Id}) and capture a new dump." };
+                { Fix = $"Download the object with another client of the bucket and compare; if it is damaged, delete it (DELETE /heapdump/{remote.Id}) and capture a new dump." };
             }
 
             if (remote.DiagnosticsKey is { } key && !File.Exists(DiagnosticsPath(remote.Id)) && await bucket.ReadAsync(key, cancellationToken) is { } diagnostics)
@@ -304,9 +307,9 @@ internal sealed partial class HeapDumpStore
             // Each copy sends what is on disk when it runs.
             await _fetches.WaitAsync(stopping);
             using var turn = new Release(() => _fetches.Release());
-            if (await bucket!.FindAsync(id, stopping) is { } remote && TryReadDiagnostics(id) is { } content)
+            if (await FindRemoteAsync(id, stopping) is { } remote && TryReadDiagnostics(id) is { } content)
             {
-                await bucket.PutDiagnosticsAsync(remote.Key, content, stopping);
+                await bucket!.PutDiagnosticsAsync(remote.Key, content, stopping);
             }
         }
         catch (HeapDumpStoreException ex)
@@ -334,7 +337,7 @@ internal sealed partial class HeapDumpStore
         }
     }
 
-    [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Heap dump {DumpId} ({SizeBytes} bytes, {StoredBytes} stored) uploaded to {Location} in {DurationMs:0} ms; local copy deleted (Egress:S3:DeleteLocalAfterUpload): {LocalDeleted}")]
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Heap dump {DumpId} ({SizeBytes} bytes, {StoredBytes} stored) uploaded to {Location} in {DurationMs:0} ms; local copy deleted (DeleteLocalAfterUpload): {LocalDeleted}")]
     private static partial void LogUploaded(ILogger logger, string dumpId, long sizeBytes, long storedBytes, string location, double durationMs, bool localDeleted);
 
     [LoggerMessage(EventId = 2202, Level = LogLevel.Error, Message = "Heap dump {DumpId} was not uploaded: {Error}")]

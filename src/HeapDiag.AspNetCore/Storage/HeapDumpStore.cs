@@ -7,12 +7,12 @@ using Microsoft.Extensions.Options;
 namespace HeapDiag.AspNetCore.Storage;
 
 /// <summary>
-/// The one owner of the dumps: the directory (this file) and, with <c>Egress:Provider=S3</c>, the bucket (HeapDumpStore.Bucket.cs).
+/// The one owner of the dumps: the directory (this file) and, with <c>Egress:Provider=S3</c> or <c>AzureBlob</c>, the bucket (HeapDumpStore.Bucket.cs).
 /// Files appear only complete (written as <c>.tmp</c>, renamed when finished; leftovers removed at start), only names the store
 /// made are touched, and <c>heapdump-{id}.sha256</c> beside each dump holds its digest in <c>sha256sum -c</c> format.
 /// </summary>
 internal sealed partial class HeapDumpStore(
-    IOptions<HeapDumpStorageOptions> options, TimeProvider time, ILogger<HeapDumpStore> logger, S3DumpBucket? bucket = null, IHostApplicationLifetime? lifetime = null)
+    IOptions<HeapDumpStorageOptions> options, TimeProvider time, ILogger<HeapDumpStore> logger, IDumpBucket? bucket = null, IHostApplicationLifetime? lifetime = null)
     : IDisposable
 {
     private const string FilePrefix = HeapDumpId.FilePrefix;

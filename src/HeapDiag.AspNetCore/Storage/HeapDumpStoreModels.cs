@@ -10,10 +10,10 @@ internal sealed record RemoteHeapDump(HeapDumpId Id, string Key, string? Diagnos
     public bool Compressed => Key.EndsWith(".zst", StringComparison.Ordinal);
 }
 
-/// <summary>A dump wherever it is held: on this instance's disk, in the bucket, or both.</summary>
-internal sealed record HeapDumpEntry(HeapDumpId Id, StoredHeapDump? Local, RemoteHeapDump? Remote)
+/// <summary>A dump wherever it is held: on this instance's disk, in the bucket (<paramref name="Bucket"/>: <c>s3</c>, <c>azureblob</c>), or both.</summary>
+internal sealed record HeapDumpEntry(HeapDumpId Id, StoredHeapDump? Local, RemoteHeapDump? Remote, string? Bucket)
 {
-    public string Location => (Local, Remote) switch { (not null, not null) => "both", (not null, null) => "local", _ => "s3" };
+    public string Location => (Local, Remote) switch { (not null, not null) => "both", (not null, null) => "local", _ => Bucket ?? "local" };
 
     public long SizeBytes => Local?.SizeBytes ?? Remote?.SizeBytes ?? Remote?.StoredBytes ?? 0;
 
@@ -36,7 +36,7 @@ internal sealed record LocalDumpLease(HeapDumpId Id, string DumpPath, long SizeB
 }
 
 /// <summary>
-/// Where a capture's dump went (<c>egress</c> in the capture result): the local path or <c>s3://bucket/key</c>, and the bytes
+/// Where a capture's dump went (<c>egress</c> in the capture result): the local path or the object's address (<c>s3://bucket/key</c>, the blob's URL), and the bytes
 /// sent. A failed upload never fails the capture: the dump stays local and <see cref="Error"/> names the endpoint and the fix.
 /// </summary>
 internal sealed record HeapDumpEgressResult(

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Reflection;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.Runtime.Internal;
@@ -14,33 +13,34 @@ using Microsoft.Extensions.Options;
 namespace HeapDiag.AspNetCore.Storage;
 
 /// <summary>
-/// The bucket tier of <see cref="HeapDumpStore"/>: <c>{Prefix}/{app}/{processId}-{sessionId}/heapdump-{id}.dmp.zst</c> (<c>.dmp</c>
-/// uncompressed) and its diagnostics. <see cref="TransferUtility"/> moves parts from files (bounded memory), the SDK's standard
-/// retry mode retries; what fails for good is a <see cref="HeapDumpStoreException"/> with a fix.
+/// The S3 bucket tier: <see cref="TransferUtility"/> moves parts from files (bounded memory), the SDK's standard retry mode
+/// retries; what fails for good is a <see cref="HeapDumpStoreException"/> with a fix.
 /// </summary>
 internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOptions> options, ProcessInstance instance, TimeProvider time, IHostEnvironment? environment = null)
+    : IDumpBucket
 {
-    public const string Sha256Metadata = "sha256";
-    public const string SizeMetadata = "size-bytes";
-
-    // A listing stops at 100 000 objects: past that the bucket needs a lifecycle rule, not a longer list.
-    private const int MaxListPages = 100;
+    private const char Separator = '-';
+    private const int MaxListPages = BucketLayout.MaxListedObjects / 1000;
 
     private readonly S3EgressOptions _s3 = options.Value.S3;
-
-    /// <summary>The bucket's settings (<c>Egress:S3</c>): compression, deleting local copies, presigned downloads.</summary>
-    public S3EgressOptions Settings => _s3;
+    private readonly BucketLayout _layout = new(options.Value.S3, instance, environment);
     private readonly TransferUtility _transfers = new(client, new TransferUtilityConfig { ConcurrentServiceRequests = 4 });
-    // {Prefix}/{app}/: the host's application name is the app's assembly name even under a test host.
-    private readonly string _appPrefix = $"{(options.Value.S3.Prefix ?? string.Empty).Trim('/')}/".TrimStart('/')
-        + string.Concat((environment?.ApplicationName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? "app").Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-')) + "/";
-    private readonly string _instanceFolder = $"{instance.ProcessId.ToString(CultureInfo.InvariantCulture)}-{instance.SessionId}";
+
+    public string Provider => nameof(HeapDumpEgressProvider.S3);
+
+    public string LocationName => "s3";
+
+    public BucketEgressOptions Settings => _s3;
+
+    public bool RedirectDownloads => _s3.PresignedDownloads;
+
+    public string EndpointSetting => "HeapDiagnostics:Egress:S3:ServiceUrl";
 
     private string Bucket => _s3.Bucket ?? string.Empty;
 
     private string Endpoint => string.IsNullOrWhiteSpace(_s3.ServiceUrl) ? $"AWS S3 ({(string.IsNullOrWhiteSpace(_s3.Region) ? "SDK default region" : _s3.Region)})" : _s3.ServiceUrl.TrimEnd('/');
 
-    public string Target => $"s3://{Bucket}/{_appPrefix} at {Endpoint}";
+    public string Target => $"s3://{Bucket}/{_layout.AppPrefix} at {Endpoint}";
 
     public string Location(string key) => $"s3://{Bucket}/{key}";
 
@@ -72,10 +72,9 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
         return new PlainBodyS3Client(credentials, config);
     }
 
-    /// <summary>Uploads a committed dump (<paramref name="file"/>: its zstd form or the dump itself), then its diagnostics. Returns the key.</summary>
     public async Task<string> UploadAsync(StoredHeapDump dump, string file, bool compressed, MemoryDiagnostics diagnostics, CancellationToken cancellationToken)
     {
-        var key = $"{_appPrefix}{_instanceFolder}/{dump.Id.DumpFileName}{(compressed ? ".zst" : string.Empty)}";
+        var key = _layout.DumpKey(dump.Id, compressed);
         var request = new TransferUtilityUploadRequest
         {
             BucketName = Bucket,
@@ -83,17 +82,14 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
             FilePath = file,
             PartSize = _s3.PartSizeBytes,
             ContentType = compressed ? "application/zstd" : "application/octet-stream",
-
-            // x-amz-meta-*: what an operator needs to pick a dump from the bucket without downloading it, and its digest.
-            Metadata =
-            {
-                ["trigger"] = dump.Id.Trigger, ["dump-number"] = dump.Id.DumpNumber.ToString(CultureInfo.InvariantCulture), ["dump-type"] = dump.Id.Type,
-                ["instance"] = _instanceFolder, ["machine-name"] = string.Concat(Environment.MachineName.Select(c => c is >= ' ' and <= '~' ? c : '?')),
-                ["working-set-bytes"] = diagnostics.MemoryUsage.WorkingSetBytes.ToString(CultureInfo.InvariantCulture),
-                ["gc-heap-size-bytes"] = diagnostics.MemoryUsage.GcHeapSizeBytes.ToString(CultureInfo.InvariantCulture),
-                [Sha256Metadata] = dump.Sha256, [SizeMetadata] = dump.SizeBytes.ToString(CultureInfo.InvariantCulture),
-            },
         };
+
+        // x-amz-meta-*: what an operator needs to pick a dump from the bucket without downloading it, and its digest.
+        foreach (var (name, value) in _layout.Metadata(dump, diagnostics, Separator))
+        {
+            request.Metadata[name] = value;
+        }
+
         await CallAsync("Upload", key, async c => { await _transfers.UploadAsync(request, c); return key; }, cancellationToken);
         if (dump.DiagnosticsPath is { } diagnosticsPath && File.Exists(diagnosticsPath))
         {
@@ -103,36 +99,29 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
         return key;
     }
 
-    /// <summary>Writes the diagnostics object beside the dump object <paramref name="dumpKey"/>.</summary>
-    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken) => CallAsync("Upload", DiagnosticsKey(dumpKey), c => client.PutObjectAsync(
-        new PutObjectRequest { BucketName = Bucket, Key = DiagnosticsKey(dumpKey), InputStream = new MemoryStream(content), ContentType = "application/json" }, c), cancellationToken);
+    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken) => CallAsync("Upload", BucketLayout.DiagnosticsKey(dumpKey), c => client.PutObjectAsync(
+        new PutObjectRequest { BucketName = Bucket, Key = BucketLayout.DiagnosticsKey(dumpKey), InputStream = new MemoryStream(content), ContentType = "application/json" }, c), cancellationToken);
 
-    /// <summary>The dumps in the bucket for this app (every instance of it), newest first.</summary>
     public async Task<IReadOnlyList<RemoteHeapDump>> ListAsync(CancellationToken cancellationToken)
     {
         var objects = new Dictionary<string, long>(StringComparer.Ordinal);
-        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = _appPrefix };
+        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = _layout.AppPrefix };
         for (var page = 0; page == 0 || (request.ContinuationToken is not null && page < MaxListPages); page++)
         {
-            var response = await CallAsync("Listing", _appPrefix, c => client.ListObjectsV2Async(request, c), cancellationToken);
+            var response = await CallAsync("Listing", _layout.AppPrefix, c => client.ListObjectsV2Async(request, c), cancellationToken);
             response.S3Objects?.ForEach(item => objects[item.Key] = item.Size ?? 0);
             request.ContinuationToken = response.IsTruncated == true ? response.NextContinuationToken : null;
         }
 
-        return [.. objects.Select(item => ParseKey(item.Key) is { } id ? new RemoteHeapDump(id, item.Key, objects.ContainsKey(DiagnosticsKey(item.Key)) ? DiagnosticsKey(item.Key) : null, item.Value) : null)
-            .OfType<RemoteHeapDump>().OrderByDescending(dump => dump.Id.CreatedUtc)];
+        return _layout.Catalog(objects);
     }
 
-    public async Task<RemoteHeapDump?> FindAsync(HeapDumpId id, CancellationToken cancellationToken) => (await ListAsync(cancellationToken)).FirstOrDefault(dump => dump.Id == id);
-
-    /// <summary>Adds the dump's size and digest from the object's metadata (one HEAD request).</summary>
     public async Task<RemoteHeapDump> DescribeAsync(RemoteHeapDump dump, CancellationToken cancellationToken)
     {
         var head = await CallAsync("Reading the metadata", dump.Key, c => client.GetObjectMetadataAsync(Bucket, dump.Key, c), cancellationToken);
-        return dump with { SizeBytes = SizeOf(head.Metadata) ?? (dump.Compressed ? null : dump.StoredBytes), Sha256 = head.Metadata[Sha256Metadata] };
+        return dump with { SizeBytes = SizeOf(head.Metadata) ?? (dump.Compressed ? null : dump.StoredBytes), Sha256 = head.Metadata[BucketLayout.Sha256Metadata] };
     }
 
-    /// <summary>Opens a dump's object for streaming as stored (only <paramref name="range"/> of it, when given); null when it is gone.</summary>
     public async Task<OpenedDump?> OpenAsync(RemoteHeapDump dump, (long? From, long? To)? range, CancellationToken cancellationToken)
     {
         var request = new GetObjectRequest { BucketName = Bucket, Key = dump.Key, ByteRange = range is var (from, to) ? new ByteRange(string.Create(CultureInfo.InvariantCulture, $"bytes={from}-{to}")) : null };
@@ -141,13 +130,12 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
             response.ResponseStream,
             dump.Compressed,
             response.ContentLength,
-            response.Metadata[Sha256Metadata],
+            response.Metadata[BucketLayout.Sha256Metadata],
             response.LastModified is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null,
             response.HttpStatusCode == HttpStatusCode.PartialContent ? response.ContentRange : null,
             SizeOf(response.Metadata));
     }
 
-    /// <summary>A small object (diagnostics) read whole; null when it is gone.</summary>
     public Task<byte[]?> ReadAsync(string key, CancellationToken cancellationToken) => CallAsync("Download", key, async c =>
     {
         using var response = await client.GetObjectAsync(Bucket, key, c);
@@ -156,38 +144,27 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
         return (byte[]?)buffer.ToArray();
     }, cancellationToken);
 
-    /// <summary>Downloads an object to a file (the SDK resumes an interrupted transfer).</summary>
     public Task DownloadAsync(string key, string file, CancellationToken cancellationToken) =>
         CallAsync("Download", key, async c => { await _transfers.DownloadAsync(new TransferUtilityDownloadRequest { BucketName = Bucket, Key = key, FilePath = file }, c); return file; }, cancellationToken);
 
-    /// <summary>A URL that lets whoever holds it download the object for a few minutes.</summary>
-    public Task<string> PresignAsync(RemoteHeapDump dump) => CallAsync("Presigning", dump.Key, _ => client.GetPreSignedURLAsync(new GetPreSignedUrlRequest
+    public async Task<Uri> CreateDownloadUrlAsync(RemoteHeapDump dump, CancellationToken cancellationToken) => new(await CallAsync("Presigning", dump.Key, _ => client.GetPreSignedURLAsync(new GetPreSignedUrlRequest
     {
         BucketName = Bucket,
         Key = dump.Key,
-        Expires = time.GetUtcNow().Add(_s3.PresignedUrlLifetime).UtcDateTime,
+        Expires = time.GetUtcNow().Add(_s3.DownloadUrlLifetime).UtcDateTime,
         Protocol = _s3.ServiceUrl?.StartsWith("http:", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
-        ResponseHeaderOverrides = { ContentDisposition = $"attachment; filename=\"{dump.Key[(dump.Key.LastIndexOf('/') + 1)..]}\"" },
-    }), CancellationToken.None);
+        ResponseHeaderOverrides = { ContentDisposition = $"attachment; filename=\"{BucketLayout.FileName(dump.Key)}\"" },
+    }), cancellationToken));
 
     public Task DeleteAsync(RemoteHeapDump dump, CancellationToken cancellationToken) =>
         Task.WhenAll(new[] { dump.Key, dump.DiagnosticsKey }.OfType<string>().Select(key => CallAsync("Delete", key, c => client.DeleteObjectAsync(Bucket, key, c), cancellationToken)));
 
-    /// <summary>Lists one key: proves endpoint, credentials, bucket and list permission without writing (v1: s3rver fails v2 tokens).</summary>
+    /// <summary>Lists one key (v1: s3rver fails v2 tokens).</summary>
     public Task CheckAsync(CancellationToken cancellationToken) =>
-        CallAsync("Access check", _appPrefix, c => client.ListObjectsAsync(new ListObjectsRequest { BucketName = Bucket, Prefix = _appPrefix, MaxKeys = 1 }, c), cancellationToken);
+        CallAsync("Access check", _layout.AppPrefix, c => client.ListObjectsAsync(new ListObjectsRequest { BucketName = Bucket, Prefix = _layout.AppPrefix, MaxKeys = 1 }, c), cancellationToken);
 
-    private static long? SizeOf(MetadataCollection metadata) => long.TryParse(metadata[SizeMetadata], NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null;
-
-    private static string DiagnosticsKey(string dumpKey) => string.Concat(dumpKey.AsSpan(0, dumpKey.LastIndexOf(".dmp", StringComparison.Ordinal)), ".diagnostics.json");
-
-    /// <summary>The id in <c>{appPrefix}{instance}/heapdump-{id}.dmp[.zst]</c>; null for any key HeapDiag did not write.</summary>
-    private HeapDumpId? ParseKey(string key)
-    {
-        var extension = key.EndsWith(".zst", StringComparison.Ordinal) ? $"{HeapDumpId.DumpExtension}.zst" : HeapDumpId.DumpExtension;
-        var parts = key.StartsWith(_appPrefix, StringComparison.Ordinal) ? key[_appPrefix.Length..].Split('/') : [];
-        return parts is [{ Length: > 0 }, var name] ? HeapDumpId.FromFileName(name, extension) : null;
-    }
+    private static long? SizeOf(MetadataCollection metadata) =>
+        long.TryParse(metadata[BucketLayout.SizeMetadata(Separator)], NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null;
 
     private async Task<T> CallAsync<T>(string operation, string key, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace HeapDiag.AspNetCore.Tests.Infrastructure;
 
 /// <summary>
@@ -25,6 +27,16 @@ public static class Programs
                 .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
                 .Select(directory => Path.Combine(directory, program))
                 .FirstOrDefault(File.Exists);
+
+    /// <summary>Runs a program to its end; its exit code and everything it wrote.</summary>
+    public static (int ExitCode, string Output) Run(string program, params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output.Result + error);
+    }
 }
 
 /// <summary>Where the repository is, for tests that read its deployment files.</summary>

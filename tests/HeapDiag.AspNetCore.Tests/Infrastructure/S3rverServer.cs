@@ -1,8 +1,4 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
-using System.Text;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
@@ -15,75 +11,50 @@ namespace HeapDiag.AspNetCore.Tests.Infrastructure;
 /// bucket, stopped and deleted on dispose. Found at <c>$HEAPDIAG_S3RVER</c>, else at
 /// <c>.tools/node_modules/.bin/s3rver</c> in the repository (where .ci/run installs it).
 /// </summary>
-public sealed class S3rverServer : IAsyncDisposable
+public sealed class S3rverServer : IBucketServer
 {
     public const string AccessKey = "S3RVER";
     public const string SecretKey = "S3RVER";
     public const string Install = "npm install --prefix .tools s3rver@3.7.1, or set HEAPDIAG_S3RVER to its path";
 
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly NpmServer _server;
 
-    private S3rverServer(Process process, int port, string directory, string bucket)
+    private S3rverServer(NpmServer server, string bucket)
     {
-        _process = process;
-        Port = port;
-        Directory = directory;
+        _server = server;
         Bucket = bucket;
     }
 
-    public int Port { get; }
+    public int Port => _server.Port;
 
-    public string Directory { get; }
+    public string Directory => _server.Directory;
 
     public string Bucket { get; }
 
     public string ServiceUrl => $"http://127.0.0.1:{Port}";
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _server.Output;
+
+    public string Provider => "S3";
+
+    public string Section => "HeapDiagnostics:Egress:S3";
+
+    public string LocationName => "s3";
+
+    public string Endpoint => ServiceUrl;
+
+    public char MetadataSeparator => '-';
+
+    public string Location(string key) => $"s3://{Bucket}/{key}";
 
     /// <summary>The s3rver executable, or null when it is not installed.</summary>
-    public static string? Find()
-    {
-        var configured = Environment.GetEnvironmentVariable("HEAPDIAG_S3RVER");
-        if (!string.IsNullOrEmpty(configured))
-        {
-            return File.Exists(configured) ? configured : null;
-        }
-
-        var local = Path.Combine(Repository.Root, ".tools", "node_modules", ".bin", "s3rver");
-        return File.Exists(local) && Programs.Find("node") is not null ? local : null;
-    }
+    public static string? Find() => NpmServer.Find("HEAPDIAG_S3RVER", "s3rver");
 
     public static async Task<S3rverServer> StartAsync(string bucket = "heapdumps")
     {
         var executable = Find() ?? throw new InvalidOperationException($"s3rver is not installed ({Install}).");
-        var directory = System.IO.Directory.CreateTempSubdirectory("heapdiag-s3rver-").FullName;
-        var port = FreePort();
-        var start = new ProcessStartInfo(executable)
-        {
-            ArgumentList = { "-d", directory, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--configure-bucket", bucket },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        var process = Process.Start(start) ?? throw new InvalidOperationException("s3rver did not start.");
-        var server = new S3rverServer(process, port, directory, bucket);
-        process.OutputDataReceived += (_, e) => server.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        await server.WaitUntilListeningAsync();
-        return server;
+        var server = await NpmServer.StartAsync("s3rver", executable, "listening", (directory, port) => ["-d", directory, "-a", "127.0.0.1", "-p", port, "--configure-bucket", bucket]);
+        return new S3rverServer(server, bucket);
     }
 
     /// <summary>A client of the server with its credentials, for checking what the app stored.</summary>
@@ -146,6 +117,15 @@ public sealed class S3rverServer : IAsyncDisposable
         return response.S3Objects ?? [];
     }
 
+    public async Task<IDictionary<string, string>> MetadataAsync(string key)
+    {
+        using var client = CreateClient();
+        var head = await client.GetObjectMetadataAsync(Bucket, key);
+        return head.Metadata.Keys.ToDictionary(name => name.StartsWith("x-amz-meta-", StringComparison.Ordinal) ? name["x-amz-meta-".Length..] : name, name => head.Metadata[name]);
+    }
+
+    public async Task<IReadOnlyList<string>> ListKeysAsync() => [.. (await ListAsync()).Select(item => item.Key)];
+
     public async Task<string> Sha256Async(string key)
     {
         using var client = CreateClient();
@@ -154,65 +134,9 @@ public sealed class S3rverServer : IAsyncDisposable
     }
 
     /// <summary>Stops the server at once, as a crash or a network cut would.</summary>
-    public void Kill()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
-    }
+    public void Kill() => _server.Kill();
 
-    public async ValueTask DisposeAsync()
-    {
-        Kill();
-        _process.Dispose();
-        await Task.Yield();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held by the dying server: the temp directory is cleaned by the OS eventually.
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private async Task WaitUntilListeningAsync()
-    {
-        try
-        {
-            await Poll.UntilAsync(
-                () => _process.HasExited ? throw new InvalidOperationException($"s3rver exited with {_process.ExitCode}: {Output}") : Output.Contains("listening", StringComparison.OrdinalIgnoreCase),
-                $"s3rver to listen on {ServiceUrl}",
-                TimeSpan.FromSeconds(30));
-        }
-        catch
-        {
-            Kill();
-            throw;
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }
 
 /// <summary>A fact that needs s3rver (and the programs named); skipped with a message naming what is missing.</summary>

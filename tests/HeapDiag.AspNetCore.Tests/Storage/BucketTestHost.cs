@@ -11,15 +11,16 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace HeapDiag.AspNetCore.Tests.Storage;
 
 /// <summary>
-/// The test host pointed at an s3rver, with the smallest parts the SDK takes and few retries, so tests see multipart
-/// uploads and give up fast. The app's client gets the server's credentials (or the ones given) instead of the SDK's
-/// chain, whose last resort, the instance metadata service, is not on this machine.
+/// The test host pointed at a storage server (s3rver, Azurite), with the smallest parts the S3 SDK takes and few
+/// retries, so tests see multipart uploads and give up fast. The app's S3 client gets the server's credentials (or the
+/// ones given) instead of the SDK's chain, whose last resort, the instance metadata service, is not on this machine;
+/// Azure's comes from the connection string in the settings.
 /// </summary>
 internal static class BucketTestHost
 {
     public const long PartSizeBytes = 5L << 20;
 
-    /// <summary>Where the app keeps its dumps in the bucket: <c>{Prefix}/{app}/</c>, with the prefix <see cref="S3rverServer.Settings"/> sets.</summary>
+    /// <summary>Where the app keeps its dumps in the bucket: <c>{Prefix}/{app}/</c>, with the prefix <see cref="IBucketServer.Settings"/> sets.</summary>
     public const string AppPrefix = $"team/dumps/{TestHost.ApplicationName}/";
 
     public static Task<TestHost> StartAsync(
@@ -27,28 +28,41 @@ internal static class BucketTestHost
         AWSCredentials? credentials = null,
         string? bucket = null,
         IDictionary<string, string?>? settings = null,
-        Action<S3EgressOptions>? tune = null,
-        IHeapDumpWriter? writer = null)
+        Action<BucketEgressOptions>? tune = null,
+        IHeapDumpWriter? writer = null) =>
+        StartAsync((IBucketServer)s3, bucket, settings, tune, writer, services => services.AddSingleton(credentials ?? new BasicAWSCredentials(S3rverServer.AccessKey, S3rverServer.SecretKey)));
+
+    public static Task<TestHost> StartAsync(
+        IBucketServer server,
+        string? bucket = null,
+        IDictionary<string, string?>? settings = null,
+        Action<BucketEgressOptions>? tune = null,
+        IHeapDumpWriter? writer = null,
+        Action<IServiceCollection>? services = null)
     {
-        var all = s3.Settings(bucket);
+        var all = server.Settings(bucket);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             all[key] = value;
         }
 
-        return TestHost.StartAsync(all, services: services =>
+        return TestHost.StartAsync(all, services: collection =>
         {
-            services.AddSingleton(credentials ?? new BasicAWSCredentials(S3rverServer.AccessKey, S3rverServer.SecretKey));
-            services.PostConfigure<HeapDiagnosticsOptions>(options =>
+            services?.Invoke(collection);
+            collection.TryAddSingleton<AWSCredentials>(new BasicAWSCredentials(S3rverServer.AccessKey, S3rverServer.SecretKey));
+            collection.PostConfigure<HeapDiagnosticsOptions>(options =>
             {
-                options.Egress.S3.PartSizeBytes = PartSizeBytes;
-                options.Egress.S3.MaxAttempts = 3;
-                options.Egress.S3.RequestTimeout = TimeSpan.FromSeconds(30);
-                tune?.Invoke(options.Egress.S3);
+                foreach (var section in new BucketEgressOptions[] { options.Egress.S3, options.Egress.AzureBlob })
+                {
+                    section.PartSizeBytes = PartSizeBytes;
+                    section.MaxAttempts = 3;
+                    section.RequestTimeout = TimeSpan.FromSeconds(30);
+                    tune?.Invoke(section);
+                }
             });
             if (writer is not null)
             {
-                services.Replace(ServiceDescriptor.Singleton(writer));
+                collection.Replace(ServiceDescriptor.Singleton(writer));
             }
         });
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -61,6 +62,53 @@ public sealed class EgressConfigurationTests
         var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value);
 
         Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("ContainerName", null, "HeapDiagnostics:Egress:AzureBlob:ContainerName is empty; Egress:Provider is AzureBlob")]
+    [InlineData("ContainerName", "Heap_Dumps", "HeapDiagnostics:Egress:AzureBlob:ContainerName is 'Heap_Dumps'; a container name is 3 to 63")]
+    [InlineData("ConnectionString", null, "set exactly one of ConnectionString")]
+    [InlineData("ServiceUri", "https://myaccount.blob.core.windows.net", "set exactly one of ConnectionString (a storage account connection string, kept in a secret) and ServiceUri (for example 'https://myaccount.blob.core.windows.net', with DefaultAzureCredential); both are set")]
+    [InlineData("ConnectionString", "AccountKey=c2VjcmV0LWtleQ==;NotAnAccount", "HeapDiagnostics:Egress:AzureBlob:ConnectionString is not a usable Azure Storage connection string")]
+    [InlineData("Prefix", "dumps/../other", "HeapDiagnostics:Egress:AzureBlob:Prefix is 'dumps/../other'")]
+    [InlineData("ConnectionString", "", "HeapDiagnostics:Egress:AzureBlob:ServiceUri is an http:// URL without a SAS", "http://127.0.0.1:10000/devstoreaccount1")]
+    public void A_bad_AzureBlob_setting_stops_startup_naming_the_key_and_the_fix_and_never_the_secret(string key, string? value, string expected, string? serviceUri = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["HeapDiagnostics:Egress:Provider"] = "AzureBlob",
+            ["HeapDiagnostics:Egress:AzureBlob:ContainerName"] = "heapdumps",
+            ["HeapDiagnostics:Egress:AzureBlob:ConnectionString"] = AzuriteServer.ConnectionString("http://127.0.0.1:10000/devstoreaccount1"),
+        };
+        settings[$"HeapDiagnostics:Egress:AzureBlob:{key}"] = value;
+        if (serviceUri is not null)
+        {
+            settings["HeapDiagnostics:Egress:AzureBlob:ServiceUri"] = serviceUri;
+        }
+
+        using var services = BuildServices(settings);
+
+        var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<HeapDiagnosticsOptions>>().Value);
+
+        Assert.Contains(expected, error.Message);
+        Assert.DoesNotContain("c2VjcmV0LWtleQ==", error.Message);
+        Assert.DoesNotContain(AzuriteServer.AccountKey, error.Message);
+    }
+
+    [Fact]
+    public void A_ServiceUri_alone_is_enough_and_makes_no_request_until_the_app_starts()
+    {
+        using var services = BuildServices(new Dictionary<string, string?>
+        {
+            ["HeapDiagnostics:Egress:Provider"] = "AzureBlob",
+            ["HeapDiagnostics:Egress:AzureBlob:ContainerName"] = "heapdumps",
+            ["HeapDiagnostics:Egress:AzureBlob:ServiceUri"] = "https://myaccount.blob.core.windows.net",
+        });
+
+        var store = services.GetRequiredService<HeapDumpStore>();
+
+        Assert.Equal("AzureBlob", store.Provider);
+        Assert.StartsWith("https://myaccount.blob.core.windows.net/heapdumps/", store.Target);
     }
 
     [Fact]

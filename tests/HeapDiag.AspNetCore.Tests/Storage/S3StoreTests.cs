@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -30,7 +29,7 @@ public sealed class S3StoreTests
 
         var file = Path.Combine(host.DumpDirectory, "copy.dmp.zst");
         await File.WriteAllBytesAsync(file, await s3.ReadAsync(key));
-        var decoded = Run("zstd", "-d", "-q", file, "-o", file[..^4]);
+        var decoded = Programs.Run("zstd", "-d", "-q", file, "-o", file[..^4]);
         Assert.True(decoded.ExitCode == 0, decoded.Output);
         Assert.Equal(sha256, await Digest.Sha256OfFileAsync(file[..^4]));
     }
@@ -79,7 +78,7 @@ public sealed class S3StoreTests
         var url = redirect.Headers.Location!.AbsoluteUri;
         Assert.StartsWith($"{s3.ServiceUrl}/{s3.Bucket}/{key}?", url);
         var file = Path.Combine(host.DumpDirectory, "presigned.dmp.zst");
-        var curl = Run("curl", "-sS", "-f", "-D", file + ".headers", "-o", file, url);
+        var curl = Programs.Run("curl", "-sS", "-f", "-D", file + ".headers", "-o", file, url);
         Assert.True(curl.ExitCode == 0, curl.Output);
         await using (var body = File.OpenRead(file))
         {
@@ -201,13 +200,4 @@ public sealed class S3StoreTests
     }
 
     private static HeapDumpId Parse(string id) => HeapDumpId.TryParse(id, out var parsed) ? parsed : throw new ArgumentException(id);
-
-    private static (int ExitCode, string Output) Run(string program, params string[] arguments)
-    {
-        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output.Result + error);
-    }
 }

@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Reflection;
+using HeapDiag.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Hosting;
+
+namespace HeapDiag.AspNetCore.Storage;
+
+/// <summary>
+/// How every provider names and describes objects: <c>{Prefix}/{app}/{processId}-{sessionId}/heapdump-{id}.dmp.zst</c>
+/// (<c>.dmp</c> uncompressed) with <c>heapdump-{id}.diagnostics.json</c> beside it, and metadata that lets an operator
+/// pick a dump without downloading it, plus its digest.
+/// </summary>
+internal sealed class BucketLayout(BucketEgressOptions settings, ProcessInstance instance, IHostEnvironment? environment)
+{
+    public const string Sha256Metadata = "sha256";
+
+    // A listing stops at 100 000 objects: past that the bucket needs a lifecycle rule, not a longer list.
+    public const int MaxListedObjects = 100_000;
+
+    /// <summary><c>{Prefix}/{app}/</c>: the host's application name is the app's assembly name even under a test host.</summary>
+    public string AppPrefix { get; } = $"{(settings.Prefix ?? string.Empty).Trim('/')}/".TrimStart('/')
+        + string.Concat((environment?.ApplicationName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? "app").Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-')) + "/";
+
+    public string InstanceFolder { get; } = $"{instance.ProcessId.ToString(CultureInfo.InvariantCulture)}-{instance.SessionId}";
+
+    public string DumpKey(HeapDumpId id, bool compressed) => $"{AppPrefix}{InstanceFolder}/{id.DumpFileName}{(compressed ? ".zst" : string.Empty)}";
+
+    public static string DiagnosticsKey(string dumpKey) => string.Concat(dumpKey.AsSpan(0, dumpKey.LastIndexOf(".dmp", StringComparison.Ordinal)), ".diagnostics.json");
+
+    /// <summary>
+    /// The object's metadata. <paramref name="separator"/> joins words: S3 takes <c>dump-number</c>, Azure only names that
+    /// are C# identifiers (<c>dump_number</c>).
+    /// </summary>
+    public Dictionary<string, string> Metadata(StoredHeapDump dump, MemoryDiagnostics diagnostics, char separator) => new(StringComparer.Ordinal)
+    {
+        ["trigger"] = dump.Id.Trigger,
+        [$"dump{separator}number"] = dump.Id.DumpNumber.ToString(CultureInfo.InvariantCulture),
+        [$"dump{separator}type"] = dump.Id.Type,
+        ["instance"] = InstanceFolder,
+        [$"machine{separator}name"] = string.Concat(Environment.MachineName.Select(c => c is >= ' ' and <= '~' ? c : '?')),
+        [$"working{separator}set{separator}bytes"] = diagnostics.MemoryUsage.WorkingSetBytes.ToString(CultureInfo.InvariantCulture),
+        [$"gc{separator}heap{separator}size{separator}bytes"] = diagnostics.MemoryUsage.GcHeapSizeBytes.ToString(CultureInfo.InvariantCulture),
+        [Sha256Metadata] = dump.Sha256 ?? string.Empty,
+        [SizeMetadata(separator)] = dump.SizeBytes.ToString(CultureInfo.InvariantCulture),
+    };
+
+    public static string SizeMetadata(char separator) => $"size{separator}bytes";
+
+    /// <summary>The raw dump's size from metadata read back; null for objects without it.</summary>
+    public static long? SizeOf(IDictionary<string, string> metadata, char separator) =>
+        metadata.TryGetValue(SizeMetadata(separator), out var text) && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null;
+
+    /// <summary>The dumps among the listed objects (key → stored bytes), each with its diagnostics when listed too, newest first.</summary>
+    public IReadOnlyList<RemoteHeapDump> Catalog(IReadOnlyDictionary<string, long> objects) =>
+        [.. objects.Select(item => ParseKey(item.Key) is { } id ? new RemoteHeapDump(id, item.Key, objects.ContainsKey(DiagnosticsKey(item.Key)) ? DiagnosticsKey(item.Key) : null, item.Value) : null)
+            .OfType<RemoteHeapDump>().OrderByDescending(dump => dump.Id.CreatedUtc)];
+
+    /// <summary>The file name a download URL offers: the object's last segment.</summary>
+    public static string FileName(string key) => key[(key.LastIndexOf('/') + 1)..];
+
+    /// <summary>The id in <c>{appPrefix}{instance}/heapdump-{id}.dmp[.zst]</c>; null for any key HeapDiag did not write.</summary>
+    private HeapDumpId? ParseKey(string key)
+    {
+        var extension = key.EndsWith(".zst", StringComparison.Ordinal) ? $"{HeapDumpId.DumpExtension}.zst" : HeapDumpId.DumpExtension;
+        var parts = key.StartsWith(AppPrefix, StringComparison.Ordinal) ? key[AppPrefix.Length..].Split('/') : [];
+        return parts is [{ Length: > 0 }, var name] ? HeapDumpId.FromFileName(name, extension) : null;
+    }
+}
