@@ -17,6 +17,7 @@ namespace HeapDiag.AspNetCore;
 [JsonSerializable(typeof(HeapDumpList))]
 [JsonSerializable(typeof(HeapDumpCapabilities))]
 [JsonSerializable(typeof(MonitorStatus))]
+[JsonSerializable(typeof(Diagnostics.MemoryMaps.MemoryMap))]
 [JsonSerializable(typeof(HeapDiag.Analysis.HeapSummary))]
 [JsonSerializable(typeof(HeapDiag.Analysis.HeapDiff))]
 [JsonSerializable(typeof(HeapDiag.Analysis.RetentionReport))]

@@ -5,6 +5,7 @@ using HeapDiag.AspNetCore;
 using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Diagnostics.MemoryMaps;
 using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Security;
 using HeapDiag.AspNetCore.Storage;
@@ -139,6 +140,8 @@ public static class HeapDiagnosticsServiceCollectionExtensions
     private static void AddCapture(IServiceCollection services)
     {
         services.AddSingleton<MemoryDiagnosticsCollector>();
+        services.AddSingleton<MemoryMapReader>();
+        services.AddSingleton<MemoryMapHistory>();
         services.AddSingleton<CaptureCapabilities>();
         services.AddSingleton<CaptureAdmission>();
         services.TryAddSingleton<IHeapDumpWriter, RuntimeHeapDumpWriter>();
@@ -166,6 +169,7 @@ public static class HeapDiagnosticsServiceCollectionExtensions
         services.AddSingleton<IAutoDumpReporter, AutoDumpLeakReporter>();
         services.AddSingleton<AutoDumpAction>();
         services.AddSingleton<MemoryMonitor>();
+        services.AddSingleton<MemoryMapSampling>();
         services.AddHostedService<MemoryMonitorService>();
     }
 

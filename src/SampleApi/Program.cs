@@ -54,6 +54,7 @@ app.MapGet("/hello", (TimeProvider time) => new Greeting("Hello from SampleApi",
     .WithTags("Sample")
     .WithSummary("An ordinary endpoint: no key needed, unaffected by HeapDiag");
 app.MapLeakEndpoints();
+app.MapOutsideHeapLeakEndpoints();
 
 app.Run();
 

@@ -16,7 +16,11 @@ internal sealed record AutoDumpLeakReport(
     string Headline,
     IReadOnlyList<HeapDiag.Analysis.LeakSuspect> Suspects,
     IReadOnlyList<LeakReportType> TopTypes,
-    string? Error);
+    string? Error)
+{
+    /// <summary>Where the growth since start is when it is mostly not objects on the GC heap (then the headline starts with it); null otherwise.</summary>
+    public MemoryMaps.GrowthVerdict? OutsideHeap { get; init; }
+}
 
 /// <summary>A type in the leak report: its live count and bytes.</summary>
 internal sealed record LeakReportType(string Name, long Count, long Bytes);

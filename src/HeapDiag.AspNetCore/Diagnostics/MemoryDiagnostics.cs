@@ -31,6 +31,9 @@ internal sealed record MemoryDiagnostics(
     /// that failed and for diagnostics that are not a dump's.
     /// </summary>
     public string? DumpSha256 { get; init; }
+
+    /// <summary>Resident memory by kind, with its growth since start; null where there is no <c>/proc/self/smaps</c>.</summary>
+    public MemoryMaps.MemoryMap? MemoryMap { get; init; }
 }
 
 /// <summary>Which process this is: its id, plus a random id that is new for every process (so two processes that reuse an id are told apart).</summary>

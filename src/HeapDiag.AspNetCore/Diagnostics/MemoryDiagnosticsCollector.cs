@@ -4,6 +4,7 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Runtime.Loader;
 using System.Text.Json;
+using HeapDiag.AspNetCore.Diagnostics.MemoryMaps;
 using Microsoft.Extensions.Options;
 
 namespace HeapDiag.AspNetCore.Diagnostics;
@@ -16,6 +17,7 @@ internal sealed class MemoryDiagnosticsCollector(
     ProcessInstance instance,
     IMemoryGrowth trend,
     TimeProvider timeProvider,
+    MemoryMapHistory memoryMaps,
     IOptions<MemoryMonitorOptions> monitorOptions,
     IOptions<HeapDiagnosticsOptions> options)
 {
@@ -93,6 +95,10 @@ internal sealed class MemoryDiagnosticsCollector(
         var window = trend.Trend(monitor.LeakGrowthMbPerHour);
         var growth = Growth(window, memory.WorkingSetBytes, uptimeSeconds);
         var cpu = Environment.CpuUsage;
+
+        // Requests share a map up to a second old (reading smaps costs milliseconds); a dump's diagnostics read it fresh.
+        var map = trigger == DiagnosticsTriggers.Request ? memoryMaps.Recent(SmapsRollupMaxAge) : memoryMaps.Take();
+        var indicators = LeakIndicators.Analyze(memory, gc, runtime, growth, uptimeSeconds, window, monitor);
         return new MemoryDiagnostics(
             Timestamp: now,
             Instance: new InstanceInfo(instance.ProcessId, instance.SessionId, Environment.MachineName),
@@ -107,8 +113,11 @@ internal sealed class MemoryDiagnosticsCollector(
             ResourceUsage: new ResourceUsage(cpu.UserTime.TotalSeconds, cpu.PrivilegedTime.TotalSeconds),
             Container: CgroupMemory.Read(),
             SmapsRollup: !options.Value.IncludeSmapsRollup ? null : trigger == DiagnosticsTriggers.Request ? RecentSmapsRollup() : ReadSmapsRollup(),
-            Analysis: LeakIndicators.Analyze(memory, gc, runtime, growth, uptimeSeconds, window, monitor),
-            Platform: new PlatformInfo(RuntimeInformation.OSDescription, RuntimeInformation.ProcessArchitecture.ToString(), RuntimeInformation.FrameworkDescription, _appVersion, _libraryVersion));
+            Analysis: MemoryMapIndicators.Add(indicators, map, runtime.LoadedAssemblies),
+            Platform: new PlatformInfo(RuntimeInformation.OSDescription, RuntimeInformation.ProcessArchitecture.ToString(), RuntimeInformation.FrameworkDescription, _appVersion, _libraryVersion))
+        {
+            MemoryMap = map,
+        };
     }
 
     private static MemoryUsage Memory(ProcessMemoryInfo process, GCMemoryInfo gcInfo) => new(

@@ -40,7 +40,9 @@ internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis,
             report = new AutoDumpLeakReport(dumpId, previousDumpId, $"The automatic dump {dumpId} could not be analysed.", [], [], ex.Message);
         }
 
-        AttachToDiagnostics(id, report);
+        var diagnostics = ReadDiagnostics(id);
+        report = OutsideHeapLeakReport.Lead(report, diagnostics);
+        AttachToDiagnostics(id, diagnostics, report);
         LogLeakReport(logger, report.DumpId, report.ComparedWithDumpId ?? "none, the first automatic dump", report.Headline);
         return report;
     }
@@ -85,19 +87,31 @@ internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis,
         return $"{sentence}{growth}; path: {top.RootPath.Text} [fingerprint {top.Fingerprint[..4]}\u2026]{fix}";
     }
 
-    private void AttachToDiagnostics(HeapDumpId id, AutoDumpLeakReport report)
+    private MemoryDiagnostics? ReadDiagnostics(HeapDumpId id)
     {
         try
         {
-            if (store.TryReadDiagnostics(id) is not { } content
-                || JsonSerializer.Deserialize(content, HeapDiagnosticsJsonContext.Default.MemoryDiagnostics) is not { } diagnostics)
-            {
-                return;
-            }
-
-            store.WriteDiagnostics(id, JsonSerializer.SerializeToUtf8Bytes(diagnostics with { LeakReport = report }, HeapDiagnosticsJsonContext.Default.MemoryDiagnostics));
+            return store.TryReadDiagnostics(id) is { } content ? JsonSerializer.Deserialize(content, HeapDiagnosticsJsonContext.Default.MemoryDiagnostics) : null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+        {
+            LogAttachFailed(logger, id.ToString(), ex);
+            return null;
+        }
+    }
+
+    private void AttachToDiagnostics(HeapDumpId id, MemoryDiagnostics? diagnostics, AutoDumpLeakReport report)
+    {
+        if (diagnostics is null)
+        {
+            return;
+        }
+
+        try
+        {
+            store.WriteDiagnostics(id, JsonSerializer.SerializeToUtf8Bytes(diagnostics with { LeakReport = report }, HeapDiagnosticsJsonContext.Default.MemoryDiagnostics));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             LogAttachFailed(logger, id.ToString(), ex);
         }

@@ -8,7 +8,7 @@ namespace HeapDiag.AspNetCore.Monitoring;
 /// <see cref="TimeProvider"/>. At shutdown the loop stops at once; a capture already running is not waited for
 /// beyond the host's shutdown timeout (the host cancels the stopping token, and the tick's wait ends with it).
 /// </summary>
-internal sealed class MemoryMonitorService(MemoryMonitor monitor, MemoryMetrics metrics, TimeProvider timeProvider, IOptions<MemoryMonitorOptions> options) : BackgroundService
+internal sealed class MemoryMonitorService(MemoryMonitor monitor, MemoryMapSampling maps, MemoryMetrics metrics, TimeProvider timeProvider, IOptions<MemoryMonitorOptions> options) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -24,6 +24,7 @@ internal sealed class MemoryMonitorService(MemoryMonitor monitor, MemoryMetrics 
         {
             do
             {
+                maps.OnTick();
                 await monitor.TickAsync(stoppingToken).WaitAsync(stoppingToken);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));

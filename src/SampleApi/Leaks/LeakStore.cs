@@ -18,6 +18,9 @@ internal sealed class LeakStore : IDisposable
     /// <summary>A long-lived publisher; subscribers that never unsubscribe stay reachable through it.</summary>
     public event EventHandler? PriceChanged;
 
+    /// <summary>The leaks outside the GC heap (<c>/leak/native</c>, <c>/threads</c>, <c>/assemblies</c>, <c>/pinned</c>), released with these.</summary>
+    public OutsideHeapLeaks OutsideHeap { get; } = new();
+
     public LeakReport Leak(LeakPattern pattern, int megabytes)
     {
         var count = megabytes * (1024 * 1024 / PayloadBytes);
@@ -64,7 +67,7 @@ internal sealed class LeakStore : IDisposable
     {
         lock (_gate)
         {
-            var released = _cache.Count + _subscribers.Count + _timers.Count + _closures.Count;
+            var released = _cache.Count + _subscribers.Count + _timers.Count + _closures.Count + OutsideHeap.Release();
             _cache.Clear();
             foreach (var subscriber in _subscribers)
             {

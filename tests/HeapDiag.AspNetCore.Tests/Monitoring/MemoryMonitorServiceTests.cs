@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Capture;
+using HeapDiag.AspNetCore.Diagnostics.MemoryMaps;
 using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,7 +22,7 @@ public sealed class MemoryMonitorServiceTests
         var (time, trend) = (TimeProvider.System, new MemoryTrend());
         using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var monitor = new MemoryMonitor(new ScriptedSampler(time) { Value = 10 }, trend, new AutoDumpAction(capture, new FakeReporter()), time, options, NullLogger<MemoryMonitor>.Instance);
-        using var service = new MemoryMonitorService(monitor, new MemoryMetrics(meters.GetRequiredService<IMeterFactory>(), trend), time, options);
+        using var service = new MemoryMonitorService(monitor, new MemoryMapSampling(new MemoryMapHistory(new MemoryMapReader(time), time)), new MemoryMetrics(meters.GetRequiredService<IMeterFactory>(), trend), time, options);
 
         await service.StartAsync(CancellationToken.None);
         await capture.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));

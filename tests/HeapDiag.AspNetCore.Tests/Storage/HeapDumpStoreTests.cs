@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Diagnostics.MemoryMaps;
 using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,7 +21,7 @@ public sealed class HeapDumpStoreTests : IDisposable
     public HeapDumpStoreTests()
     {
         _store = Store(maxDumps: 2);
-        _collector = new MemoryDiagnosticsCollector(new ProcessInstance(), new MemoryTrend(), TimeProvider.System, Options.Create(new MemoryMonitorOptions()), Options.Create(new HeapDiagnosticsOptions()));
+        _collector = new MemoryDiagnosticsCollector(new ProcessInstance(), new MemoryTrend(), TimeProvider.System, new MemoryMapHistory(new MemoryMapReader(TimeProvider.System), TimeProvider.System), Options.Create(new MemoryMonitorOptions()), Options.Create(new HeapDiagnosticsOptions()));
     }
 
     [Fact]

@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using HeapDiag.AspNetCore.Tests.Infrastructure;
+
+namespace HeapDiag.AspNetCore.Tests.Diagnostics;
+
+/// <summary>
+/// The memory map of a real SampleApi process: each leak outside the GC heap lands in its kind, <c>/memory</c> names
+/// it, and the kinds add up to the resident set at rest and under load.
+/// </summary>
+public sealed class MemoryMapProcessTests
+{
+    private const long Mb = 1024 * 1024;
+
+    [Theory]
+    [InlineData("/leak/native?mb=200", "nativeHeap", "of which native heap +")]
+    [InlineData("/leak/threads?count=200", "threadStacks", "of which thread stacks +")]
+    // An emitted assembly's method bodies and metadata live in malloc'ed memory, its compiled code and runtime data in
+    // the code kind: code first, and the two together are the assembly's.
+    [InlineData("/leak/assemblies?count=100", "code,nativeHeap", "of which code +")]
+    [InlineData("/leak/pinned?mb=200", "gcHeap", "of which free +")]
+    public async Task Each_demo_route_grows_the_kind_it_leaks_and_memory_names_it(string route, string kind, string indicator)
+    {
+        await using var app = await SampleApiProcess.StartAsync(new Dictionary<string, string>());
+        using var client = app.CreateAuthorizedClient();
+        try
+        {
+            var before = await MapAsync(client);
+            using (var leak = await client.PostAsync(route, null))
+            {
+                Assert.Equal(HttpStatusCode.OK, leak.StatusCode);
+            }
+
+            var after = await MapAsync(client);
+            var grown = after.GetProperty("residentBytes").GetInt64() - before.GetProperty("residentBytes").GetInt64();
+            var kinds = kind.Split(',');
+            var kindGrown = kinds.Sum(k => Kind(after, k) - Kind(before, k));
+            Assert.True(grown > 50 * Mb, $"{route} grew the resident set by {grown / Mb} MB only");
+            Assert.True(kindGrown >= grown * 0.8, $"{route}: {kind} grew {kindGrown / Mb} MB of {grown / Mb} MB\nbefore: {before}\nafter: {after}");
+            var largest = new[] { "gcHeap", "threadStacks", "code", "loadedFiles", "nativeHeap", "otherAnonymous" }.MaxBy(k => Kind(after, k) - Kind(before, k));
+            Assert.Equal(kinds[0], largest);
+
+            var memory = await client.GetFromJsonAsync<JsonElement>("/debug/memory");
+            var first = memory.GetProperty("analysis").GetProperty("potentialLeaks")[0].GetString()!;
+            Assert.Contains(indicator, first);
+            Assert.Equal(JsonValueKind.Object, memory.GetProperty("memoryMap").ValueKind);
+        }
+        finally
+        {
+            await app.DisposeAsync();
+            Directory.Delete(app.DumpDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_kinds_add_up_to_the_resident_set_at_rest_and_under_load()
+    {
+        await using var app = await SampleApiProcess.StartAsync(new Dictionary<string, string>());
+        using var client = app.CreateAuthorizedClient();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                AssertAddsUp(await MapAsync(client), "at rest");
+            }
+
+            // Load: ordinary requests, /memory and a leak that allocates, from four clients at once, while the map is read.
+            using var stop = new CancellationTokenSource();
+            var load = Enumerable.Range(0, 4).Select(n => LoadAsync(app, n, stop.Token)).ToList();
+            try
+            {
+                for (var i = 0; i < 5; i++)
+                {
+                    AssertAddsUp(await MapAsync(client), "under load");
+                }
+            }
+            finally
+            {
+                await stop.CancelAsync();
+                await Task.WhenAll(load);
+            }
+        }
+        finally
+        {
+            await app.DisposeAsync();
+            Directory.Delete(app.DumpDirectory, recursive: true);
+        }
+    }
+
+    private static void AssertAddsUp(JsonElement map, string when)
+    {
+        var resident = map.GetProperty("residentBytes").GetInt64();
+        var workingSet = map.GetProperty("workingSetBytes").GetInt64();
+        Assert.Equal(resident, map.GetProperty("kinds").EnumerateArray().Sum(k => k.GetProperty("bytes").GetInt64()));
+        Assert.True(Math.Abs(resident - workingSet) <= workingSet / 100, $"{when}: the kinds add up to {resident:N0} bytes, the resident set is {workingSet:N0}");
+    }
+
+    private static async Task LoadAsync(SampleApiProcess app, int client, CancellationToken stop)
+    {
+        using var http = app.CreateAuthorizedClient();
+        string[] routes = ["/hello", "/debug/memory", "/hello"];
+        try
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                using var answer = i % 10 == client
+                    ? await http.PostAsync("/leak/cache?mb=2", null, stop)
+                    : await http.GetAsync(routes[i % routes.Length], stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    internal static async Task<JsonElement> MapAsync(HttpClient client)
+    {
+        using var answer = await client.GetAsync("/debug/memory/map");
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        return await answer.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private static long Kind(JsonElement map, string kind) =>
+        map.GetProperty("kinds").EnumerateArray().Single(k => k.GetProperty("kind").GetString() == kind).GetProperty("bytes").GetInt64();
+}
