@@ -32,6 +32,7 @@ internal static class HeapDiagnosticsEndpoints
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
         ProcessEndpoints.Map(group);
+        AllocationEndpoints.Map(group);
 
         var dumps = group.MapGroup("/heapdump").AddEndpointFilter(RequestedDumpId.Filter);
         HeapDumpEndpoints.Map(dumps);
