@@ -40,7 +40,7 @@ public sealed record LeakSuspectReport(
 /// <param name="Holds">What the accumulation point holds, for arrays and the usual collections; null otherwise.</param>
 /// <param name="RootPath">The shortest path from a GC root to the accumulation point, written for a person.</param>
 /// <param name="Growth">The change since the baseline dump; null without one.</param>
-public sealed record LeakSuspect(
+public sealed partial record LeakSuspect(
     string Fingerprint,
     string Kind,
     string Headline,

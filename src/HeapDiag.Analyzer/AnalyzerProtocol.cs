@@ -23,6 +23,12 @@ public static class AnalyzerProtocol
     /// </summary>
     public const string DigestCommand = "digest";
 
+    /// <summary>
+    /// Command: <c>sample --pid PID --out DIR --seconds N --type T [--type T …]</c>, the allocation sites of the types in
+    /// the app's process over an EventPipe session (<see cref="SitesFile"/>); closing standard input ends it at once.
+    /// </summary>
+    public const string SampleCommand = "sample";
+
     /// <summary>Result file of the summary (<c>HeapSummary</c>, camelCase JSON).</summary>
     public const string SummaryFile = "summary.json";
 
@@ -31,6 +37,9 @@ public static class AnalyzerProtocol
 
     /// <summary>Result file of the retention paths (<c>RetentionReport</c>).</summary>
     public const string RetainersFile = "retainers.json";
+
+    /// <summary>Result file of the allocation sites (<c>AllocationSitesReport</c>).</summary>
+    public const string SitesFile = "sites.json";
 
     /// <summary>Why the analysis (or part of it) failed (<see cref="AnalyzerFailure"/>).</summary>
     public const string FailureFile = "failure.json";
@@ -58,6 +67,9 @@ public static class AnalyzerProtocol
 
         /// <summary>Standard input closed: the app that started the analyzer is gone, so the analyzer ends too.</summary>
         public const int ParentGone = 6;
+
+        /// <summary>The allocation sampling session could not be opened (<see cref="FailureCodes.NoDiagnosticPort"/>, <see cref="FailureCodes.SessionRefused"/>).</summary>
+        public const int SamplingRefused = 7;
     }
 
     /// <summary>Codes of <see cref="AnalyzerFailure.Code"/>.</summary>
@@ -74,6 +86,12 @@ public static class AnalyzerProtocol
 
         /// <summary>Several live types have the name.</summary>
         public const string TypeAmbiguous = "TypeAmbiguous";
+
+        /// <summary>The app's diagnostic port cannot be reached (diagnostics disabled, another TMPDIR, no socket).</summary>
+        public const string NoDiagnosticPort = "NoDiagnosticPort";
+
+        /// <summary>The runtime refused the EventPipe session.</summary>
+        public const string SessionRefused = "SessionRefused";
 
         /// <summary>Anything else.</summary>
         public const string Internal = "Internal";

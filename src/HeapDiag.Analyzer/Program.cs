@@ -14,6 +14,7 @@ namespace HeapDiag.Analyzer;
 /// paths of a type. Progress goes to standard error; results and failures to files in DIR (see
 /// <see cref="AnalyzerProtocol"/>). It ends by itself when its standard input closes: the app that started it is gone.
 /// <c>digest --follow PATH [--zstd OUT]</c> hashes (and compresses) a dump while it is written (<see cref="DigestFollower"/>).
+/// <c>sample --pid PID …</c> samples the app's allocations of given types over EventPipe (<see cref="AllocationSampler"/>).
 /// </summary>
 internal static class Program
 {
@@ -22,6 +23,11 @@ internal static class Program
         if (args is [AnalyzerProtocol.DigestCommand, "--follow", string path, .. var rest] && rest is [] or ["--zstd", _])
         {
             return DigestFollower.Run(path, rest is [_, var packedPath] ? packedPath : null);
+        }
+
+        if (args is [AnalyzerProtocol.SampleCommand, ..])
+        {
+            return SampleArguments.TryParse(args, out var sample, out var usage) ? AllocationSampler.Run(sample) : Usage(usage);
         }
 
         if (!AnalyzerArguments.TryParse(args, out var arguments, out var problem))
@@ -52,6 +58,12 @@ internal static class Program
             Console.Error.WriteLine(ex);
             return Fail(arguments, ExitCodes.Internal, new AnalyzerFailure(FailureCodes.Internal, ex.Message));
         }
+    }
+
+    private static int Usage(string problem)
+    {
+        Console.Error.WriteLine($"heapdiag-analyzer: {problem}");
+        return ExitCodes.Usage;
     }
 
     private static int Analyze(HeapDump dump, AnalyzerArguments arguments, Stopwatch stopwatch)
@@ -137,4 +149,5 @@ internal static class Program
 [JsonSerializable(typeof(LeakSuspectReport))]
 [JsonSerializable(typeof(RetentionReport))]
 [JsonSerializable(typeof(AnalyzerFailure))]
+[JsonSerializable(typeof(HeapDiag.Analysis.Allocations.AllocationSitesReport))]
 internal sealed partial class AnalyzerJsonContext : JsonSerializerContext;

@@ -23,4 +23,5 @@ namespace HeapDiag.AspNetCore;
 [JsonSerializable(typeof(HeapDiag.Analysis.RetentionReport))]
 [JsonSerializable(typeof(HeapDiag.Analysis.LeakSuspectReport))]
 [JsonSerializable(typeof(HeapDiag.Analyzer.AnalyzerFailure))]
+[JsonSerializable(typeof(HeapDiag.Analysis.Allocations.AllocationSitesReport))]
 internal sealed partial class HeapDiagnosticsJsonContext : JsonSerializerContext;

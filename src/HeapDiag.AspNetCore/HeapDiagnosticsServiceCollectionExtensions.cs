@@ -2,6 +2,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Azure.Core;
 using HeapDiag.AspNetCore;
+using HeapDiag.AspNetCore.Allocations;
 using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
@@ -158,6 +159,9 @@ public static class HeapDiagnosticsServiceCollectionExtensions
         services.AddSingleton<AnalysisBudget>();
         services.AddSingleton<AnalyzerProcess>();
         services.AddSingleton<HeapAnalysisService>();
+        services.AddSingleton<AllocationSamplerProcess>();
+        services.AddSingleton<AllocationSamplingService>();
+        services.AddSingleton<AutoDumpAllocationSites>();
     }
 
     private static void AddMonitor(IServiceCollection services)

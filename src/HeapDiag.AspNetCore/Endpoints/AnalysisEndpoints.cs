@@ -1,5 +1,6 @@
 using System.Globalization;
 using HeapDiag.Analysis;
+using HeapDiag.AspNetCore.Allocations;
 using HeapDiag.AspNetCore.Analyzer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -71,12 +72,14 @@ internal static class AnalysisEndpoints
     }
 
     public static async Task<Results<JsonOk<LeakSuspectReport>, Problem<DumpAnalysis>>> SuspectsAsync(
-        RequestedDumpId id, RequestedDumpId? baseline, HeapAnalysisService analysis, CancellationToken cancellationToken)
+        RequestedDumpId id, RequestedDumpId? baseline, HeapAnalysisService analysis, AllocationSamplingService sampling, CancellationToken cancellationToken)
     {
         var outcome = baseline is { } before
             ? await analysis.SuspectsAsync(id.Value, before.Value, cancellationToken)
             : await analysis.SuspectsAsync(id.Value, cancellationToken);
-        return outcome.Value is { } report ? new JsonOk<LeakSuspectReport>(report) : Failed(outcome.Problem!);
+        return outcome.Value is { } report
+            ? new JsonOk<LeakSuspectReport>(report with { Suspects = SuspectAllocationSites.Attach(report.Suspects, sampling.ForDump(id.Value)) })
+            : Failed(outcome.Problem!);
     }
 
     public static async Task<Results<JsonOk<RetentionReport>, Problem<DumpAnalysis>>> RetainersAsync(

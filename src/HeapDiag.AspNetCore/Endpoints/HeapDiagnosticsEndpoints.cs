@@ -33,6 +33,7 @@ internal static class HeapDiagnosticsEndpoints
             .ProducesProblem(StatusCodes.Status403Forbidden);
         ProcessEndpoints.Map(group);
         MemoryMapEndpoints.Map(group);
+        AllocationEndpoints.Map(group);
 
         var dumps = group.MapGroup("/heapdump").AddEndpointFilter(RequestedDumpId.Filter);
         HeapDumpEndpoints.Map(dumps);

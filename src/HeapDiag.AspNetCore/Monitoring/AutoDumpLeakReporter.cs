@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using HeapDiag.Analysis;
+using HeapDiag.AspNetCore.Allocations;
 using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Diagnostics;
 using HeapDiag.AspNetCore.Storage;
@@ -15,7 +16,8 @@ namespace HeapDiag.AspNetCore.Monitoring;
 /// fingerprint with the previous automatic dump's, names the one that grew most (the largest on the first dump),
 /// writes the report into that dump's diagnostics and one structured warning into the log.
 /// </summary>
-internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis, HeapDumpStore store, ILogger<AutoDumpLeakReporter> logger) : IAutoDumpReporter
+internal sealed partial class AutoDumpLeakReporter(
+    HeapAnalysisService analysis, HeapDumpStore store, AutoDumpAllocationSites allocationSites, ILogger<AutoDumpLeakReporter> logger) : IAutoDumpReporter
 {
     private const int ReportedSuspects = 3;
     private const int TopTypes = 5;
@@ -40,6 +42,7 @@ internal sealed partial class AutoDumpLeakReporter(HeapAnalysisService analysis,
             report = new AutoDumpLeakReport(dumpId, previousDumpId, $"The automatic dump {dumpId} could not be analysed.", [], [], ex.Message);
         }
 
+        report = await allocationSites.AddAsync(id, report, cancellationToken);
         var diagnostics = ReadDiagnostics(id);
         report = OutsideHeapLeakReport.Lead(report, diagnostics);
         AttachToDiagnostics(id, diagnostics, report);

@@ -40,4 +40,8 @@ public sealed class HeapAnalysisOptions
     /// <summary>A leak suspect retains at least this percent of the live bytes. Default 10.</summary>
     [SettingRange(0d, 100d, MinimumIsExclusive = true, ErrorMessage = "HeapDiagnostics:Analysis:SuspectThresholdPercent must be more than 0 and at most 100, for example 10.")]
     public double SuspectThresholdPercent { get; set; } = 10;
+
+    /// <summary>Allocation sampling after an automatic leak report: which code adds to the suspects.</summary>
+    [Microsoft.Extensions.Options.ValidateObjectMembers]
+    public AllocationSitesOptions AllocationSites { get; } = new();
 }

@@ -37,6 +37,9 @@ internal sealed partial class HeapDumpStore(
     /// <summary>An owner-only directory beside the dumps for one analyzer run (results are committed by a rename); deleted on dispose.</summary>
     public AnalysisWorkspace CreateAnalysisWorkspace(HeapDumpId id) => new(CreateDirectory(FilePath(id, $"{WorkspaceMarker}{Guid.NewGuid():N}")), this);
 
+    /// <summary>An owner-only directory beside the dumps for one allocation sampling run (no dump of its own); deleted on dispose, and at start if a crash left it.</summary>
+    public AnalysisWorkspace CreateSamplingWorkspace() => new(CreateDirectory(Path.Combine(DirectoryPath, $"{FilePrefix}sampling{WorkspaceMarker}{Guid.NewGuid():N}")), this);
+
     /// <summary>Writes an analysis result beside its dump, completely or not at all.</summary>
     public void WriteAnalysisResult(HeapDumpId id, string name, byte[] content) => WriteAtomically(AnalysisResultPath(id, name), content);
 

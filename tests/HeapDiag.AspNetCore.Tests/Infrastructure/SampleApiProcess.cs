@@ -73,6 +73,8 @@ public sealed class SampleApiProcess : IAsyncDisposable
         start.Environment["HeapDiagnostics__Storage__Directory"] = dumpDirectory;
         start.Environment["HeapDiagnostics__Storage__ReserveBytes"] = "0";
         start.Environment["HeapDiagnostics__Capture__MinInterval"] = "00:00:00";
+        // No allocation sampling after automatic reports unless a test asks for it: it would add its window to every report.
+        start.Environment["HeapDiagnostics__Analysis__AllocationSites__Duration"] = "00:00:00";
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
