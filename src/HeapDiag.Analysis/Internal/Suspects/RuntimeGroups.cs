@@ -14,11 +14,11 @@ internal sealed class RuntimeGroups
     private const int Samples = 50;
 
     private readonly DominatorTree _tree;
-    private readonly int[] _idom;
-    private readonly int[] _typeIds;
+    private readonly IntArray _idom;
+    private readonly IntArray _typeIds;
     private readonly long _threshold;
 
-    private RuntimeGroups(DominatorTree tree, int[] typeIds, long threshold)
+    private RuntimeGroups(DominatorTree tree, IntArray typeIds, long threshold)
     {
         _tree = tree;
         _idom = tree.ImmediateDominator;
@@ -30,7 +30,7 @@ internal sealed class RuntimeGroups
     /// The candidates with each runtime structure that retains at least the threshold on its own (not counting
     /// application suspects below it, such as a list a timer's callback captured) replaced by one group candidate.
     /// </summary>
-    public static List<SuspectCandidate> Apply(DominatorTree tree, int[] typeIds, long threshold, List<SuspectCandidate> candidates)
+    public static List<SuspectCandidate> Apply(DominatorTree tree, IntArray typeIds, long threshold, List<SuspectCandidate> candidates)
     {
         var groups = new RuntimeGroups(tree, typeIds, threshold);
         foreach (var entry in KnownPatterns.All)
