@@ -11,8 +11,9 @@ internal sealed class LiveHeap
 {
     private const int CancellationCheckInterval = 100_000;
 
-    private LiveHeap(DumpSession dump, RootSet roots, ObjectBitmap live, long edgeCount, LiveCensus census, HeapTotals inHeap, IReadOnlyList<string> notes)
+    private LiveHeap(DumpSession dump, RootSet roots, ObjectBitmap live, long edgeCount, LiveCensus census, HeapTotals inHeap, IReadOnlyList<string> notes, HeapDamage? damage)
     {
+        Damage = damage;
         Dump = dump;
         Roots = roots;
         Live = live;
@@ -39,6 +40,9 @@ internal sealed class LiveHeap
     /// <summary>Every object in the heap, live or not yet collected.</summary>
     public HeapTotals InHeap { get; }
 
+    /// <summary>What the checks left out of every number because the dump is damaged; null when nothing was.</summary>
+    public HeapDamage? Damage { get; }
+
     /// <summary>What the passes had to say about the dump (unreadable objects, a GC in progress).</summary>
     public IReadOnlyList<string> Notes { get; }
 
@@ -48,14 +52,23 @@ internal sealed class LiveHeap
         var live = dump.CreateObjectBitmap();
         var census = new LiveCensus(dump, live, maxDistinctStrings);
         var notes = new List<string>();
-        (var edges, var inHeap) = MarkWhileCountingAllObjects(dump, roots, live, census, notes, cancellationToken);
+        var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
+        var walk = integrity.CreateWalkCheck();
+        (var edges, var inHeap) = MarkWhileCountingAllObjects(dump, roots, live, census, (integrity, walk), notes, cancellationToken);
+        var damage = integrity.Assess(new HeapTotals(census.Objects, census.Bytes), inHeap, edges, walk);
+        integrity.ForgetSkipped(live);
         live.BuildIndex();
+        if (damage is not null)
+        {
+            notes.Insert(0, HeapIntegrity.Note(damage));
+        }
+
         if (!dump.Heap.CanWalkHeap)
         {
             notes.Add("The dump was written while a garbage collection was running; some objects may have been unreadable and the counts may be incomplete.");
         }
 
-        return new LiveHeap(dump, roots, live, edges, census, inHeap, notes);
+        return new LiveHeap(dump, roots, live, edges, census, inHeap, notes, damage);
     }
 
     /// <summary>
@@ -64,21 +77,21 @@ internal sealed class LiveHeap
     /// reader they run side by side, so this takes about as long as the longer of the two.
     /// </summary>
     private static (long Edges, HeapTotals InHeap) MarkWhileCountingAllObjects(
-        DumpSession dump, RootSet roots, ObjectBitmap live, LiveCensus census, List<string> notes, CancellationToken cancellationToken)
+        DumpSession dump, RootSet roots, ObjectBitmap live, LiveCensus census, (HeapIntegrity Mark, HeapWalkCheck Walk) checks, List<string> notes, CancellationToken cancellationToken)
     {
         if (!dump.CanReadConcurrently)
         {
-            var markedEdges = LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken);
-            return (markedEdges, CountAllObjects(dump, notes, cancellationToken));
+            var markedEdges = LiveObjectMarker.Mark(dump, roots, live, census, checks.Mark, cancellationToken);
+            return (markedEdges, CountAllObjects(dump, checks.Walk, notes, cancellationToken));
         }
 
         var walkNotes = new List<string>();
         using var walkCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var wholeHeap = Task.Run(() => CountAllObjects(dump, walkNotes, walkCancellation.Token), CancellationToken.None);
+        var wholeHeap = Task.Run(() => CountAllObjects(dump, checks.Walk, walkNotes, walkCancellation.Token), CancellationToken.None);
         long edges;
         try
         {
-            edges = LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken);
+            edges = LiveObjectMarker.Mark(dump, roots, live, census, checks.Mark, cancellationToken);
         }
         catch
         {
@@ -94,7 +107,7 @@ internal sealed class LiveHeap
     }
 
     /// <summary>Every object in the heap, live or not yet collected: ClrMD's sequential heap walk.</summary>
-    private static HeapTotals CountAllObjects(DumpSession dump, List<string> notes, CancellationToken cancellationToken)
+    private static HeapTotals CountAllObjects(DumpSession dump, HeapWalkCheck check, List<string> notes, CancellationToken cancellationToken)
     {
         long objects = 0;
         long bytes = 0;
@@ -107,14 +120,14 @@ internal sealed class LiveHeap
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            if (obj.Type is not { } type)
+            if (!check.Readable(obj.Address, obj.Type is null ? 0 : obj.Size, obj.Type is not null))
             {
                 unreadable++;
                 objects--;
                 continue;
             }
 
-            if (type.IsFree)
+            if (obj.Type!.IsFree)
             {
                 objects--;
                 continue;
@@ -123,6 +136,7 @@ internal sealed class LiveHeap
             bytes += (long)((obj.Size + alignment) & ~alignment);
         }
 
+        check.Finish();
         if (unreadable > 0)
         {
             notes.Add(string.Create(
