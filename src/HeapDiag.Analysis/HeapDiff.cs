@@ -25,7 +25,11 @@ public sealed record HeapDiff(
     IReadOnlyList<TypeDelta> Types,
     IReadOnlyList<TypeDelta> NewTypes,
     IReadOnlyList<TypeDelta> VanishedTypes,
-    int ChangedTypeCount);
+    int ChangedTypeCount)
+{
+    /// <summary>Sentences a person should read next to the deltas: a damaged dump on either side (its numbers lack what could not be read).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
 
 /// <summary>Change of one type between two summaries.</summary>
 /// <param name="Name">Full type name.</param>

@@ -62,8 +62,9 @@ public sealed class HeapDump : IDisposable
         options ??= new SummaryOptions();
         var stopwatch = Stopwatch.StartNew();
         var live = Mark(cancellationToken, countAllObjects: true);
-        return HeapSummarizer.Summarize(
+        var summary = HeapSummarizer.Summarize(
             live, options, options.RetainedSizes ? () => Dominators(cancellationToken) : null, () => stopwatch.ElapsedMilliseconds, cancellationToken);
+        return summary with { Damage = live.Damage };
     }
 
     /// <summary>
@@ -74,6 +75,7 @@ public sealed class HeapDump : IDisposable
     /// <param name="options">Threshold and number of suspects; defaults when null.</param>
     /// <param name="cancellationToken">Checked about every 100,000 objects.</param>
     /// <exception cref="HeapAnalysisBudgetException">The dominator tree would need more memory than the budget.</exception>
+    /// <exception cref="HeapDumpDamagedException">The dump is damaged past <see cref="HeapDamage.LimitPercent"/>.</exception>
     public LeakSuspectReport FindLeakSuspects(SuspectOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new SuspectOptions();
@@ -103,7 +105,7 @@ public sealed class HeapDump : IDisposable
         }
 
         notes.AddRange(live.Notes);
-        return new LeakSuspectReport(FileName, live.LiveTotals, percent, null, suspects, notes, stopwatch.ElapsedMilliseconds);
+        return new LeakSuspectReport(FileName, live.LiveTotals, percent, null, suspects, notes, stopwatch.ElapsedMilliseconds) { Damage = live.Damage };
     }
 
     /// <summary>
@@ -114,10 +116,13 @@ public sealed class HeapDump : IDisposable
     /// <param name="options">Sample size and number of chains; defaults when null.</param>
     /// <param name="cancellationToken">Checked about every 100,000 objects.</param>
     /// <exception cref="HeapTypeNotFoundException">No live type has that name, or several do (the exception lists them).</exception>
+    /// <exception cref="HeapDumpDamagedException">The dump is damaged past <see cref="HeapDamage.LimitPercent"/>.</exception>
     public RetentionReport FindRetainers(string typeName, RetainerOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
-        return RetainerSearch.Find(Mark(cancellationToken), typeName.Trim(), options ?? new RetainerOptions(), cancellationToken);
+        var live = Mark(cancellationToken);
+        var report = RetainerSearch.Find(live, typeName.Trim(), options ?? new RetainerOptions(), cancellationToken);
+        return live.Damage is not { } damage ? report : report with { Damage = damage, Notes = [HeapIntegrity.Note(damage), .. report.Notes] };
     }
 
     /// <summary>Closes the dump and deletes the scratch files.</summary>

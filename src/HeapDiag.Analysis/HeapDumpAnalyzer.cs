@@ -17,7 +17,14 @@ public static class HeapDumpAnalyzer
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
-        return HeapDiffer.Diff(before, after, top);
+        var diff = HeapDiffer.Diff(before, after, top);
+        List<string> notes =
+        [
+            .. new[] { (Summary: before, Which: "earlier"), (Summary: after, Which: "later") }
+                .Where(side => side.Summary.Damage is not null)
+                .Select(side => $"The {side.Which} dump is damaged ({side.Summary.Damage!.Describe()}): what could not be read is missing from its numbers, so part of a change may be the damage."),
+        ];
+        return notes.Count == 0 ? diff : diff with { Notes = notes };
     }
 
     /// <summary>

@@ -40,7 +40,11 @@ public sealed record HeapSummary(
     IReadOnlyList<TypeRetainedSize>? RetainedBytes,
     DuplicateStringStats DuplicateStrings,
     IReadOnlyList<string> Notes,
-    long AnalysisDurationMs);
+    long AnalysisDurationMs)
+{
+    /// <summary>What the heap walk left out because the dump is damaged (skipped objects, dropped references, unreadable bytes); null when nothing was.</summary>
+    public HeapDamage? Damage { get; init; }
+}
 
 /// <summary>Names of the ways objects can be counted (<see cref="HeapSummary.Counting"/>).</summary>
 public static class CountingModes

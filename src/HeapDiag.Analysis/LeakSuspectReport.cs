@@ -22,7 +22,11 @@ public sealed record LeakSuspectReport(
     string? BaselineDumpFileName,
     IReadOnlyList<LeakSuspect> Suspects,
     IReadOnlyList<string> Notes,
-    long AnalysisDurationMs);
+    long AnalysisDurationMs)
+{
+    /// <summary>What the heap walk left out because the dump is damaged (skipped objects, dropped references, unreadable bytes); null when nothing was.</summary>
+    public HeapDamage? Damage { get; init; }
+}
 
 /// <summary>One place where a large share of the live heap accumulates.</summary>
 /// <param name="Fingerprint">

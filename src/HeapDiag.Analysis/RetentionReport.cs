@@ -18,7 +18,11 @@ public sealed record RetentionReport(
     int SampledCount,
     IReadOnlyList<RetentionPath> Paths,
     IReadOnlyList<string> Notes,
-    long AnalysisDurationMs);
+    long AnalysisDurationMs)
+{
+    /// <summary>What the heap walk left out because the dump is damaged (skipped objects, dropped references, unreadable bytes); null when nothing was.</summary>
+    public HeapDamage? Damage { get; init; }
+}
 
 /// <summary>One reference chain from a GC root to an instance, and how many sampled instances it keeps alive.</summary>
 /// <param name="Count">Number of sampled instances held by exactly this chain.</param>

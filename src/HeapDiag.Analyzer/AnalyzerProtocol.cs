@@ -1,3 +1,5 @@
+using HeapDiag.Analysis;
+
 namespace HeapDiag.Analyzer;
 
 /// <summary>
@@ -41,6 +43,13 @@ public static class AnalyzerProtocol
     /// <summary>Result file of the allocation sites (<c>AllocationSitesReport</c>).</summary>
     public const string SitesFile = "sites.json";
 
+    /// <summary>
+    /// Test-only hook: when this environment variable is <c>SIGNAL:FILE</c> (<c>SIGSEGV</c>, <c>SIGBUS</c> or <c>SIGABRT</c>,
+    /// and a dump's file name), the analyzer dies of that signal right after opening that dump, as it would if the
+    /// runtime's data access library crashed on it. Only tests set it.
+    /// </summary>
+    public const string TestSignalVariable = HeapDiag.Analysis.Internal.TestSignalHook.Variable;
+
     /// <summary>Why the analysis (or part of it) failed (<see cref="AnalyzerFailure"/>).</summary>
     public const string FailureFile = "failure.json";
 
@@ -70,6 +79,9 @@ public static class AnalyzerProtocol
 
         /// <summary>The allocation sampling session could not be opened (<see cref="FailureCodes.NoDiagnosticPort"/>, <see cref="FailureCodes.SessionRefused"/>).</summary>
         public const int SamplingRefused = 7;
+
+        /// <summary>The dump is damaged past what a report can show (<see cref="FailureCodes.DumpDamaged"/>).</summary>
+        public const int DumpDamaged = 8;
     }
 
     /// <summary>Codes of <see cref="AnalyzerFailure.Code"/>.</summary>
@@ -93,6 +105,12 @@ public static class AnalyzerProtocol
         /// <summary>The runtime refused the EventPipe session.</summary>
         public const string SessionRefused = "SessionRefused";
 
+        /// <summary>
+        /// The dump is damaged: too much of its heap could not be read (<see cref="AnalyzerFailure.Damage"/>), or the runtime's
+        /// data access library crashed reading it (<see cref="AnalyzerFailure.Signal"/>, set by the app from the exit status).
+        /// </summary>
+        public const string DumpDamaged = "DumpDamaged";
+
         /// <summary>Anything else.</summary>
         public const string Internal = "Internal";
     }
@@ -104,4 +122,7 @@ public static class AnalyzerProtocol
 /// <param name="NeededBytes">For <see cref="AnalyzerProtocol.FailureCodes.Budget"/>: the memory the analysis needs.</param>
 /// <param name="BudgetBytes">For <see cref="AnalyzerProtocol.FailureCodes.Budget"/>: the budget it had.</param>
 /// <param name="Candidates">For <see cref="AnalyzerProtocol.FailureCodes.TypeAmbiguous"/>: the types the name could mean.</param>
-public sealed record AnalyzerFailure(string Code, string Message, long? NeededBytes = null, long? BudgetBytes = null, IReadOnlyList<string>? Candidates = null);
+/// <param name="Damage">For <see cref="AnalyzerProtocol.FailureCodes.DumpDamaged"/>: what the heap walk could not read.</param>
+/// <param name="Signal">For <see cref="AnalyzerProtocol.FailureCodes.DumpDamaged"/>: the signal the analyzer died of (<c>SIGSEGV</c>).</param>
+public sealed record AnalyzerFailure(
+    string Code, string Message, long? NeededBytes = null, long? BudgetBytes = null, IReadOnlyList<string>? Candidates = null, HeapDamage? Damage = null, string? Signal = null);

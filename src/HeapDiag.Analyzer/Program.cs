@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using HeapDiag.Analysis;
+using HeapDiag.Analysis.Internal;
 using static HeapDiag.Analyzer.AnalyzerProtocol;
 
 namespace HeapDiag.Analyzer;
@@ -37,6 +38,7 @@ internal static class Program
         }
 
         ExitWhenParentIsGone();
+        ReportOutOfMemory(arguments);
         var stopwatch = Stopwatch.StartNew();
         try
         {
@@ -47,11 +49,16 @@ internal static class Program
                 PageCacheBytes = PageCacheFor(arguments.MaxMemoryBytes),
             });
             Progress($"opened {dump.FileName} ({dump.FileBytes:N0} bytes), memory budget {arguments.MaxMemoryBytes:N0} bytes");
+            TestSignalHook.RaiseIfAsked(arguments.DumpPath);
             return arguments.Command == RetainersCommand ? Retainers(dump, arguments) : Analyze(dump, arguments, stopwatch);
         }
         catch (HeapDumpFormatException ex)
         {
             return Fail(arguments, ExitCodes.Unreadable, new AnalyzerFailure(FailureCodes.Unreadable, ex.Message));
+        }
+        catch (HeapDumpDamagedException ex)
+        {
+            return Fail(arguments, ExitCodes.DumpDamaged, new AnalyzerFailure(FailureCodes.DumpDamaged, ex.Message, Damage: ex.Damage));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -124,6 +131,26 @@ internal static class Program
             Name = "parent watcher",
         };
         watcher.Start();
+    }
+
+    /// <summary>
+    /// Out of memory within the budget ends the process with SIGABRT, the same status a crash in the runtime's data access
+    /// library leaves; the failure file, written from bytes made now, tells the app it was the budget. Nothing else is
+    /// allocated in the handler but the file.
+    /// </summary>
+    private static void ReportOutOfMemory(AnalyzerArguments arguments)
+    {
+        var failure = JsonSerializer.SerializeToUtf8Bytes(
+            new AnalyzerFailure(FailureCodes.Budget, string.Create(CultureInfo.InvariantCulture, $"the analysis ran out of memory within its budget of {arguments.MaxMemoryBytes:N0} bytes"), BudgetBytes: arguments.MaxMemoryBytes),
+            AnalyzerJsonContext.Default.AnalyzerFailure);
+        var path = Path.Combine(arguments.OutputDirectory, FailureFile);
+        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+        {
+            if (e.ExceptionObject is OutOfMemoryException)
+            {
+                File.WriteAllBytes(path, failure);
+            }
+        };
     }
 
     private static int Fail(AnalyzerArguments arguments, int exitCode, AnalyzerFailure failure)

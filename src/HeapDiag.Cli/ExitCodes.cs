@@ -9,7 +9,7 @@ internal static class ExitCodes
     /// <summary>The command line was wrong: unknown command or option, missing argument, ambiguous type name.</summary>
     public const int UsageError = 1;
 
-    /// <summary>A dump cannot be analysed: missing, empty, truncated, corrupt, or not a .NET dump.</summary>
+    /// <summary>A dump cannot be analysed: missing, empty, truncated, corrupt, damaged (too much unreadable, or the data access library crashed on it), or not a .NET dump.</summary>
     public const int UnusableDump = 2;
 
     /// <summary>Something went wrong inside heapdiag itself (a bug; the details go to standard error).</summary>

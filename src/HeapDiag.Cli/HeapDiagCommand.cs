@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using HeapDiag.Analysis;
+using HeapDiag.Analysis.Internal;
 
 namespace HeapDiag.Cli;
 
@@ -30,7 +31,7 @@ internal static class HeapDiagCommand
 
         var root = new RootCommand(
             "heapdiag: analyse .NET heap dumps. Counts are of live objects (reachable from GC roots). " +
-            "Exit codes: 0 success, 1 usage error, 2 a dump cannot be analysed, 3 internal error, 4 not enough memory allowed.")
+            "Exit codes: 0 success, 1 usage error, 2 a dump cannot be analysed (missing, truncated, corrupt or damaged), 3 internal error, 4 not enough memory allowed.")
         {
             Summary(output, error, json, maxMemory),
             Suspects(output, error, json, maxMemory),
@@ -138,11 +139,17 @@ internal static class HeapDiagCommand
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(dumpPath));
         var writable = directory is not null && Directory.Exists(directory) && IsWritable(directory);
-        return HeapDump.Open(dumpPath, new HeapDumpOptions
+        var heap = HeapDump.Open(dumpPath, new HeapDumpOptions
         {
             MemoryBudgetBytes = budget is null ? null : MemorySize.Parse(budget),
             ScratchDirectory = writable ? directory : null,
         });
+        if (WorkerProcess.IsWorker)
+        {
+            TestSignalHook.RaiseIfAsked(dumpPath);
+        }
+
+        return heap;
     }
 
     private static LeakSuspectReport FindSuspects(string dumpPath, string? budget, SuspectOptions options, CancellationToken cancellationToken)
@@ -259,6 +266,11 @@ internal static class HeapDiagCommand
         catch (HeapDumpFormatException ex)
         {
             error.WriteLine($"heapdiag: {ex.Message}");
+            return Task.FromResult(ExitCodes.UnusableDump);
+        }
+        catch (HeapDumpDamagedException ex)
+        {
+            error.WriteLine($"heapdiag: the dump is damaged: {ex.Message}. Take a new dump, or check the copy against the SHA-256 recorded at capture.");
             return Task.FromResult(ExitCodes.UnusableDump);
         }
         catch (HeapAnalysisBudgetException ex)

@@ -42,7 +42,9 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
         using var dump = DumpSession.Open(dumps.BeforePath);
         var roots = RootSet.Collect(dump, CancellationToken.None);
         var live = dump.CreateObjectBitmap();
-        var edges = LiveObjectMarker.Mark(dump, roots, live, observer: null, CancellationToken.None);
+        var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
+        var edges = LiveObjectMarker.Mark(dump, roots, live, observer: null, integrity, CancellationToken.None);
+        Assert.Equal(0, integrity.ReferencesDropped);
 
         // The straightforward way: ClrMD's roots, a HashSet and ClrMD's reference enumeration with dependent handles.
         var reached = new HashSet<ulong>();

@@ -14,8 +14,9 @@ internal sealed class LiveHeap
     private readonly List<string> _notes;
     private HeapTotals? _inHeap;
 
-    private LiveHeap(DumpSession dump, RootSet roots, ObjectBitmap live, long edgeCount, LiveCensus census, HeapTotals? inHeap, List<string> notes)
+    private LiveHeap(DumpSession dump, RootSet roots, ObjectBitmap live, long edgeCount, LiveCensus census, HeapTotals? inHeap, List<string> notes, HeapDamage? damage)
     {
+        Damage = damage;
         Dump = dump;
         Roots = roots;
         Live = live;
@@ -42,6 +43,9 @@ internal sealed class LiveHeap
     /// <summary>Every object in the heap, live or not yet collected; <see cref="CountAllObjects(CancellationToken)"/> has been called.</summary>
     public HeapTotals InHeap => _inHeap ?? throw new InvalidOperationException("The whole heap has not been counted.");
 
+    /// <summary>What the checks left out of every number because the dump is damaged; null when nothing was.</summary>
+    public HeapDamage? Damage { get; }
+
     /// <summary>What the passes had to say about the dump (unreadable objects, a GC in progress).</summary>
     public IReadOnlyList<string> Notes => _notes;
 
@@ -55,23 +59,32 @@ internal sealed class LiveHeap
         var live = dump.CreateObjectBitmap();
         var census = new LiveCensus(dump, live, maxDistinctStrings);
         var notes = new List<string>();
+        var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
+        var walk = integrity.CreateWalkCheck();
         (var edges, var inHeap) = countAllObjects
-            ? MarkWhileCountingAllObjects(dump, roots, live, census, notes, cancellationToken)
-            : (LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken), (HeapTotals?)null);
+            ? MarkWhileCountingAllObjects(dump, roots, live, census, (integrity, walk), notes, cancellationToken)
+            : (LiveObjectMarker.Mark(dump, roots, live, census, integrity, cancellationToken), (HeapTotals?)null);
+        var damage = integrity.Assess(new HeapTotals(census.Objects, census.Bytes), inHeap, edges, walk);
+        integrity.ForgetSkipped(live);
         live.BuildIndex();
+        if (damage is not null)
+        {
+            notes.Insert(0, HeapIntegrity.Note(damage));
+        }
+
         if (!dump.Heap.CanWalkHeap)
         {
             notes.Add("The dump was written while a garbage collection was running; some objects may have been unreadable and the counts may be incomplete.");
         }
 
-        return new LiveHeap(dump, roots, live, edges, census, inHeap, notes);
+        return new LiveHeap(dump, roots, live, edges, census, inHeap, notes, damage);
     }
 
     /// <summary>Adds what a later pass has to say about this dump's analysis.</summary>
     public void AddNote(string note) => _notes.Add(note);
 
     /// <summary>Counts every object in the heap for <see cref="InHeap"/>, unless the mark pass already did.</summary>
-    public void CountAllObjects(CancellationToken cancellationToken) => _inHeap ??= CountAllObjects(Dump, _notes, cancellationToken);
+    public void CountAllObjects(CancellationToken cancellationToken) => _inHeap ??= CountAllObjects(Dump, new HeapIntegrity(Dump.Segments, Dump.PointerSize).CreateWalkCheck(), _notes, cancellationToken);
 
     /// <summary>
     /// Runs the mark pass and returns the edge count and the whole-heap totals. The whole-heap walk (ClrMD's,
@@ -79,21 +92,21 @@ internal sealed class LiveHeap
     /// reader they run side by side, so this takes about as long as the longer of the two.
     /// </summary>
     private static (long Edges, HeapTotals InHeap) MarkWhileCountingAllObjects(
-        DumpSession dump, RootSet roots, ObjectBitmap live, LiveCensus census, List<string> notes, CancellationToken cancellationToken)
+        DumpSession dump, RootSet roots, ObjectBitmap live, LiveCensus census, (HeapIntegrity Mark, HeapWalkCheck Walk) checks, List<string> notes, CancellationToken cancellationToken)
     {
         if (!dump.CanReadConcurrently)
         {
-            var markedEdges = LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken);
-            return (markedEdges, CountAllObjects(dump, notes, cancellationToken));
+            var markedEdges = LiveObjectMarker.Mark(dump, roots, live, census, checks.Mark, cancellationToken);
+            return (markedEdges, CountAllObjects(dump, checks.Walk, notes, cancellationToken));
         }
 
         var walkNotes = new List<string>();
         using var walkCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var wholeHeap = Task.Run(() => CountAllObjects(dump, walkNotes, walkCancellation.Token), CancellationToken.None);
+        var wholeHeap = Task.Run(() => CountAllObjects(dump, checks.Walk, walkNotes, walkCancellation.Token), CancellationToken.None);
         long edges;
         try
         {
-            edges = LiveObjectMarker.Mark(dump, roots, live, census, cancellationToken);
+            edges = LiveObjectMarker.Mark(dump, roots, live, census, checks.Mark, cancellationToken);
         }
         catch
         {
@@ -109,7 +122,7 @@ internal sealed class LiveHeap
     }
 
     /// <summary>Every object in the heap, live or not yet collected: ClrMD's sequential heap walk.</summary>
-    private static HeapTotals CountAllObjects(DumpSession dump, List<string> notes, CancellationToken cancellationToken)
+    private static HeapTotals CountAllObjects(DumpSession dump, HeapWalkCheck check, List<string> notes, CancellationToken cancellationToken)
     {
         long objects = 0;
         long bytes = 0;
@@ -122,14 +135,14 @@ internal sealed class LiveHeap
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            if (obj.Type is not { } type)
+            if (!check.Readable(obj.Address, obj.Type is null ? 0 : obj.Size, obj.Type is not null))
             {
                 unreadable++;
                 objects--;
                 continue;
             }
 
-            if (type.IsFree)
+            if (obj.Type!.IsFree)
             {
                 objects--;
                 continue;
@@ -138,6 +151,7 @@ internal sealed class LiveHeap
             bytes += (long)((obj.Size + alignment) & ~alignment);
         }
 
+        check.Finish();
         if (unreadable > 0)
         {
             notes.Add(string.Create(

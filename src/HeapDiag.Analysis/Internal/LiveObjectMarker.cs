@@ -27,11 +27,11 @@ internal static class LiveObjectMarker
     /// of the dump). Returns the number of references between live objects, roots' included: the size of the object
     /// graph a later pass builds, so it can be allocated exactly once.
     /// </summary>
-    public static long Mark(DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, CancellationToken cancellationToken)
+    public static long Mark(DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, HeapIntegrity integrity, CancellationToken cancellationToken)
     {
         var objects = dump.Objects;
         var pending = new Stack<PendingScan>();
-        var visitor = new MarkVisitor(live, pending);
+        var visitor = new MarkVisitor(live, pending, integrity);
 
         foreach (var root in roots.Roots)
         {
@@ -50,12 +50,18 @@ internal static class LiveObjectMarker
             var type = objects.GetType(address);
             if (type is null)
             {
+                integrity.Skip(address);
                 continue;
             }
 
             if (scan.NextElement == 0)
             {
                 var size = objects.GetSize(address, type);
+                if (!integrity.Accepts(address, size))
+                {
+                    continue;
+                }
+
                 observer?.OnLiveObject(address, type, size);
                 roots.VisitDependents(address, ref visitor);
 
@@ -84,7 +90,7 @@ internal static class LiveObjectMarker
     /// <summary>An object to scan; for a large reference array being scanned in slices, the first element still to scan.</summary>
     private readonly record struct PendingScan(ulong Address, long NextElement);
 
-    private struct MarkVisitor(ObjectBitmap live, Stack<PendingScan> pending) : IReferenceVisitor
+    private struct MarkVisitor(ObjectBitmap live, Stack<PendingScan> pending, HeapIntegrity integrity) : IReferenceVisitor
     {
         /// <summary>References that land in the heap: the edges of the live object graph.</summary>
         public long Edges { get; private set; }
@@ -99,6 +105,10 @@ internal static class LiveObjectMarker
             if (inRange)
             {
                 Edges++;
+            }
+            else
+            {
+                integrity.Dropped();
             }
 
             return true;

@@ -86,6 +86,25 @@ internal sealed class ObjectBitmap
         return true;
     }
 
+    /// <summary>Clears the bit for <paramref name="address"/> (an object the pass could not read after all). Call before <see cref="BuildIndex"/>.</summary>
+    public void Clear(ulong address)
+    {
+        var range = FindRange(address);
+        if (range < 0)
+        {
+            return;
+        }
+
+        var bit = (address - _starts[range]) / BytesPerBit;
+        ref var word = ref _bits[range][bit / 64];
+        var mask = 1UL << (int)(bit % 64);
+        if ((word & mask) != 0)
+        {
+            word &= ~mask;
+            Count--;
+        }
+    }
+
     /// <summary>Set addresses in ascending order.</summary>
     public IEnumerable<ulong> EnumerateSet()
     {

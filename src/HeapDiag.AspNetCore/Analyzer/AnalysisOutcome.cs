@@ -30,6 +30,12 @@ internal enum AnalysisFailure
     /// <summary>The analyzer ran longer than <c>Analysis:Timeout</c> and was stopped (504).</summary>
     AnalysisTimeout,
 
+    /// <summary>
+    /// The dump is damaged (422): its SHA-256 no longer matches the one recorded at capture, too much of its heap could not
+    /// be read, or the runtime's data access library crashed reading it.
+    /// </summary>
+    DumpDamaged,
+
     /// <summary>The analyzer failed for another reason (500).</summary>
     AnalyzerFailed,
 }
@@ -43,4 +49,11 @@ internal sealed record AnalysisOutcome<T>(T? Value, AnalysisProblem? Problem = n
 
 /// <summary>Why an analysis gave no answer, for a person: what happened, what to do, and the numbers behind it.</summary>
 internal sealed record AnalysisProblem(
-    AnalysisFailure Failure, string Detail, string? Fix = null, long? NeededBytes = null, long? BudgetBytes = null, IReadOnlyList<string>? Candidates = null);
+    AnalysisFailure Failure, string Detail, string? Fix = null, long? NeededBytes = null, long? BudgetBytes = null, IReadOnlyList<string>? Candidates = null)
+{
+    /// <summary>For <see cref="AnalysisFailure.DumpDamaged"/>: what the heap walk could not read.</summary>
+    public HeapDiag.Analysis.HeapDamage? Damage { get; init; }
+
+    /// <summary>For <see cref="AnalysisFailure.DumpDamaged"/>: the signal the analyzer died of.</summary>
+    public string? Signal { get; init; }
+}

@@ -19,6 +19,10 @@ internal static class AnalysisProblems
     public static AnalysisProblem NoResult(HeapDumpId id) =>
         new(AnalysisFailure.AnalyzerFailed, $"The analyzer finished without writing a result for '{id}'.", "Look for the analyzer's lines (event 4202) in the app's log.");
 
+    /// <summary>A damaged dump (422 <c>DumpDamaged</c>): the detail says how it was found, the fix what to do.</summary>
+    public static AnalysisProblem Damaged(string detail) => new(AnalysisFailure.DumpDamaged, detail,
+        "Capture a new dump, or, if it was uploaded (HeapDiagnostics:Egress), fetch the bucket's copy; GET /heapdump/{id}?verify=false still downloads the damaged file for forensics.");
+
     /// <summary>What a failed or refused run of the analyzer means for the caller.</summary>
     public static AnalysisProblem FromRun(AnalyzerRun run, HeapDumpId id)
     {
@@ -40,7 +44,7 @@ internal static class AnalysisProblems
                 "Name a type with live instances: GET /heapdump/{id}/summary lists them."),
             AnalyzerProtocol.FailureCodes.TypeAmbiguous => new AnalysisProblem(AnalysisFailure.TypeAmbiguous, Sentence(failure.Message),
                 "Give the full type name, one of the candidates.", Candidates: failure.Candidates),
-            _ when run.ExitCode == 134 => Budget(failure with { Message = "the analyzer aborted (exit code 134), most likely out of memory within its budget" }, run.Budget),
+            AnalyzerProtocol.FailureCodes.DumpDamaged => Damaged(Sentence($"The dump is damaged: {failure.Message}")) with { Damage = failure.Damage, Signal = failure.Signal },
             _ => new AnalysisProblem(AnalysisFailure.AnalyzerFailed, Sentence($"The analyzer failed: {failure.Message}"), "Look for the analyzer's lines (event 4202) in the app's log."),
         };
     }

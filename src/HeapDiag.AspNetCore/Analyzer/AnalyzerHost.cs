@@ -95,7 +95,8 @@ internal sealed class AnalyzerHost
         }
 
         start.Environment.Clear();
-        foreach (var name in new[] { "PATH", "HOME", "TMPDIR", "LANG" })
+        // The test-only crash hook passes through so tests can prove how a crash is answered; only tests set it.
+        foreach (var name in new[] { "PATH", "HOME", "TMPDIR", "LANG", AnalyzerProtocol.TestSignalVariable })
         {
             if (Environment.GetEnvironmentVariable(name) is { } value)
             {

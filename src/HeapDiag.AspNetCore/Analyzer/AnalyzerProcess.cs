@@ -37,6 +37,9 @@ internal sealed partial class AnalyzerProcess(
     /// <summary>Room for the runtime's own native memory: the GC hard limit is the budget less this.</summary>
     private const long NativeAllowanceBytes = 32L << 20;
 
+    /// <summary>Exit statuses of a process killed by a fault signal (128 + the signal's number, as .NET reports them on Unix).</summary>
+    private static readonly Dictionary<int, string> CrashSignals = new() { [128 + 6] = "SIGABRT", [128 + 7] = "SIGBUS", [128 + 11] = "SIGSEGV" };
+
     private readonly ConcurrentDictionary<int, Process> _running = new();
 
     public AnalyzerHost Host => host;
@@ -160,6 +163,14 @@ internal sealed partial class AnalyzerProcess(
         }
         catch (JsonException)
         {
+        }
+
+        // Death by a fault signal: the analyzer's own code is managed, so the crash was in the runtime's data access
+        // library, native code reading the dump's structures (an out-of-memory abort wrote its failure file above).
+        if (CrashSignals.TryGetValue(exitCode, out var signal))
+        {
+            return new AnalyzerFailure(AnalyzerProtocol.FailureCodes.DumpDamaged, Format(
+                $"the runtime's data access library crashed reading this dump ({signal}, exit code {exitCode}); it is damaged, or from a runtime build it does not support"), Signal: signal);
         }
 
         // No word from it: killed by the kernel (out of memory) or a crash the runtime could not report.

@@ -93,6 +93,12 @@ internal sealed partial class HeapAnalysisService(
         }
 
         using var lease = dump;
+        if (await store.VerifyAsync(dump.DumpPath, dump.Sha256, cancellationToken) is { } mismatch)
+        {
+            LogDigestMismatch(logger, id.ToString(), mismatch);
+            return AnalysisOutcome<T>.Failed(AnalysisProblems.Damaged(mismatch));
+        }
+
         if (TryReadResult(id, resultName, typeInfo) is { } cached)
         {
             return new AnalysisOutcome<T>(cached);
@@ -172,6 +178,9 @@ internal sealed partial class HeapAnalysisService(
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Analysis ({Command}) of heap dump {DumpId} failed ({Failure}): {Detail}")]
     private static partial void LogAnalysisFailed(ILogger logger, string dumpId, string command, string failure, string detail);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Heap dump {DumpId} is not analysed: {Mismatch}")]
+    private static partial void LogDigestMismatch(ILogger logger, string dumpId, string mismatch);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Ignoring unreadable analysis result {Path}")]
     private static partial void LogResultUnreadable(ILogger logger, string path, Exception exception);

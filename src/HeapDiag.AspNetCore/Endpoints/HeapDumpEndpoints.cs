@@ -33,7 +33,7 @@ internal static class HeapDumpEndpoints
         dumps.MapGet("/{id}", DownloadAsync)
             .WithName(DownloadRoute)
             .WithSummary("Download a heap dump (streamed, Range supported; zstd with Accept-Encoding: zstd)")
-            .WithDescription("From the local disk, or streamed from the bucket when the dump is held only there (307 to a presigned URL with Egress:S3:PresignedDownloads, to a SAS URL with Egress:AzureBlob:SasDownloads). Accept-Encoding: zstd answers Content-Encoding: zstd, without Range. X-HeapDiag-Sha256 carries the SHA-256 of the dump.");
+            .WithDescription("From the local disk, or streamed from the bucket when the dump is held only there (307 to a presigned URL with Egress:S3:PresignedDownloads, to a SAS URL with Egress:AzureBlob:SasDownloads). Accept-Encoding: zstd answers Content-Encoding: zstd, without Range. X-HeapDiag-Sha256 carries the SHA-256 of the dump. A local dump whose SHA-256 no longer matches the one recorded at capture is answered 422 (failure DumpDamaged); verify=false downloads it anyway.");
         dumps.MapGet("/{id}/diagnostics", DiagnosticsAsync)
             .WithName(DiagnosticsRoute)
             .WithSummary("The memory diagnostics written just before that dump");
@@ -105,8 +105,19 @@ internal static class HeapDumpEndpoints
         return new JsonOk<HeapDumpCapabilities>(capabilities.Probe(dumpType) with { Egress = state, Analysis = analyzer.Describe() });
     }
 
-    public static async Task<Results<DumpDownloadResult, Problem<DumpDownload>>> DownloadAsync(HttpContext http, RequestedDumpId id, HeapDumpStore store)
+    public static async Task<Results<DumpDownloadResult, Problem<DumpDownload>>> DownloadAsync(HttpContext http, RequestedDumpId id, string? verify, HeapDumpStore store)
     {
+        if (!QueryFlag.TryParse(verify, out var check))
+        {
+            return new Problem<DumpDownload>(Problems.InvalidFlag("verify", verify));
+        }
+
+        // A local dump whose digest no longer matches is not sent as if it were the dump captured; verify=false sends it anyway.
+        if ((verify is null || check) && store.Find(id.Value) is { } local && await store.VerifyAsync(local.DumpPath, local.Sha256, http.RequestAborted) is { } mismatch)
+        {
+            return new Problem<DumpDownload>(Problems.ForAnalysis(AnalysisProblems.Damaged(mismatch)));
+        }
+
         var (dump, problem) = await SendAsync(http, store, id.Value, withRanges: true);
         return dump is not null ? dump : new Problem<DumpDownload>(problem!);
     }

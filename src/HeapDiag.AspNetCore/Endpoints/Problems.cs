@@ -62,6 +62,7 @@ internal static class Problems
         {
             AnalysisFailure.DumpNotFound => (StatusCodes.Status404NotFound, "Heap dump not found"),
             AnalysisFailure.Unreadable => (StatusCodes.Status422UnprocessableEntity, "The dump cannot be analysed"),
+            AnalysisFailure.DumpDamaged => (StatusCodes.Status422UnprocessableEntity, "The dump is damaged"),
             AnalysisFailure.TypeNotFound => (StatusCodes.Status404NotFound, "Type not found"),
             AnalysisFailure.TypeAmbiguous => (StatusCodes.Status400BadRequest, "Ambiguous type name"),
             AnalysisFailure.Unavailable => (StatusCodes.Status502BadGateway, "The dump's storage cannot be reached"),
@@ -77,6 +78,8 @@ internal static class Problems
         AddIfPresent(problem, "neededBytes", failure.NeededBytes);
         AddIfPresent(problem, "budgetBytes", failure.BudgetBytes);
         AddIfPresent(problem, "candidates", failure.Candidates is { Count: > 0 } candidates ? candidates : null);
+        AddIfPresent(problem, "damage", failure.Damage);
+        AddIfPresent(problem, "signal", failure.Signal);
         return problem;
     }
 

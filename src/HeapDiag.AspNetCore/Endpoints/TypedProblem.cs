@@ -69,11 +69,11 @@ internal sealed class DumpLookup : IProblemStatuses
     public static IReadOnlyList<int> Statuses { get; } = [StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status502BadGateway];
 }
 
-/// <summary>A download: a lookup, or a range outside the dump.</summary>
+/// <summary>A download: a lookup, a range outside the dump, or a local dump whose digest no longer matches.</summary>
 internal sealed class DumpDownload : IProblemStatuses
 {
     public static IReadOnlyList<int> Statuses { get; } =
-        [StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status416RangeNotSatisfiable, StatusCodes.Status502BadGateway];
+        [StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status416RangeNotSatisfiable, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status502BadGateway];
 }
 
 /// <summary>A capture: bad input, busy, too soon, the writer failed, the process cannot be dumped, the disk is full.</summary>

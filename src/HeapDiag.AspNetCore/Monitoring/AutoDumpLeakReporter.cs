@@ -56,7 +56,7 @@ internal sealed partial class AutoDumpLeakReporter(
         if (outcome.Value is not { } suspects)
         {
             var problem = outcome.Problem!;
-            return new AutoDumpLeakReport(id.ToString(), previousDumpId, $"The automatic dump {id} could not be analysed: {problem.Detail}", [], [], $"{problem.Detail} {problem.Fix}");
+            return new AutoDumpLeakReport(id.ToString(), previousDumpId, $"The automatic dump {id} could not be analysed: {Why(problem)}", [], [], $"{problem.Detail} {problem.Fix}");
         }
 
         // The summary comes from the same run of the analyzer: a file read.
@@ -68,6 +68,19 @@ internal sealed partial class AutoDumpLeakReporter(
         var compared = baseline is null ? suspects : HeapDumpAnalyzer.CompareSuspects(baseline, suspects);
         var headline = Headline(suspects, compared, baseline is not null, topTypes);
         return new AutoDumpLeakReport(id.ToString(), baseline is null ? null : previousDumpId, headline, [.. compared.Suspects.Take(ReportedSuspects)], topTypes, null);
+    }
+
+    /// <summary>Why there is no report: a damaged dump says so first ("the dump is damaged (…)"), since that is what a person must act on.</summary>
+    private static string Why(AnalysisProblem problem)
+    {
+        const string DamagedPrefix = "The dump is damaged: ";
+        if (problem.Failure != AnalysisFailure.DumpDamaged)
+        {
+            return problem.Detail;
+        }
+
+        var reason = problem.Detail.StartsWith(DamagedPrefix, StringComparison.Ordinal) ? problem.Detail[DamagedPrefix.Length..] : problem.Detail;
+        return $"the dump is damaged ({reason.TrimEnd('.')}).";
     }
 
     /// <summary>The suspect that grew most (or the largest), with its growth, path and fingerprint; or why there is none.</summary>

@@ -44,6 +44,7 @@ internal sealed partial class HeapDumpStore
         }
 
         WriteDigest(id, sha256);
+        _digests.Trust(DumpPath(id), sha256);
         WriteAtomically(DiagnosticsPath(id), JsonSerializer.SerializeToUtf8Bytes(diagnostics with { DumpSha256 = sha256 }, HeapDiagnosticsJsonContext.Default.MemoryDiagnostics));
         ApplyRetention();
         return Find(id) ?? throw new IOException($"The dump '{DumpPath(id)}' vanished right after it was written.");
@@ -282,6 +283,7 @@ internal sealed partial class HeapDumpStore
             MakeOwnerOnly(temp);
             File.Move(temp, DumpPath(remote.Id));
             WriteDigest(remote.Id, sha256);
+            _digests.Trust(DumpPath(remote.Id), sha256);
             LogDownloaded(logger, remote.Id.ToString(), remote.StoredBytes, remote.Key, time.GetElapsedTime(started).TotalMilliseconds);
             return Find(remote.Id) ?? throw new IOException($"The copy '{DumpPath(remote.Id)}' vanished right after it was written.");
         }

@@ -25,6 +25,8 @@ internal sealed partial class HeapDumpStore(
     // One entry per analysis reading a dump: retention passes over those dumps.
     private readonly ConcurrentDictionary<Guid, HeapDumpId> _inAnalysis = new();
 
+    private readonly DumpDigestCheck _digests = new(time, logger);
+
     public string DirectoryPath { get; } = Path.GetFullPath(options.Value.Directory);
 
     public string DumpPath(HeapDumpId id) => FilePath(id, DumpExtension);
@@ -49,6 +51,12 @@ internal sealed partial class HeapDumpStore(
         MakeOwnerOnly(producedFile);
         File.Move(producedFile, AnalysisResultPath(id, name), overwrite: true);
     }
+
+    /// <summary>
+    /// Null when the local dump at <paramref name="dumpPath"/> still matches the SHA-256 recorded for it (or none was
+    /// recorded); otherwise why it cannot be trusted. Hashes at disk speed once per dump, then a stat while it is unchanged.
+    /// </summary>
+    public Task<string?> VerifyAsync(string dumpPath, string? sha256, CancellationToken cancellationToken) => _digests.CheckAsync(dumpPath, sha256, cancellationToken);
 
     /// <summary>Keeps retention away from the dump until the returned lease is disposed: an analysis is reading it.</summary>
     public IDisposable LeaseForAnalysis(HeapDumpId id)
@@ -137,6 +145,7 @@ internal sealed partial class HeapDumpStore(
     public bool Delete(HeapDumpId id)
     {
         var existed = File.Exists(DumpPath(id)) || File.Exists(DiagnosticsPath(id));
+        _digests.Forget(DumpPath(id));
         foreach (var path in Directory.Exists(DirectoryPath) ? Directory.EnumerateFiles(DirectoryPath, $"{FilePrefix}{id}.*") : [])
         {
             TryDelete(path);
