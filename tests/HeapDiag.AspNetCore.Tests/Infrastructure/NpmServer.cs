@@ -9,7 +9,8 @@ namespace HeapDiag.AspNetCore.Tests.Infrastructure;
 /// <summary>
 /// A storage emulator from npm (s3rver, Azurite) run by a test: found at an environment variable or in the repository's
 /// gitignored <c>.tools/</c> (where .ci/run installs it), started on 127.0.0.1 at a free port with a fresh temp
-/// directory, awaited until it says it listens, killed and its directory deleted on dispose.
+/// directory, awaited until it says it listens (node loads slowly on a busy machine: up to two minutes), killed and its
+/// directory deleted on dispose.
 /// </summary>
 public sealed class NpmServer : IAsyncDisposable
 {
@@ -118,7 +119,7 @@ public sealed class NpmServer : IAsyncDisposable
             await Poll.UntilAsync(
                 () => _process.HasExited ? throw new InvalidOperationException($"{Name} exited with {_process.ExitCode}: {Output}") : Output.Contains(ready, StringComparison.OrdinalIgnoreCase),
                 $"{Name} to listen on 127.0.0.1:{Port}",
-                TimeSpan.FromSeconds(30));
+                TimeSpan.FromSeconds(120));
         }
         catch
         {
