@@ -43,10 +43,34 @@ public sealed class SampleApiFactory(IReadOnlyDictionary<string, string?>? setti
         builder.ConfigureServices(services => services.AddSingleton<ILogEventSink>(Events));
     }
 
+    /// <summary>Stops the app and deletes its dump directory, also when stopping the app fails.</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await base.DisposeAsync();
+        }
+        finally
+        {
+            DeleteDumpDirectory();
+        }
+    }
+
     protected override void Dispose(bool disposing)
     {
-        base.Dispose(disposing);
-        if (disposing && Directory.Exists(DumpDirectory))
+        try
+        {
+            base.Dispose(disposing);
+        }
+        finally
+        {
+            DeleteDumpDirectory();
+        }
+    }
+
+    private void DeleteDumpDirectory()
+    {
+        if (Directory.Exists(DumpDirectory))
         {
             Directory.Delete(DumpDirectory, recursive: true);
         }
