@@ -120,23 +120,33 @@ internal sealed class RuntimeGroups
         return ids;
     }
 
-    /// <summary>Counted vertices spread evenly over all of them, the first one first (usually the head of their chain).</summary>
+    /// <summary>
+    /// Counted vertices spread evenly over all of them, and the last one: whichever way the depth-first numbering
+    /// walked a long chain, its first or its last counted vertex hangs off the chain's head, where a root path is short.
+    /// </summary>
     private int[] SampleCounted(bool[] counted, long count)
     {
         var wanted = (int)Math.Min(Samples, count);
-        var samples = new List<int>(wanted);
+        var samples = new List<int>(wanted + 1);
         long seen = 0;
-        for (var w = 2; w < _idom.Length && samples.Count < wanted; w++)
+        var last = -1;
+        for (var w = 2; w < _idom.Length; w++)
         {
             if (_typeIds[w] >= 0 && counted[_typeIds[w]])
             {
-                if (seen == samples.Count * count / wanted)
+                if (samples.Count < wanted && seen == samples.Count * count / wanted)
                 {
                     samples.Add(w);
                 }
 
                 seen++;
+                last = w;
             }
+        }
+
+        if (last >= 0 && !samples.Contains(last))
+        {
+            samples.Add(last);
         }
 
         return [.. samples];
