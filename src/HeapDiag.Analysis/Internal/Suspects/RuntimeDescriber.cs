@@ -26,22 +26,38 @@ internal static class RuntimeDescriber
     private const int MaxDepth = 6;
     private const int MaxVisited = 256;
 
-    /// <summary>The application type most samples keep, with each sample's instance of it (all samples when none was found).</summary>
-    public static IReadOnlyList<KeptObject> Kept(LiveHeap heap, DominatorTree tree, SuspectCandidate candidate)
+    /// <summary>
+    /// The application type most samples keep, with the instance kept by the sample nearest the top of the dominator
+    /// tree: its root path is searched for, and a sample deep in a long queue or list would make that search walk
+    /// most of the heap to reach it.
+    /// </summary>
+    public static KeptObject Kept(LiveHeap heap, DominatorTree tree, SuspectCandidate candidate)
     {
         var hold = candidate.Runtime!.Runtime!;
-        var found = new List<KeptObject>();
+        var found = new List<(KeptObject Kept, int Depth)>();
         foreach (var sample in candidate.Samples)
         {
             var counted = tree.RankOf(sample);
             var address = heap.Live.AddressAt(counted);
-            var kept = Find(heap.Dump, address, hold);
-            found.Add(kept is { } obj
+            var kept = Find(heap.Dump, address, hold) is { } obj
                 ? new KeptObject(obj.Address, heap.Live.IndexOf(obj.Address), Name(obj.Type!.Name!), address, counted)
-                : new KeptObject(0, -1, null, address, counted));
+                : new KeptObject(0, -1, null, address, counted);
+            found.Add((kept, Depth(tree.ImmediateDominator, sample)));
         }
 
-        return found.Where(k => k.TypeName is not null).GroupBy(k => k.TypeName).MaxBy(g => g.Count())?.ToList() ?? found;
+        var dominant = found.Where(k => k.Kept.TypeName is not null).GroupBy(k => k.Kept.TypeName).MaxBy(g => g.Count());
+        return (dominant ?? found.AsEnumerable()).MinBy(k => k.Depth).Kept;
+    }
+
+    private static int Depth(int[] immediateDominator, int vertex)
+    {
+        var depth = 0;
+        for (var up = vertex; up > DominatorTree.Root; up = immediateDominator[up])
+        {
+            depth++;
+        }
+
+        return depth;
     }
 
     public static LeakSuspect Describe(SuspectCandidate candidate, KeptObject kept, RenderedPath rendered, string countedType, long live)

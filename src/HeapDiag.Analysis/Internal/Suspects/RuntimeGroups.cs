@@ -47,7 +47,7 @@ internal sealed class RuntimeGroups
     private SuspectCandidate? Group(KnownPattern entry, RuntimeHold hold, List<SuspectCandidate> candidates)
     {
         var counted = TypeIdsOf(hold.Counted);
-        if (counted.Count == 0)
+        if (!counted.Contains(true))
         {
             return null;
         }
@@ -61,7 +61,7 @@ internal sealed class RuntimeGroups
         for (var w = 2; w < _idom.Length; w++)
         {
             var inside = IsSet(under, _idom[w]);
-            if (_typeIds[w] >= 0 && counted.Contains(_typeIds[w]))
+            if (_typeIds[w] >= 0 && counted[_typeIds[w]])
             {
                 count++;
                 first = first < 0 ? w : first;
@@ -108,37 +108,45 @@ internal sealed class RuntimeGroups
 
     private string? TypeNameOf(int vertex) => vertex > DominatorTree.Root && _typeIds[vertex] >= 0 ? _tree.TypeTable[_typeIds[vertex]].Name : null;
 
-    private HashSet<int> TypeIdsOf(string[] names)
+    /// <summary>By type id: whether the type is one of <paramref name="names"/> (an array, as it is asked once per object).</summary>
+    private bool[] TypeIdsOf(string[] names)
     {
-        var ids = new HashSet<int>();
-        for (var id = 0; id < _tree.TypeTable.Count; id++)
+        var ids = new bool[_tree.TypeTable.Count];
+        for (var id = 0; id < ids.Length; id++)
         {
-            if (names.Contains(_tree.TypeTable[id].Name, StringComparer.Ordinal))
-            {
-                ids.Add(id);
-            }
+            ids[id] = names.Contains(_tree.TypeTable[id].Name, StringComparer.Ordinal);
         }
 
         return ids;
     }
 
-    /// <summary>Counted vertices spread evenly over all of them, the first one first (usually the head of their chain).</summary>
-    private int[] SampleCounted(HashSet<int> counted, long count)
+    /// <summary>
+    /// Counted vertices spread evenly over all of them, and the last one: whichever way the depth-first numbering
+    /// walked a long chain, its first or its last counted vertex hangs off the chain's head, where a root path is short.
+    /// </summary>
+    private int[] SampleCounted(bool[] counted, long count)
     {
         var wanted = (int)Math.Min(Samples, count);
-        var samples = new List<int>(wanted);
+        var samples = new List<int>(wanted + 1);
         long seen = 0;
-        for (var w = 2; w < _idom.Length && samples.Count < wanted; w++)
+        var last = -1;
+        for (var w = 2; w < _idom.Length; w++)
         {
-            if (_typeIds[w] >= 0 && counted.Contains(_typeIds[w]))
+            if (_typeIds[w] >= 0 && counted[_typeIds[w]])
             {
-                if (seen == samples.Count * count / wanted)
+                if (samples.Count < wanted && seen == samples.Count * count / wanted)
                 {
                     samples.Add(w);
                 }
 
                 seen++;
+                last = w;
             }
+        }
+
+        if (last >= 0 && !samples.Contains(last))
+        {
+            samples.Add(last);
         }
 
         return [.. samples];

@@ -22,7 +22,7 @@ internal static class SuspectDescriber
         }
 
         var kept = candidates.Where(c => c.Kind == SuspectKinds.Runtime).ToDictionary(c => c, c => RuntimeDescriber.Kept(heap, tree, c));
-        var targets = ranks.Values.Concat(kept.Values.SelectMany(k => k.Select(one => one.Target))).Where(r => r >= 0).Distinct();
+        var targets = ranks.Values.Concat(kept.Values.Select(k => k.Target)).Where(r => r >= 0).Distinct();
         var search = ShortestPathSearch.Run(heap, targets, cancellationToken);
         var live = tree.Retained[DominatorTree.Root];
         var suspects = new List<LeakSuspect>();
@@ -90,18 +90,16 @@ internal static class SuspectDescriber
         return levels == 0 ? path : path with { Links = [.. path.Links.Take(last + 1 - levels)] };
     }
 
-    /// <summary>Described through the sample nearest a root: where in a long queue or list the others sit is noise.</summary>
     private static LeakSuspect? DescribeRuntime(
-        LiveHeap heap, DominatorTree tree, SuspectCandidate candidate, IReadOnlyList<KeptObject> kept, ShortestPathSearch search, long live)
+        LiveHeap heap, DominatorTree tree, SuspectCandidate candidate, KeptObject kept, ShortestPathSearch search, long live)
     {
-        var nearest = kept.Select(k => (Kept: k, Path: search.PathTo(k.Target))).Where(k => k.Path is not null).MinBy(k => k.Path!.Links.Count);
-        if (nearest.Path is not { } path)
+        if (search.PathTo(kept.Target) is not { } path)
         {
             return null;
         }
 
         var countedType = tree.TypeTable[candidate.TypeId].Name;
-        return RuntimeDescriber.Describe(candidate, nearest.Kept, PathRenderer.Render(path, heap.Dump), countedType, live);
+        return RuntimeDescriber.Describe(candidate, kept, PathRenderer.Render(path, heap.Dump), countedType, live);
     }
 
     private static LeakSuspect? DescribeGroup(
