@@ -49,7 +49,7 @@ internal static class RuntimeDescriber
         return (dominant ?? found.AsEnumerable()).MinBy(k => k.Depth).Kept;
     }
 
-    private static int Depth(int[] immediateDominator, int vertex)
+    private static int Depth(IntArray immediateDominator, int vertex)
     {
         var depth = 0;
         for (var up = vertex; up > DominatorTree.Root; up = immediateDominator[up])
