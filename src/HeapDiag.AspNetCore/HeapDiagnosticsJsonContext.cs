@@ -22,5 +22,6 @@ namespace HeapDiag.AspNetCore;
 [JsonSerializable(typeof(HeapDiag.Analysis.HeapDiff))]
 [JsonSerializable(typeof(HeapDiag.Analysis.RetentionReport))]
 [JsonSerializable(typeof(HeapDiag.Analysis.LeakSuspectReport))]
+[JsonSerializable(typeof(HeapDiag.Analysis.RuntimeReport))]
 [JsonSerializable(typeof(HeapDiag.Analyzer.AnalyzerFailure))]
 internal sealed partial class HeapDiagnosticsJsonContext : JsonSerializerContext;

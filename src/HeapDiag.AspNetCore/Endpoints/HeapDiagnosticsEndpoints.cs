@@ -37,6 +37,7 @@ internal static class HeapDiagnosticsEndpoints
         var dumps = group.MapGroup("/heapdump").AddEndpointFilter(RequestedDumpId.Filter);
         HeapDumpEndpoints.Map(dumps);
         AnalysisEndpoints.Map(dumps);
+        RuntimeEndpoints.Map(dumps);
         return root;
     }
 
