@@ -1,6 +1,6 @@
 // Times one monitor tick in steady state (no threshold crossed, no log written): the real sampler, the real
 // window and trend, the real policy. Prints one JSON line: nanoseconds and bytes allocated per tick. With --map, each
-// tick also runs the monitor loop's memory map sampling (a map of /proc/self/smaps every 60th tick), as the service does.
+// tick also runs the monitor loop's memory map sampling (a map of /proc/self/smaps every 360th tick), as the service does.
 using System.Diagnostics;
 using HeapDiag.AspNetCore;
 using HeapDiag.AspNetCore.Capture;
