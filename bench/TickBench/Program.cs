@@ -1,14 +1,17 @@
 // Times one monitor tick in steady state (no threshold crossed, no log written): the real sampler, the real
-// window and trend, the real policy. Prints one JSON line: nanoseconds and bytes allocated per tick.
+// window and trend, the real policy. Prints one JSON line: nanoseconds and bytes allocated per tick. With --map, each
+// tick also runs the monitor loop's memory map sampling (a map of /proc/self/smaps every 360th tick), as the service does.
 using System.Diagnostics;
 using HeapDiag.AspNetCore;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Diagnostics.MemoryMaps;
 using HeapDiag.AspNetCore.Monitoring;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 var ticks = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 20_000;
+MemoryMapSampling? maps = args.Contains("--map") ? new(new MemoryMapHistory(new MemoryMapReader(TimeProvider.System), TimeProvider.System)) : null;
 var options = new MemoryMonitorOptions { ThresholdBytes = long.MaxValue };
 using var sampler = new RuntimeMemorySampler(TimeProvider.System);
 var monitor = new MemoryMonitor(
@@ -24,6 +27,7 @@ var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
 var started = Stopwatch.GetTimestamp();
 for (var i = 0; i < ticks; i++)
 {
+    maps?.OnTick();
     var tick = monitor.TickAsync(CancellationToken.None);
     if (!tick.IsCompletedSuccessfully)
     {

@@ -272,6 +272,7 @@ SECTIONS = {
     "6": "The automatic leak report on a 1.5 GB heap",
     "7": "The store: zstd in the bucket and on the wire, digests",
     "8": "Damaged dumps: the digest check before analysis and download",
+    "9": "The memory map, the monitor tick with it, and the runtime report",
 }
 
 

@@ -125,6 +125,13 @@ public sealed class HeapDump : IDisposable
         return live.Damage is not { } damage ? report : report with { Damage = damage, Notes = [HeapIntegrity.Note(damage), .. report.Notes] };
     }
 
+    /// <summary>
+    /// What the runtime held beside the objects: GC handles by kind, the finalizer queue, threads, modules and dynamic
+    /// assemblies, and each generation's free space with the pinned objects after it. One walk over the heap, no mark pass.
+    /// </summary>
+    /// <param name="cancellationToken">Checked about every 65,000 objects.</param>
+    public RuntimeReport InspectRuntime(CancellationToken cancellationToken = default) => Internal.Runtime.RuntimeInspector.Inspect(_dump, cancellationToken);
+
     /// <summary>Closes the dump and deletes the scratch files.</summary>
     public void Dispose()
     {

@@ -9,9 +9,9 @@ internal sealed record AnalyzerArguments(string Command, string DumpPath, string
     public static bool TryParse(string[] args, [NotNullWhen(true)] out AnalyzerArguments? arguments, out string problem)
     {
         arguments = null;
-        if (args.Length == 0 || args[0] is not (AnalyzerProtocol.AnalyzeCommand or AnalyzerProtocol.RetainersCommand) || args.Length % 2 == 0)
+        if (args.Length == 0 || args[0] is not (AnalyzerProtocol.AnalyzeCommand or AnalyzerProtocol.RetainersCommand or AnalyzerProtocol.RuntimeCommand) || args.Length % 2 == 0)
         {
-            problem = $"usage: {AnalyzerProtocol.AnalyzeCommand}|{AnalyzerProtocol.RetainersCommand} --dump PATH --out DIR --max-memory BYTES [--threshold PERCENT] [--type NAME]";
+            problem = $"usage: {AnalyzerProtocol.AnalyzeCommand}|{AnalyzerProtocol.RetainersCommand}|{AnalyzerProtocol.RuntimeCommand} --dump PATH --out DIR --max-memory BYTES [--threshold PERCENT] [--type NAME]";
             return false;
         }
 

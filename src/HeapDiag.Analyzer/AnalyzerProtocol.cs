@@ -18,6 +18,9 @@ public static class AnalyzerProtocol
     /// <summary>Command: retention paths of one type (<c>--type</c>).</summary>
     public const string RetainersCommand = "retainers";
 
+    /// <summary>Command: runtime facts (GC handles, finalizer queue, threads, modules, fragmentation), one heap walk.</summary>
+    public const string RuntimeCommand = "runtime";
+
     /// <summary>
     /// Command: <c>digest --follow PATH [--zstd OUT]</c>, the SHA-256 of a dump (and its zstd form in OUT) while the
     /// runtime writes it; the app sends <c>end LENGTH</c> when the writer is done and reads <c>sha256 HEX</c>, written
@@ -49,6 +52,9 @@ public static class AnalyzerProtocol
     /// runtime's data access library crashed on it. Only tests set it.
     /// </summary>
     public const string TestSignalVariable = HeapDiag.Analysis.Internal.TestSignalHook.Variable;
+
+    /// <summary>Result file of the runtime facts (<c>RuntimeReport</c>).</summary>
+    public const string RuntimeFile = "runtime.json";
 
     /// <summary>Why the analysis (or part of it) failed (<see cref="AnalyzerFailure"/>).</summary>
     public const string FailureFile = "failure.json";

@@ -12,7 +12,7 @@ namespace HeapDiag.Analyzer;
 /// <summary>
 /// The analyzer process. <c>analyze --dump PATH --out DIR --max-memory BYTES [--threshold PERCENT]</c> writes the
 /// summary and the leak suspects; <c>retainers --dump PATH --out DIR --max-memory BYTES --type NAME</c> the retention
-/// paths of a type. Progress goes to standard error; results and failures to files in DIR (see
+/// paths of a type; <c>runtime</c> (same options) the runtime facts. Progress goes to standard error; results and failures to files in DIR (see
 /// <see cref="AnalyzerProtocol"/>). It ends by itself when its standard input closes: the app that started it is gone.
 /// <c>digest --follow PATH [--zstd OUT]</c> hashes (and compresses) a dump while it is written (<see cref="DigestFollower"/>).
 /// <c>sample --pid PID …</c> samples the app's allocations of given types over EventPipe (<see cref="AllocationSampler"/>).
@@ -50,7 +50,12 @@ internal static class Program
             });
             Progress($"opened {dump.FileName} ({dump.FileBytes:N0} bytes), memory budget {arguments.MaxMemoryBytes:N0} bytes");
             TestSignalHook.RaiseIfAsked(arguments.DumpPath);
-            return arguments.Command == RetainersCommand ? Retainers(dump, arguments) : Analyze(dump, arguments, stopwatch);
+            return arguments.Command switch
+            {
+                RetainersCommand => Retainers(dump, arguments),
+                RuntimeCommand => Runtime(dump, arguments),
+                _ => Analyze(dump, arguments, stopwatch),
+            };
         }
         catch (HeapDumpFormatException ex)
         {
@@ -104,6 +109,14 @@ internal static class Program
             var code = ex.IsAmbiguous ? FailureCodes.TypeAmbiguous : FailureCodes.TypeNotFound;
             return Fail(arguments, ExitCodes.TypeNotFound, new AnalyzerFailure(code, ex.Message, Candidates: ex.Candidates));
         }
+    }
+
+    private static int Runtime(HeapDump dump, AnalyzerArguments arguments)
+    {
+        var report = dump.InspectRuntime();
+        Write(arguments, RuntimeFile, report, AnalyzerJsonContext.Default.RuntimeReport);
+        Progress($"runtime: {report.Handles.Sum(h => h.Count):N0} handles, {report.Threads.Count} threads, {report.Modules.Dynamic} dynamic modules ({report.ElapsedMilliseconds / 1000.0:0.0} s)");
+        return ExitCodes.Success;
     }
 
     /// <summary>A cache of dump pages in proportion to the budget: 8 MiB is plenty for a small heap, 32 MiB for a large one.</summary>
@@ -175,6 +188,7 @@ internal static class Program
 [JsonSerializable(typeof(HeapSummary))]
 [JsonSerializable(typeof(LeakSuspectReport))]
 [JsonSerializable(typeof(RetentionReport))]
+[JsonSerializable(typeof(RuntimeReport))]
 [JsonSerializable(typeof(AnalyzerFailure))]
 [JsonSerializable(typeof(HeapDiag.Analysis.Allocations.AllocationSitesReport))]
 internal sealed partial class AnalyzerJsonContext : JsonSerializerContext;

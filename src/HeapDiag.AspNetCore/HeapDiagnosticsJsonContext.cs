@@ -22,6 +22,7 @@ namespace HeapDiag.AspNetCore;
 [JsonSerializable(typeof(HeapDiag.Analysis.HeapDiff))]
 [JsonSerializable(typeof(HeapDiag.Analysis.RetentionReport))]
 [JsonSerializable(typeof(HeapDiag.Analysis.LeakSuspectReport))]
+[JsonSerializable(typeof(HeapDiag.Analysis.RuntimeReport))]
 [JsonSerializable(typeof(HeapDiag.Analyzer.AnalyzerFailure))]
 [JsonSerializable(typeof(HeapDiag.Analysis.Allocations.AllocationSitesReport))]
 internal sealed partial class HeapDiagnosticsJsonContext : JsonSerializerContext;

@@ -8,7 +8,7 @@ using HeapDiag.Analysis.Internal;
 namespace HeapDiag.Cli;
 
 /// <summary>
-/// The <c>heapdiag</c> command line: <c>summary</c>, <c>suspects</c>, <c>diff</c> and <c>retainers</c> over
+/// The <c>heapdiag</c> command line: <c>summary</c>, <c>suspects</c>, <c>diff</c>, <c>retainers</c> and <c>runtime</c> over
 /// <see cref="HeapDump"/>. Output goes to the writers passed in, so tests can run the tool in-process.
 /// </summary>
 internal static class HeapDiagCommand
@@ -37,6 +37,7 @@ internal static class HeapDiagCommand
             Suspects(output, error, json, maxMemory),
             Diff(output, error, json),
             Retainers(output, error, json),
+            Runtime(output, error, json),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
@@ -130,6 +131,22 @@ internal static class HeapDiagCommand
             using var heap = Open(input.Path, budget: null);
             var result = heap.FindRetainers(parse.GetRequiredValue(typeName), new RetainerOptions { Top = parse.GetValue(top) }, cancellationToken);
             Write(output, parse.GetValue(json), result, CliJsonContext.Default.RetentionReport, ReportWriter.WriteRetainers);
+        }));
+        return command;
+    }
+
+    private static Command Runtime(TextWriter output, TextWriter error, Option<bool> json)
+    {
+        var dump = new Argument<string>("dump") { Description = "Heap dump file (or .zst)." };
+        var command = new Command("runtime", "What the runtime held beside the objects: GC handles by kind, the finalizer queue, threads, modules and dynamic assemblies, free space per generation and the pinned objects after it.")
+        {
+            dump, json,
+        };
+        command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
+        {
+            using var input = DumpInput.Open(parse.GetRequiredValue(dump), cancellationToken);
+            using var heap = Open(input.Path, budget: null);
+            Write(output, parse.GetValue(json), heap.InspectRuntime(cancellationToken), CliJsonContext.Default.RuntimeReport, ReportWriter.WriteRuntime);
         }));
         return command;
     }

@@ -92,6 +92,32 @@ internal static class ReportWriter
         WriteNotes(output, report.Notes);
     }
 
+    public static void WriteRuntime(TextWriter output, RuntimeReport report)
+    {
+        output.WriteLine($"Runtime of {report.DumpFileName} (.NET {report.ClrVersion}), read in {Seconds(report.ElapsedMilliseconds)}");
+        output.WriteLine($"GC handles: {string.Join(", ", report.Handles.Select(h => $"{h.Kind} {Count(h.Count)}"))}");
+        foreach (var kind in report.Handles.Where(h => h.Kind is "Pinned" or "AsyncPinned" or "Strong" or "Dependent"))
+        {
+            output.WriteLine($"  {kind.Kind}: {string.Join(", ", kind.TopTypes.Select(t => $"{t.Name} {Count(t.Count)}"))}");
+        }
+
+        var finalizer = report.Finalizer;
+        output.WriteLine($"Finalizer queue: {Count(finalizer.Ready)} ready for finalization{Types(finalizer.ReadyByType)}, {Count(finalizer.Registered)} registered");
+        output.WriteLine($"Threads: {Count(report.Threads.Count)} ({Count(report.Threads.Alive)} alive); {string.Join(", ", report.Threads.States.Select(s => $"{s.Name} {Count(s.Count)}"))}");
+        var generators = report.Modules.TopDynamicGenerators.Select(g => $"{g.Name} {Count(g.Count)}");
+        output.WriteLine($"Modules: {Count(report.Modules.Count)}, dynamic {Count(report.Modules.Dynamic)}{(report.Modules.Dynamic > 0 ? $" ({string.Join(", ", generators)})" : string.Empty)}");
+        foreach (var generation in report.Fragmentation)
+        {
+            var causes = generation.PinnedCauses.Select(c => $"{c.Type} {Count(c.Objects)} before {Bytes(c.FreeBytesBefore)} free");
+            output.WriteLine($"  {generation.Generation,-6} {Bytes(generation.Bytes),12}, free {Bytes(generation.FreeBytes),12}{(generation.PinnedObjects > 0 ? $"; pinned after free space: {string.Join(", ", causes)}" : string.Empty)}");
+        }
+
+        WriteNotes(output, report.Notes);
+    }
+
+    private static string Types(IReadOnlyList<TypeStats> types) =>
+        types.Count == 0 ? string.Empty : $" ({string.Join(", ", types.Select(t => $"{t.Name} {Count(t.Count)}"))})";
+
     public static void WriteSuspects(TextWriter output, LeakSuspectReport report)
     {
         var baseline = report.BaselineDumpFileName is { } earlier ? $", compared with {earlier}" : string.Empty;

@@ -22,6 +22,7 @@ internal sealed partial class HeapAnalysisService(
 {
     private const string SummaryResult = "summary";
     private const string SuspectsResult = "suspects";
+    private const string RuntimeResult = "runtime";
 
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -30,6 +31,10 @@ internal sealed partial class HeapAnalysisService(
 
     public Task<AnalysisOutcome<LeakSuspectReport>> SuspectsAsync(HeapDumpId id, CancellationToken cancellationToken) =>
         ResultAsync(id, SuspectsResult, HeapDiagnosticsJsonContext.Default.LeakSuspectReport, AnalyzerProtocol.AnalyzeCommand, null, cancellationToken);
+
+    /// <summary>GC handles, finalizer queue, threads, modules and fragmentation: one walk of the analyzer, kept like the summary.</summary>
+    public Task<AnalysisOutcome<RuntimeReport>> RuntimeAsync(HeapDumpId id, CancellationToken cancellationToken) =>
+        ResultAsync(id, RuntimeResult, HeapDiagnosticsJsonContext.Default.RuntimeReport, AnalyzerProtocol.RuntimeCommand, null, cancellationToken);
 
     /// <summary>The suspects of <paramref name="id"/> matched by fingerprint with those of <paramref name="baseline"/>.</summary>
     public async Task<AnalysisOutcome<LeakSuspectReport>> SuspectsAsync(HeapDumpId id, HeapDumpId baseline, CancellationToken cancellationToken)
@@ -150,9 +155,12 @@ internal sealed partial class HeapAnalysisService(
     }
 
     private static IEnumerable<(string File, string Name)> Results(AnalyzerJob job, string resultName) =>
-        job.Command == AnalyzerProtocol.RetainersCommand
-            ? [(AnalyzerProtocol.RetainersFile, resultName)]
-            : [(AnalyzerProtocol.SummaryFile, SummaryResult), (AnalyzerProtocol.SuspectsFile, SuspectsResult)];
+        job.Command switch
+        {
+            AnalyzerProtocol.RetainersCommand => [(AnalyzerProtocol.RetainersFile, resultName)],
+            AnalyzerProtocol.RuntimeCommand => [(AnalyzerProtocol.RuntimeFile, resultName)],
+            _ => [(AnalyzerProtocol.SummaryFile, SummaryResult), (AnalyzerProtocol.SuspectsFile, SuspectsResult)],
+        };
 
     private T? TryReadResult<T>(HeapDumpId id, string name, JsonTypeInfo<T> typeInfo)
         where T : class

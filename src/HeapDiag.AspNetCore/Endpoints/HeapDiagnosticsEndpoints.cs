@@ -38,6 +38,7 @@ internal static class HeapDiagnosticsEndpoints
         var dumps = group.MapGroup("/heapdump").AddEndpointFilter(RequestedDumpId.Filter);
         HeapDumpEndpoints.Map(dumps);
         AnalysisEndpoints.Map(dumps);
+        RuntimeEndpoints.Map(dumps);
         return root;
     }
 

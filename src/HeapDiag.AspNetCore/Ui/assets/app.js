@@ -7,6 +7,7 @@ import { byId, fill, message } from './dom.js';
 import { DumpView } from './dump-view.js';
 import { DumpsPanel } from './dumps.js';
 import { ago, clock, duration } from './format.js';
+import { memoryMapView } from './memory-map.js';
 import { growthWords, monitorFacts } from './monitor.js';
 import { memoryView } from './now.js';
 
@@ -64,6 +65,7 @@ async function refresh(current) {
       byId('growth').textContent = growthWords(monitor);
       fill(byId('monitor-facts'), monitorFacts(monitor));
       fill(byId('now-body'), memoryView(memory));
+      fill(byId('map-body'), ...memoryMapView(memory.memoryMap));
       byId('instance').textContent = `${memory.instance.machineName} · pid ${memory.instance.processId} · ${memory.platform.runtimeVersion}`;
       if (monitor.autoDumps.length !== autoDumps || Date.now() - listedAt > relistEvery) {
         await dumps.reload();
@@ -118,7 +120,7 @@ function endSession() {
   clearTimeout(timer);
   [autoDumps, listedAt] = [-1, 0];
   chart.update(null);
-  ['growth', 'monitor-facts', 'now-body', 'instance'].forEach((id) => fill(byId(id)));
+  ['growth', 'monitor-facts', 'now-body', 'map-body', 'instance'].forEach((id) => fill(byId(id)));
   dumps.clear();
   view.close();
 }
