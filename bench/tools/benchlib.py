@@ -266,7 +266,7 @@ def cmd_capture_summary(args):
 SECTIONS = {
     "1": "Capture: HeapDiag vs createdump on a ~1 GB heap",
     "2": "Node v8.writeHeapSnapshot on 10 M objects",
-    "3": "Analysis: leak suspects, summary and the plain ClrMD walk",
+    "3": "Analysis at scale: a service-shaped heap at 15 M and 60 M objects, beside the ClrMD walk and dotnet-dump",
     "4": "Monitor overhead on GET /hello",
     "5": "GET /debug/memory",
     "6": "The automatic leak report on a 1.5 GB heap",

@@ -176,13 +176,15 @@ public sealed class HeapDump : IDisposable
         MemoryPlan.ThrowIfBelowMinimum(_dump, _options.MemoryBudgetBytes, _options.PageCacheBytes, dominators: true);
         var live = Mark(cancellationToken);
         var gcBytes = GC.GetTotalMemory(forceFullCollection: true);
-        var inMemory = !_options.AlwaysMapScratchArrays && MemoryPlan.FitsInMemory(gcBytes, live.Live.Count, live.EdgeCount, _options.MemoryBudgetBytes);
-        if (!inMemory && _options.MemoryBudgetBytes is { } budget)
+        // With a budget the arrays always go to mapped files: the GC heap then holds about 4 bytes per live object
+        // whatever the heap's size, and on this pass's access pattern mapped arrays cost no more time than managed ones.
+        var inMemory = !_options.AlwaysMapScratchArrays && _options.MemoryBudgetBytes is null;
+        if (_options.MemoryBudgetBytes is { } budget)
         {
             MemoryPlan.ThrowIfMappedPassDoesNotFit(gcBytes, live.Live.Count, live.EdgeCount, budget);
             live.AddNote(string.Create(
                 CultureInfo.InvariantCulture,
-                $"The dominator tree's arrays were kept in memory-mapped scratch files: in memory they needed about {ByteSize.Format(DominatorTree.PeakBytes(live.Live.Count, live.EdgeCount))} more, past the budget of {ByteSize.Format(budget)}. The answer is the same; only the time can differ."));
+                $"The dominator tree's arrays were kept in memory-mapped scratch files (in memory they would take about {ByteSize.Format(DominatorTree.PeakBytes(live.Live.Count, live.EdgeCount))} of the budget of {ByteSize.Format(budget)}): file pages the kernel can reclaim, not GC heap."));
         }
 
         _scratch ??= ScratchSpace.Create(_options.ScratchDirectory);

@@ -7,9 +7,9 @@ public sealed record HeapDumpOptions
     /// Most memory the analysis may hold on the GC heap, in bytes (run it with this as the GC hard limit); null for no
     /// limit. Before the mark pass the GC's segments tell whether even the mark bitmap fits, and if not
     /// <see cref="HeapAnalysisBudgetException"/> comes at once. Before the dominator tree (retained sizes, leak
-    /// suspects) the analysis computes what the tree needs in memory — about 24 bytes per live object — and when that
-    /// does not fit, keeps the tree's arrays in memory-mapped scratch files instead (about 4 bytes per live object stay
-    /// on the GC heap). Pages of the mapped dump and scratch files are file pages the kernel reclaims under pressure,
+    /// suspects) the tree's arrays go to memory-mapped scratch files (with no budget they are ordinary arrays, about
+    /// 24 bytes per live object): about 4 bytes per live object stay on the GC heap, and the analysis is refused only
+    /// if even that does not fit. Pages of the mapped dump and scratch files are file pages the kernel reclaims under pressure,
     /// not counted here. Default null.
     /// </summary>
     public long? MemoryBudgetBytes { get; init; }
@@ -32,6 +32,6 @@ public sealed record HeapDumpOptions
     /// </summary>
     public int MaxDistinctStrings { get; init; } = 500_000;
 
-    /// <summary>Puts the dominator pass's arrays in memory-mapped scratch files even when they would fit in the budget: for tests that compare both.</summary>
+    /// <summary>Puts the dominator pass's arrays in memory-mapped scratch files even with no budget: for tests that compare both.</summary>
     internal bool AlwaysMapScratchArrays { get; init; }
 }

@@ -29,7 +29,7 @@ public sealed class AnalysisAtScaleTests(DeepShapesDump dump) : IClassFixture<De
     [Fact]
     public void Through_scratch_files_within_a_GC_hard_limit_the_answer_is_the_in_memory_one()
     {
-        // 6.5 M live objects, 8 M references: in memory the dominator pass needs ~206 MiB all told (96 MiB fixed,
+        // 6.5 M live objects, 8 M references: in memory the dominator pass would need ~206 MiB all told (96 MiB fixed,
         // 106 MiB of arrays), mapped ~158 MiB (a predecessor bucket and the root-path search's parents).
         const long Budget = 180L << 20;
 

@@ -107,6 +107,20 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
     }
 
     [Fact]
+    public void A_summary_after_leak_suspects_of_the_same_dump_counts_what_the_suspects_pass_left_out()
+    {
+        using var dump = HeapDump.Open(dumps.BeforePath);
+        dump.FindLeakSuspects();
+
+        var summary = dump.Summarize();
+
+        Assert.Equal(dumps.Before.InHeap, summary.InHeap);
+        Assert.Equal(dumps.Before.Live, summary.Live);
+        Assert.Equal(dumps.Before.DuplicateStrings.WastedBytes, summary.DuplicateStrings.WastedBytes);
+        Assert.Equal(dumps.Before.DuplicateStrings.Top.Select(d => (d.Value, d.Count)), summary.DuplicateStrings.Top.Select(d => (d.Value, d.Count)));
+    }
+
+    [Fact]
     public void Duplicate_strings_find_the_repeated_value()
     {
         var duplicates = dumps.Before.DuplicateStrings;

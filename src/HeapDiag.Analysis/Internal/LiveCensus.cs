@@ -34,6 +34,12 @@ internal sealed class LiveCensus : ILiveObjectObserver
 
     public DuplicateStringCounter Strings { get; }
 
+    /// <summary>
+    /// Whether live strings are counted by value as the mark pass reaches them (a summary's duplicate strings); leak
+    /// suspects leave it off, and <see cref="LiveHeap.CountAllObjects(CancellationToken)"/> counts them afterwards if a summary follows.
+    /// </summary>
+    public bool CountsStrings { get; set; } = true;
+
     public long Objects { get; private set; }
 
     public long Bytes { get; private set; }
@@ -58,7 +64,7 @@ internal sealed class LiveCensus : ILiveObjectObserver
             _generationBytes[generation] += (long)size;
         }
 
-        if (type.IsString)
+        if (type.IsString && CountsStrings)
         {
             Strings.Add(address, size);
         }

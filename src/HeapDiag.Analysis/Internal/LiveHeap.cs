@@ -57,7 +57,7 @@ internal sealed class LiveHeap
     {
         var roots = RootSet.Collect(dump, cancellationToken);
         var live = dump.CreateObjectBitmap();
-        var census = new LiveCensus(dump, live, maxDistinctStrings);
+        var census = new LiveCensus(dump, live, maxDistinctStrings) { CountsStrings = countAllObjects };
         var notes = new List<string>();
         var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
         var walk = integrity.CreateWalkCheck();
@@ -83,8 +83,19 @@ internal sealed class LiveHeap
     /// <summary>Adds what a later pass has to say about this dump's analysis.</summary>
     public void AddNote(string note) => _notes.Add(note);
 
-    /// <summary>Counts every object in the heap for <see cref="InHeap"/>, unless the mark pass already did.</summary>
-    public void CountAllObjects(CancellationToken cancellationToken) => _inHeap ??= CountAllObjects(Dump, new HeapIntegrity(Dump.Segments, Dump.PointerSize).CreateWalkCheck(), _notes, cancellationToken);
+    /// <summary>
+    /// What a summary needs beyond the mark pass for leak suspects: every object in the heap for <see cref="InHeap"/>,
+    /// and the live strings by value, unless the mark pass already counted them.
+    /// </summary>
+    public void CountAllObjects(CancellationToken cancellationToken)
+    {
+        _inHeap ??= CountAllObjects(Dump, new HeapIntegrity(Dump.Segments, Dump.PointerSize).CreateWalkCheck(), _notes, cancellationToken);
+        if (!Census.CountsStrings)
+        {
+            CountLiveStrings(cancellationToken);
+            Census.CountsStrings = true;
+        }
+    }
 
     /// <summary>
     /// Runs the mark pass and returns the edge count and the whole-heap totals. The whole-heap walk (ClrMD's,
@@ -119,6 +130,25 @@ internal sealed class LiveHeap
         var totals = wholeHeap.GetAwaiter().GetResult();
         notes.AddRange(walkNotes);
         return (edges, totals);
+    }
+
+    /// <summary>The live strings by value, in address order: one pass over the bitmap, reading method tables in place.</summary>
+    private void CountLiveStrings(CancellationToken cancellationToken)
+    {
+        var objects = Dump.Objects;
+        long seen = 0;
+        foreach (var address in Live.EnumerateSet())
+        {
+            if (++seen % CancellationCheckInterval == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (objects.GetType(address) is { IsString: true } type)
+            {
+                Census.Strings.Add(address, objects.GetSize(address, type));
+            }
+        }
     }
 
     /// <summary>Every object in the heap, live or not yet collected: ClrMD's sequential heap walk.</summary>

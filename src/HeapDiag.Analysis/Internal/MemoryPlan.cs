@@ -5,8 +5,8 @@ namespace HeapDiag.Analysis.Internal;
 
 /// <summary>
 /// What the analysis of one dump needs on the GC heap (the budget is the analyzer's GC hard limit), before the mark
-/// pass from the GC's segments and after it from the counted objects, and whether the dominator pass keeps its
-/// arrays in memory or in memory-mapped scratch files.
+/// pass from the GC's segments, and after it from the counted objects, with the dominator pass's arrays in
+/// memory-mapped scratch files.
 /// </summary>
 /// <remarks>
 /// Pages of the mapped dump and of mapped scratch files are not counted: they are file pages the kernel can drop or
@@ -39,14 +39,6 @@ internal static class MemoryPlan
                 $"the analysis of a {ByteSize.Format(heapBytes)} GC heap ({dump.Segments.Count:N0} segments) needs about {ByteSize.Format(needed)} of memory at the least, more than the budget of {ByteSize.Format(limit)}"));
         }
     }
-
-    /// <summary>
-    /// Whether the dominator pass fits on the GC heap beside what is there now (<paramref name="gcBytesNow"/>); when it
-    /// does not, its arrays go to mapped scratch files and only the root-path search stays on the GC heap, which
-    /// <see cref="ThrowIfMappedPassDoesNotFit"/> checks.
-    /// </summary>
-    public static bool FitsInMemory(long gcBytesNow, long liveObjects, long edges, long? budget) =>
-        budget is not { } limit || AnalysisMemory.FixedBytes + gcBytesNow + DominatorTree.PeakBytes(liveObjects, edges) <= limit;
 
     /// <summary>With its arrays mapped, the pass still holds a predecessor bucket and the root-path search's parents (4 bytes per object) on the GC heap.</summary>
     public static long MappedPeakBytes(long gcBytesNow, long liveObjects) =>

@@ -22,12 +22,26 @@ internal sealed class RootSet
     /// <summary>The "offset" reported for a secondary object that a dependent handle keeps alive.</summary>
     public const int DependentHandleOffset = -1;
 
+    /// <summary>Bits of the filter of primary objects: 2^20 bits (128 KiB), a few percent false positives for 100,000s of handles.</summary>
+    private const int FilterBits = 1 << 20;
+
     private readonly Dictionary<ulong, ulong[]> _dependents;
+
+    /// <summary>
+    /// One bit per hash of a primary object's address: every pass asks about every live object, and with a
+    /// <c>ConditionalWeakTable</c> of many entries a dictionary lookup per object was a measurable share of the pass.
+    /// </summary>
+    private readonly ulong[] _primaryFilter = new ulong[FilterBits / 64];
 
     private RootSet(IReadOnlyList<HeapRoot> roots, Dictionary<ulong, ulong[]> dependents)
     {
         Roots = roots;
         _dependents = dependents;
+        foreach (var primary in dependents.Keys)
+        {
+            var bit = FilterBit(primary);
+            _primaryFilter[bit / 64] |= 1UL << (bit % 64);
+        }
     }
 
     /// <summary>The roots; static fields first, then handles, stacks, the finalizer queue and the rest.</summary>
@@ -67,7 +81,7 @@ internal sealed class RootSet
     public void VisitDependents<TVisitor>(ulong address, ref TVisitor visitor)
         where TVisitor : struct, IReferenceVisitor
     {
-        if (_dependents.Count > 0 && _dependents.TryGetValue(address, out var secondaries))
+        if (_dependents.Count > 0 && MayBePrimary(address) && _dependents.TryGetValue(address, out var secondaries))
         {
             foreach (var secondary in secondaries)
             {
@@ -75,6 +89,16 @@ internal sealed class RootSet
             }
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool MayBePrimary(ulong address)
+    {
+        var bit = FilterBit(address);
+        return (_primaryFilter[bit / 64] & (1UL << (bit % 64))) != 0;
+    }
+
+    /// <summary>Objects are 8-byte aligned: drop those bits, then mix the rest (Fibonacci hashing) into the filter's range.</summary>
+    private static int FilterBit(ulong address) => (int)(((address >> 3) * 0x9E3779B97F4A7C15) >> (64 - 20));
 
     /// <summary>
     /// Adds the strong and pinned handles to <paramref name="roots"/>; returns the dependent handles, by primary
