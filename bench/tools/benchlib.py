@@ -271,6 +271,7 @@ SECTIONS = {
     "5": "GET /debug/memory",
     "6": "The automatic leak report on a 1.5 GB heap",
     "7": "The store: zstd in the bucket and on the wire, digests",
+    "8": "Allocation sites: sampling the app over EventPipe",
 }
 
 

@@ -9,4 +9,5 @@ namespace HeapDiag.Cli;
 [JsonSerializable(typeof(HeapDiff))]
 [JsonSerializable(typeof(RetentionReport))]
 [JsonSerializable(typeof(LeakSuspectReport))]
+[JsonSerializable(typeof(HeapDiag.Analysis.Allocations.AllocationSitesReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

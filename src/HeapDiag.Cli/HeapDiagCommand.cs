@@ -36,6 +36,7 @@ internal static class HeapDiagCommand
             Suspects(output, error, json, maxMemory),
             Diff(output, error, json),
             Retainers(output, error, json),
+            Sites(output, error, json),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
@@ -129,6 +130,28 @@ internal static class HeapDiagCommand
             using var heap = Open(input.Path, budget: null);
             var result = heap.FindRetainers(parse.GetRequiredValue(typeName), new RetainerOptions { Top = parse.GetValue(top) }, cancellationToken);
             Write(output, parse.GetValue(json), result, CliJsonContext.Default.RetentionReport, ReportWriter.WriteRetainers);
+        }));
+        return command;
+    }
+
+    private static Command Sites(TextWriter output, TextWriter error, Option<bool> json)
+    {
+        var trace = new Argument<string>("nettrace") { Description = "An EventPipe trace with allocation events and their stacks, such as 'dotnet-trace collect --profile gc-verbose' writes." };
+        var types = new Option<string[]>("--type") { Description = "Type whose allocations to show: a full name or its last part. Repeat for more.", Required = true };
+        var command = new Command("sites", "Which code allocates a type: its top call stacks by sampled bytes, from a trace recorded elsewhere.")
+        {
+            trace, types, json,
+        };
+        command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
+        {
+            var path = parse.GetRequiredValue(trace);
+            if (!File.Exists(path))
+            {
+                throw new HeapDumpFormatException($"{path}: no such file");
+            }
+
+            var report = SitesInput.Read(path, parse.GetRequiredValue(types));
+            Write(output, parse.GetValue(json), report, CliJsonContext.Default.AllocationSitesReport, SitesWriter.Write);
         }));
         return command;
     }
