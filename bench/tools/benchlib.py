@@ -273,6 +273,7 @@ SECTIONS = {
     "7": "The store: zstd in the bucket and on the wire, digests",
     "8": "Damaged dumps: the digest check before analysis and download",
     "9": "The memory map, the monitor tick with it, and the runtime report",
+    "10": "Allocation sites: sampling the app over EventPipe",
 }
 
 

@@ -10,4 +10,5 @@ namespace HeapDiag.Cli;
 [JsonSerializable(typeof(RetentionReport))]
 [JsonSerializable(typeof(LeakSuspectReport))]
 [JsonSerializable(typeof(RuntimeReport))]
+[JsonSerializable(typeof(HeapDiag.Analysis.Allocations.AllocationSitesReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

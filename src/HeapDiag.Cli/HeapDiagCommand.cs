@@ -38,6 +38,7 @@ internal static class HeapDiagCommand
             Diff(output, error, json),
             Retainers(output, error, json),
             Runtime(output, error, json),
+            Sites(output, error, json),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
@@ -147,6 +148,28 @@ internal static class HeapDiagCommand
             using var input = DumpInput.Open(parse.GetRequiredValue(dump), cancellationToken);
             using var heap = Open(input.Path, budget: null);
             Write(output, parse.GetValue(json), heap.InspectRuntime(cancellationToken), CliJsonContext.Default.RuntimeReport, ReportWriter.WriteRuntime);
+        }));
+        return command;
+    }
+
+    private static Command Sites(TextWriter output, TextWriter error, Option<bool> json)
+    {
+        var trace = new Argument<string>("nettrace") { Description = "An EventPipe trace with allocation events and their stacks, such as 'dotnet-trace collect --profile gc-verbose' writes." };
+        var types = new Option<string[]>("--type") { Description = "Type whose allocations to show: a full name or its last part. Repeat for more.", Required = true };
+        var command = new Command("sites", "Which code allocates a type: its top call stacks by sampled bytes, from a trace recorded elsewhere.")
+        {
+            trace, types, json,
+        };
+        command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
+        {
+            var path = parse.GetRequiredValue(trace);
+            if (!File.Exists(path))
+            {
+                throw new HeapDumpFormatException($"{path}: no such file");
+            }
+
+            var report = SitesInput.Read(path, parse.GetRequiredValue(types));
+            Write(output, parse.GetValue(json), report, CliJsonContext.Default.AllocationSitesReport, SitesWriter.Write);
         }));
         return command;
     }

@@ -17,6 +17,9 @@ internal sealed class TargetProcess : IDisposable
 
     public static string AssemblyPath => Path.Combine(AppContext.BaseDirectory, "HeapDiag.Analysis.TestTarget.dll");
 
+    /// <summary>The target's process id, for a diagnostics session on it.</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Starts the target with <paramref name="markers"/> leaked markers and waits until it is ready.</summary>
     public static TargetProcess Start(int markers)
     {

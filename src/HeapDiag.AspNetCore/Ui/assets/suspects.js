@@ -4,6 +4,7 @@
 
 import { bar, chain, h } from './dom.js';
 import { bytes, count, percent, signedBytes } from './format.js';
+import { sitesView } from './sites.js';
 import { notes } from './types.js';
 
 /** The report, or null when the route does not exist here: a 404 that is not "no such dump". */
@@ -45,7 +46,8 @@ function suspectView(s) {
     s.rootPath ? [
       h('p', { class: 'path-head' }, `Path from the GC root (${s.rootPath.rootKind}):`),
       chain(s.rootPath.steps.map((step) => h('code', { title: step.typeName }, step.text))),
-    ] : null);
+    ] : null,
+    s.allocationSites ? sitesView(s.allocationSites) : null);
 }
 
 /** The known retention pattern the suspect matches (or "application leak"): why the memory stays, and the fix. */
