@@ -32,7 +32,7 @@ internal sealed class AnalysisBudget(IOptions<HeapAnalysisOptions> options)
 
         var container = CgroupMemory.Read();
         (var limit, var used, var what) = container is { MemoryLimitBytes: { } containerLimit }
-            ? (containerLimit, container.MemoryWorkingSetBytes ?? container.MemoryUsageBytes ?? Environment.WorkingSet, "the container's memory limit")
+            ? (containerLimit, InUse(container), "the container's memory limit")
             : (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, Environment.WorkingSet, "the memory the GC sees");
         var margin = Math.Max(MinimumMargin, limit / 20);
         var left = Math.Max(0, limit - used - margin);
@@ -40,6 +40,16 @@ internal sealed class AnalysisBudget(IOptions<HeapAnalysisOptions> options)
         return new MemoryBudget(bytes, Format(
             $"{bytes:N0} bytes: {limit:N0} bytes ({what}) less {used:N0} in use and a {margin:N0}-byte margin{(left > DefaultCap ? ", at most 1 GiB" : string.Empty)}"));
     }
+
+    /// <remarks>
+    /// The group's page cache is left out, active or not: the analyzer reads the dump and its scratch arrays through
+    /// memory-mapped files, so the dump just written (which the digest follower read, making its pages active) is
+    /// page cache the kernel reclaims for the analyzer before it kills anything. Counting it as in use left a
+    /// 1 GiB container with too small a budget right after its automatic dump.
+    /// </remarks>
+    private static long InUse(ContainerInfo container) =>
+        container is { MemoryUsageBytes: { } usage, PageCacheBytes: { } cache } ? Math.Max(0, usage - cache)
+            : container.MemoryWorkingSetBytes ?? container.MemoryUsageBytes ?? Environment.WorkingSet;
 
     private static string Format(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -39,7 +39,8 @@ internal static class CgroupMemory
                 var limitText = File.ReadAllText(max).Trim();
                 var limit = limitText == "max" ? null : ParseOrNull(limitText);
                 var usage = ReadNumber(Path.Combine(directory, "memory.current"));
-                return new ContainerInfo(2, limit, usage, WorkingSet(usage, Path.Combine(directory, "memory.stat"), "inactive_file"));
+                var stat = Path.Combine(directory, "memory.stat");
+                return new ContainerInfo(2, limit, usage, WorkingSet(usage, stat, "inactive_file"), StatValue(stat, "file"));
             }
         }
 
@@ -56,7 +57,8 @@ internal static class CgroupMemory
             {
                 var limit = ReadNumber(limitFile);
                 var usage = ReadNumber(Path.Combine(directory, "memory.usage_in_bytes"));
-                return new ContainerInfo(1, limit is >= V1UnlimitedFloor ? null : limit, usage, WorkingSet(usage, Path.Combine(directory, "memory.stat"), "total_inactive_file"));
+                var stat = Path.Combine(directory, "memory.stat");
+                return new ContainerInfo(1, limit is >= V1UnlimitedFloor ? null : limit, usage, WorkingSet(usage, stat, "total_inactive_file"), StatValue(stat, "total_cache"));
             }
         }
 
@@ -67,22 +69,30 @@ internal static class CgroupMemory
     /// Usage less the inactive page cache, as the kubelet counts a container's working set: the page cache of a
     /// dump just written is usage too, but the kernel drops it before it kills anything.
     /// </summary>
-    private static long? WorkingSet(long? usage, string statFile, string inactiveKey)
+    /// <summary>
+    /// Usage less the inactive page cache, as the kubelet counts a container's working set: the page cache of a
+    /// dump just written is usage too, but the kernel drops it before it kills anything.
+    /// </summary>
+    private static long? WorkingSet(long? usage, string statFile, string inactiveKey) =>
+        usage is { } used && StatValue(statFile, inactiveKey) is { } inactive ? Math.Max(0, used - inactive) : usage;
+
+    /// <summary>One value of the group's memory.stat, or null when the file or the key is missing.</summary>
+    private static long? StatValue(string statFile, string key)
     {
-        if (usage is not { } used || !File.Exists(statFile))
+        if (!File.Exists(statFile))
         {
-            return usage;
+            return null;
         }
 
         foreach (var line in File.ReadLines(statFile))
         {
-            if (line.StartsWith(inactiveKey + " ", StringComparison.Ordinal) && ParseOrNull(line[(inactiveKey.Length + 1)..].Trim()) is { } inactive)
+            if (line.StartsWith(key + " ", StringComparison.Ordinal))
             {
-                return Math.Max(0, used - inactive);
+                return ParseOrNull(line[(key.Length + 1)..].Trim());
             }
         }
 
-        return usage;
+        return null;
     }
 
     private static IEnumerable<string> Candidates(string root, string? relative)

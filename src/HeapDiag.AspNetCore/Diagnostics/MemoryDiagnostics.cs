@@ -93,9 +93,10 @@ internal sealed record ResourceUsage(double UserCpuSeconds, double SystemCpuSeco
 
 /// <summary>
 /// The control group's memory limit and usage, when the process runs in one. <see cref="MemoryWorkingSetBytes"/> is
-/// the usage less the inactive page cache (what the kubelet calls the working set).
+/// the usage less the inactive page cache (what the kubelet calls the working set); <see cref="PageCacheBytes"/> is all
+/// of the group's page cache, active or not (memory.stat's <c>file</c>, v1 <c>total_cache</c>).
 /// </summary>
-internal sealed record ContainerInfo(int CgroupVersion, long? MemoryLimitBytes, long? MemoryUsageBytes, long? MemoryWorkingSetBytes);
+internal sealed record ContainerInfo(int CgroupVersion, long? MemoryLimitBytes, long? MemoryUsageBytes, long? MemoryWorkingSetBytes, long? PageCacheBytes = null);
 
 /// <summary>Leak indicators, each a sentence with its number, and what to do next.</summary>
 internal sealed record LeakAnalysis(IReadOnlyList<string> PotentialLeaks, string Recommendation);

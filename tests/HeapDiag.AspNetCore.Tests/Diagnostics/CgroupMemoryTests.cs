@@ -17,7 +17,7 @@ public sealed class CgroupMemoryTests : IDisposable
 
         var info = CgroupMemory.Read(Path.Combine(_root, "cgroup"), Path.Combine(_root, "fs"));
 
-        Assert.Equal(new ContainerInfo(2, 1073741824, 900000000, 600000000), info);
+        Assert.Equal(new ContainerInfo(2, 1073741824, 900000000, 600000000, 400000000), info);
     }
 
     [Fact]
