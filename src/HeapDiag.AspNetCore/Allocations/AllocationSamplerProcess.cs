@@ -21,9 +21,6 @@ internal sealed partial class AllocationSamplerProcess(
     /// <summary>The sampler reads a stream, not a dump: it needs far less than an analysis, and never more than this.</summary>
     private const long MaxBudgetBytes = 512L << 20;
 
-    /// <summary>Room for the runtime's own native memory: the GC hard limit is the budget less this.</summary>
-    private const long NativeAllowanceBytes = 32L << 20;
-
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<int, Process> _running = new();
@@ -88,20 +85,9 @@ internal sealed partial class AllocationSamplerProcess(
     {
         string[] arguments = [AnalyzerProtocol.SampleCommand, "--pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--out", workspace,
             "--seconds", seconds.ToString(CultureInfo.InvariantCulture), .. types.SelectMany(type => new[] { "--type", type })];
-        var start = host.StartInfo(Path.Combine(workspace, "analyzer.runtimeconfig.json"), budget - NativeAllowanceBytes, arguments, workspace);
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        process.ErrorDataReceived += (_, line) =>
-        {
-            if (line.Data is { Length: > 0 } text)
-            {
-                LogOutput(logger, process.Id, text);
-            }
-        };
-        process.OutputDataReceived += (_, _) => { };
-        process.Start();
+        var process = host.Start(
+            Path.Combine(workspace, "analyzer.runtimeconfig.json"), budget - AnalyzerHost.NativeAllowanceBytes, arguments, workspace, (processId, line) => LogOutput(logger, processId, line));
         _running[process.Id] = process;
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
         return process;
     }
 

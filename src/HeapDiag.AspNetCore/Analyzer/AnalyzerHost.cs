@@ -66,6 +66,9 @@ internal sealed class AnalyzerHost
         return new AnalyzerHost(dotnet, analyzer, FindDependencyManifest(), null);
     }
 
+    /// <summary>Room for the analyzer's own native memory: its GC hard limit is its memory budget less this.</summary>
+    public const long NativeAllowanceBytes = 32L << 20;
+
     /// <summary>
     /// How to start the analyzer with <paramref name="arguments"/>: through the app's runtime host with a runtime
     /// configuration written to <paramref name="runtimeConfig"/> (the app's runtime, workstation non-concurrent GC — one
@@ -106,6 +109,28 @@ internal sealed class AnalyzerHost
 
         start.Environment["DOTNET_ROOT"] = Path.GetDirectoryName(DotnetPath!);
         return start;
+    }
+
+    /// <summary>
+    /// Starts the analyzer as <see cref="StartInfo"/> describes, with each line of its standard error passed to
+    /// <paramref name="onErrorLine"/> (with the process id) and its standard output drained, so that neither pipe
+    /// fills up and blocks it.
+    /// </summary>
+    public Process Start(string runtimeConfig, long gcHeapHardLimit, IEnumerable<string> arguments, string workingDirectory, Action<int, string> onErrorLine)
+    {
+        var process = new Process { StartInfo = StartInfo(runtimeConfig, gcHeapHardLimit, arguments, workingDirectory), EnableRaisingEvents = true };
+        process.ErrorDataReceived += (_, line) =>
+        {
+            if (line.Data is { Length: > 0 } text)
+            {
+                onErrorLine(process.Id, text);
+            }
+        };
+        process.OutputDataReceived += (_, _) => { };
+        process.Start();
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        return process;
     }
 
     private static string RuntimeConfig(long gcHeapHardLimit) => new JsonObject

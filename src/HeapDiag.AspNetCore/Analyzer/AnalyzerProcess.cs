@@ -34,9 +34,6 @@ internal sealed record AnalyzerRun(bool Started, int? ExitCode, AnalyzerFailure?
 internal sealed partial class AnalyzerProcess(
     AnalyzerHost host, AnalysisBudget budgets, TimeProvider timeProvider, IOptions<HeapAnalysisOptions> options, ILogger<AnalyzerProcess> logger) : IDisposable
 {
-    /// <summary>Room for the runtime's own native memory: the GC hard limit is the budget less this.</summary>
-    private const long NativeAllowanceBytes = 32L << 20;
-
     /// <summary>Exit statuses of a process killed by a fault signal (128 + the signal's number, as .NET reports them on Unix).</summary>
     private static readonly Dictionary<int, string> CrashSignals = new() { [128 + 6] = "SIGABRT", [128 + 7] = "SIGBUS", [128 + 11] = "SIGSEGV" };
 
@@ -110,21 +107,10 @@ internal sealed partial class AnalyzerProcess(
 
     private Process Start(AnalyzerJob job, AnalysisWorkspace workspace, MemoryBudget budget)
     {
-        var start = Host.StartInfo(
-            workspace.File("analyzer.runtimeconfig.json"), Math.Max(NativeAllowanceBytes, budget.Bytes - NativeAllowanceBytes), Arguments(job, workspace, budget), workspace.DirectoryPath);
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        process.ErrorDataReceived += (_, line) =>
-        {
-            if (line.Data is { Length: > 0 } text)
-            {
-                LogOutput(logger, process.Id, text);
-            }
-        };
-        process.OutputDataReceived += (_, _) => { };
-        process.Start();
+        var process = Host.Start(
+            workspace.File("analyzer.runtimeconfig.json"), Math.Max(AnalyzerHost.NativeAllowanceBytes, budget.Bytes - AnalyzerHost.NativeAllowanceBytes), Arguments(job, workspace, budget), workspace.DirectoryPath,
+            (processId, line) => LogOutput(logger, processId, line));
         _running[process.Id] = process;
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
         return process;
     }
 
