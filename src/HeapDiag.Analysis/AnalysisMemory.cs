@@ -12,6 +12,9 @@ public static class AnalysisMemory
     /// <summary>The runtime, ClrMD with the dumped runtime's data access library, and the smallest page cache.</summary>
     public const long FixedBytes = 96L << 20;
 
+    /// <summary>The page cache <see cref="FixedBytes"/> already counts: a larger one adds only what it holds beyond this.</summary>
+    internal const long SmallestPageCacheBytes = 8L << 20;
+
     /// <summary>
     /// Memory a summary of a dump of <paramref name="dumpFileBytes"/> bytes needs at the least: the fixed part plus
     /// the mark bitmap and its index (1/64 and 1/128 of the heap, which a heap dump is a little larger than).

@@ -16,11 +16,12 @@ internal static class MemoryPlan
 {
     /// <summary>
     /// The least any analysis of a heap of <paramref name="heapBytes"/> needs, whatever its object count: the fixed
-    /// part, the mark bitmap and its rank index (1/64 and 1/128 of the heap), the page cache and, for the dominator
-    /// tree, one bucket of predecessors.
+    /// part (with the smallest page cache), the mark bitmap and its rank index (1/64 and 1/128 of the heap), what the
+    /// page cache holds beyond the smallest and, for the dominator tree, one bucket of predecessors.
     /// </summary>
     public static long MinimumBytes(long heapBytes, int pageCacheBytes, bool dominators) =>
-        AnalysisMemory.FixedBytes + (heapBytes / 64) + (heapBytes / 128) + pageCacheBytes + (dominators ? PredecessorBuckets.MaxBucketBytes : 0);
+        AnalysisMemory.FixedBytes + (heapBytes / 64) + (heapBytes / 128) + Math.Max(0, pageCacheBytes - AnalysisMemory.SmallestPageCacheBytes)
+        + (dominators ? PredecessorBuckets.MaxBucketBytes : 0);
 
     /// <summary>Refuses, from the segments alone (before the mark pass), a budget below <see cref="MinimumBytes"/>.</summary>
     public static void ThrowIfBelowMinimum(DumpSession dump, long? budget, int pageCacheBytes, bool dominators)

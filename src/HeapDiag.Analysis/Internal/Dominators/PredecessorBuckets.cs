@@ -6,8 +6,12 @@ namespace HeapDiag.Analysis.Internal.Dominators;
 /// </summary>
 internal sealed class PredecessorBuckets
 {
-    /// <summary>A bucket of at most this many bytes is sorted in memory at a time.</summary>
-    public const long MaxBucketBytes = 32L << 20;
+    /// <summary>
+    /// A bucket of at most this many bytes is sorted in memory at a time (up to 256 buckets: 512 M references). It is
+    /// part of the least memory any analysis with a dominator tree needs, so it is kept small: more buckets cost a few
+    /// more files, not more time.
+    /// </summary>
+    public const long MaxBucketBytes = 16L << 20;
 
     private const int MaxBuckets = 256;
     private const int CancellationCheckInterval = 1 << 20;
