@@ -74,13 +74,16 @@ internal sealed class HeapIntegrity
     /// <summary>
     /// The damage found, or null when there was none; throws <see cref="HeapDumpDamagedException"/> when it is past
     /// <see cref="HeapDamage.LimitPercent"/> of reachable objects or references, or a total exceeds the heap's ranges.
+    /// A dump written while a garbage collection was running (<paramref name="gcInProgress"/>) is never refused for
+    /// unreadable objects: objects being moved look damaged, and the report says the counts may be incomplete instead.
     /// </summary>
-    public HeapDamage? Assess(HeapTotals live, HeapTotals? inHeap, long edges, HeapWalkCheck walk)
+    public HeapDamage? Assess(HeapTotals live, HeapTotals? inHeap, long edges, HeapWalkCheck walk, bool gcInProgress)
     {
         // Unreadable bytes are reported but do not decide: ClrMD's walk does not find its footing again after a broken
         // object, so one bad word costs the rest of its region there, while the live numbers lose only that object.
         var damage = new HeapDamage(_skipped.Count, ReferencesDropped, walk.BytesUnreadable, _ranges.TotalBytes);
-        var reason = Exceeds(damage.ObjectsSkipped, live.Objects + damage.ObjectsSkipped) ? "reachable objects"
+        var reason = gcInProgress ? null
+            : Exceeds(damage.ObjectsSkipped, live.Objects + damage.ObjectsSkipped) ? "reachable objects"
             : Exceeds(damage.ReferencesDropped, edges + damage.ReferencesDropped) ? "references"
             : null;
         if (reason is not null)

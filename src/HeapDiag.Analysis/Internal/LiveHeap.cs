@@ -64,7 +64,7 @@ internal sealed class LiveHeap
         (var edges, var inHeap) = countAllObjects
             ? MarkWhileCountingAllObjects(dump, roots, live, census, (integrity, walk), notes, cancellationToken)
             : (LiveObjectMarker.Mark(dump, roots, live, census, integrity, cancellationToken), (HeapTotals?)null);
-        var damage = integrity.Assess(new HeapTotals(census.Objects, census.Bytes), inHeap, edges, walk);
+        var damage = integrity.Assess(new HeapTotals(census.Objects, census.Bytes), inHeap, edges, walk, gcInProgress: !dump.Heap.CanWalkHeap);
         integrity.ForgetSkipped(live);
         live.BuildIndex();
         if (damage is not null)
