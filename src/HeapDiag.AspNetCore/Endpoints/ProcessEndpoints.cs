@@ -20,14 +20,14 @@ internal static class ProcessEndpoints
         group.MapGet("/monitor", Monitor)
             .WithName("HeapDiagnostics.Monitor")
             .WithSummary("The background monitor's state")
-            .WithDescription("Metric, threshold (and whether it came from bytes or percent of limit), interval, last sample, growth over the window, automatic dumps taken, when the next is allowed and, in lastDecision, why the last sample did or did not become a dump; last error, and egress (last upload, last upload error). window=true adds the samples.");
+            .WithDescription("Metric, threshold (and whether it came from bytes or percent of limit), interval, last sample, growth over the window, automatic dumps taken, when the next is allowed and, in lastDecision, why the last sample did or did not become a dump; last error, egress (last upload, last upload error), and memoryMap: the memory map's kinds at start and now, each kind's growth and the kind that grew most. window=true adds the samples (and the monitor's maps).");
     }
 
     public static async Task<JsonBytes<MemoryDiagnostics>> MemoryAsync(MemoryDiagnosticsCollector collector) =>
         new(await collector.CollectSharedJsonAsync());
 
-    public static Results<JsonOk<MonitorStatus>, Problem<BadInput>> Monitor(string? window, MemoryMonitor monitor, HeapDumpStore store) =>
+    public static Results<JsonOk<MonitorStatus>, Problem<BadInput>> Monitor(string? window, MemoryMonitor monitor, MemoryMapSampling maps, HeapDumpStore store) =>
         QueryFlag.TryParse(window, out var includeWindow)
-            ? new JsonOk<MonitorStatus>(monitor.Status(includeWindow) with { Egress = store.Status() })
+            ? new JsonOk<MonitorStatus>(monitor.Status(includeWindow) with { Egress = store.Status(), MemoryMap = maps.Status(includeWindow) })
             : new Problem<BadInput>(Problems.InvalidFlag("window", window));
 }

@@ -5,7 +5,8 @@ namespace HeapDiag.AspNetCore.Monitoring;
 /// <summary>
 /// The answer of <c>GET /monitor</c>. <see cref="LastDecision"/> says what the policy made of the last sample, and so
 /// why no dump was taken: <c>BelowThreshold</c>, <c>Capture</c>, <c>LimitReached</c>, <c>CoolingDown</c> or
-/// <c>WaitingForGrowth</c>. <see cref="Egress"/>: the last upload and the last egress error of any capture.
+/// <c>WaitingForGrowth</c>. <see cref="Egress"/>: the last upload and the last egress error of any capture. <see cref="MemoryMap"/>: the
+/// memory map's kinds at start and now, and which kind grows (null where there is no map).
 /// </summary>
 internal sealed record MonitorStatus(
     bool Enabled,
@@ -22,7 +23,8 @@ internal sealed record MonitorStatus(
     MonitorError? LastError,
     string? LastDecision,
     IReadOnlyList<WindowPoint>? Window,
-    HeapDumpEgressStatus? Egress = null);
+    HeapDumpEgressStatus? Egress = null,
+    MonitorMemoryMap? MemoryMap = null);
 
 /// <summary>The last sample: the monitored value and the three metrics.</summary>
 internal sealed record MonitorSample(DateTimeOffset Timestamp, long ValueBytes, long WorkingSetBytes, long GcHeapSizeBytes, long GcCommittedBytes);

@@ -65,7 +65,7 @@ async function refresh(current) {
       byId('growth').textContent = growthWords(monitor);
       fill(byId('monitor-facts'), monitorFacts(monitor));
       fill(byId('now-body'), memoryView(memory));
-      fill(byId('map-body'), ...memoryMapView(memory.memoryMap));
+      fill(byId('map-body'), ...memoryMapView(memory.memoryMap, monitor.memoryMap));
       byId('instance').textContent = `${memory.instance.machineName} · pid ${memory.instance.processId} · ${memory.platform.runtimeVersion}`;
       if (monitor.autoDumps.length !== autoDumps || Date.now() - listedAt > relistEvery) {
         await dumps.reload();
