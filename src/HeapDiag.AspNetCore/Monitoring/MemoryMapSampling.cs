@@ -91,7 +91,7 @@ internal sealed class MemoryMapSampling(MemoryMapHistory history)
 /// <param name="GrowingKind">The kind that grew most (<see cref="MemoryKinds"/>); null when none grew.</param>
 /// <param name="OutsideHeap">When the growth is mostly outside the GC heap's objects: the verdict the leak report leads with.</param>
 /// <param name="EveryTicks">The monitor reads a map every this many ticks.</param>
-/// <param name="Samples">With <c>window=true</c>: the monitor's own maps, oldest first.</param>
+/// <param name="Samples">With <c>maps=true</c>: the monitor's own maps, oldest first.</param>
 internal sealed record MonitorMemoryMap(
     MemoryMapPoint Start,
     MemoryMapPoint Now,

@@ -86,6 +86,37 @@ public sealed class MemoryMapClassificationTests
     }
 
     [Fact]
+    public void Full_malloc_heaps_merged_into_one_mapping_are_native_heap()
+    {
+        // One arena that grew past two heaps: glibc placed each new 64 MiB heap below the last, and the kernel merged the
+        // full ones (and the third's used part) into one mapping. Seen on SampleApi after POST /leak/native?mb=200.
+        const string merged = """
+            7f2200000000-7f2208000000 rw-p 00000000 00:00 0 
+            Rss:              131072 kB
+            7f2210000000-7f2212000000 rw-p 00000000 00:00 0 
+            Rss:               32768 kB
+            7f2212000000-7f2214000000 ---p 00000000 00:00 0 
+            Rss:                   0 kB
+            7f2300000000-7f2306000000 rw-p 00000000 00:00 0 
+            Rss:               98304 kB
+            7f2306000000-7f2308000000 ---p 00000000 00:00 0 
+            Rss:                   0 kB
+            7f2400000000-7f2405000000 rw-p 00000000 00:00 0 
+            Rss:               81920 kB
+            """;
+        var parser = new SmapsParser();
+        parser.Parse(Encoding.UTF8.GetBytes(merged));
+
+        var memory = MappingClassifier.Classify(parser.Mappings, parser.Names.Count, GcHeapRange.None);
+
+        // Two full heaps; one heap half used; one and a half heaps with the rest reserved; 80 MiB not a multiple of 64 MiB
+        // (a large malloc block or the runtime's own), which stays other anonymous.
+        Assert.Equal(Kb(131072 + 32768 + 98304), memory.Totals.NativeHeap);
+        Assert.Equal(2 + 1 + 2, memory.Arenas);
+        Assert.Equal(Kb(81920), memory.Totals.OtherAnonymous);
+    }
+
+    [Fact]
     public void A_reading_split_across_buffer_boundaries_reads_the_same()
     {
         var path = Path.Combine(Path.GetTempPath(), $"heapdiag-smaps-{Guid.NewGuid():N}");

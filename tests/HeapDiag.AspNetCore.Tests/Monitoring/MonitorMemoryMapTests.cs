@@ -25,14 +25,14 @@ public sealed class MonitorMemoryMapTests(ITestOutputHelper output)
         using var client = app.CreateAuthorizedClient();
         try
         {
-            var before = await MonitorMapAsync(client, window: true);
+            var before = await MonitorMapAsync(client, maps: true);
             Assert.NotEmpty(before.GetProperty("samples").EnumerateArray());
             Assert.Equal(before.GetProperty("start").GetProperty("timestamp").GetString(), before.GetProperty("samples")[0].GetProperty("timestamp").GetString());
             var startResident = before.GetProperty("start").GetProperty("residentBytes").GetInt64();
 
             await LeakNativeAsync(client);
 
-            var after = await MonitorMapAsync(client, window: false);
+            var after = await MonitorMapAsync(client, maps: false);
             Assert.Equal(JsonValueKind.Null, after.GetProperty("samples").ValueKind);
             Assert.Equal(startResident, after.GetProperty("start").GetProperty("residentBytes").GetInt64());
             var growth = after.GetProperty("growth");
@@ -59,7 +59,7 @@ public sealed class MonitorMemoryMapTests(ITestOutputHelper output)
         using var client = app.CreateAuthorizedClient();
         try
         {
-            await MonitorMapAsync(client, window: false);
+            await MonitorMapAsync(client, maps: false);
             await LeakNativeAsync(client);
 
             using var playwright = await Playwright.CreateAsync();
@@ -86,6 +86,19 @@ public sealed class MonitorMemoryMapTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_maps_flag_that_is_not_true_or_false_is_refused_with_a_problem_naming_it()
+    {
+        await using var host = await TestHost.StartAsync();
+
+        using var answer = await host.Client.GetAsync("/debug/monitor?maps=maybe");
+
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+        var problem = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("maps", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
+    }
+
     /// <summary>SampleApi with its monitor ticking every second, far below any threshold (no dump is taken).</summary>
     private static Task<SampleApiProcess> StartAsync() => SampleApiProcess.StartAsync(new Dictionary<string, string>
     {
@@ -100,10 +113,10 @@ public sealed class MonitorMemoryMapTests(ITestOutputHelper output)
     }
 
     /// <summary>The monitor's map, once its first tick has taken the baseline.</summary>
-    private static async Task<JsonElement> MonitorMapAsync(HttpClient client, bool window)
+    private static async Task<JsonElement> MonitorMapAsync(HttpClient client, bool maps)
     {
         var status = await Poll.UntilAsync(
-            () => client.GetFromJsonAsync<JsonElement>(window ? "/debug/monitor?window=true" : "/debug/monitor"),
+            () => client.GetFromJsonAsync<JsonElement>(maps ? "/debug/monitor?maps=true" : "/debug/monitor?window=true"),
             s => s.GetProperty("lastSample").ValueKind == JsonValueKind.Object && s.GetProperty("memoryMap").ValueKind == JsonValueKind.Object,
             "the monitor's first tick and its map");
         return status.GetProperty("memoryMap");

@@ -15,7 +15,8 @@ internal readonly record struct ClassifiedMemory(
 /// told apart by where they are and what surrounds them:
 /// <list type="bullet">
 /// <item>the GC heap is the range the GC reserved (<see cref="GcHeapRange"/>);</item>
-/// <item>a glibc malloc arena is 64 MiB reserved at a 64 MiB boundary, its used part readable and writable, the rest not;</item>
+/// <item>a glibc malloc arena is 64 MiB heaps reserved at 64 MiB boundaries, their used part readable and writable, the
+/// rest not (full heaps side by side are one mapping of several 64 MiB);</item>
 /// <item>a thread stack is readable and writable just above an inaccessible guard of at most 64 KiB (glibc puts the guard
 /// below the stack it allocates with the thread);</item>
 /// <item>anonymous executable memory is code;</item>
@@ -60,9 +61,9 @@ internal static class MappingClassifier
                 case MappingSource.Anonymous when gcHeap.Contains(mapping):
                     gc += resident;
                     break;
-                case MappingSource.Anonymous when IsArena(mappings, i):
+                case MappingSource.Anonymous when ArenaHeaps(mappings, i) is > 0 and var heaps:
                     arenaBytes += resident;
-                    arenas++;
+                    arenas += heaps;
                     break;
                 case MappingSource.Anonymous when IsStack(mappings, i):
                     stacks += resident;
@@ -81,21 +82,30 @@ internal static class MappingClassifier
         return new ClassifiedMemory(totals, jit, readyToRun, mainHeap, arenas, stackCount, byFile);
     }
 
-    private static bool IsArena(ReadOnlySpan<Mapping> mappings, int i)
+    /// <summary>
+    /// How many 64 MiB malloc heaps the mapping at <paramref name="i"/> spans (0: not an arena's). A heap's used part is
+    /// readable and writable, the rest of its 64 MiB inaccessible; once a heap is full, glibc adds the next at the next
+    /// 64 MiB boundary, and the kernel merges a full heap's mapping with the next heap's used part (same permissions,
+    /// adjacent): a run of N full heaps, and a partial one after it, is one mapping from a 64 MiB boundary that, with
+    /// the inaccessible rest after it, spans a multiple of 64 MiB. A native leak of hundreds of megabytes in one arena
+    /// looks like that.
+    /// </summary>
+    private static int ArenaHeaps(ReadOnlySpan<Mapping> mappings, int i)
     {
         var mapping = mappings[i];
-        if (mapping.Start % ArenaBytes != 0 || (mapping.Permissions & MappingPermissions.Write) == 0 || mapping.Size > ArenaBytes)
+        if (mapping.Start % ArenaBytes != 0 || (mapping.Permissions & MappingPermissions.Write) == 0)
         {
-            return false;
+            return 0;
         }
 
-        if (mapping.Size == ArenaBytes)
+        var end = mapping.End;
+        if (i + 1 < mappings.Length && mappings[i + 1] is { IsAnonymous: true, IsInaccessible: true } reserve && reserve.Start == end)
         {
-            return true;
+            end = reserve.End;
         }
 
-        return i + 1 < mappings.Length && mappings[i + 1] is { IsAnonymous: true, IsInaccessible: true } reserve
-            && reserve.Start == mapping.End && reserve.End - mapping.Start == ArenaBytes;
+        var span = end - mapping.Start;
+        return span % ArenaBytes == 0 ? (int)(span / ArenaBytes) : 0;
     }
 
     private static bool IsStack(ReadOnlySpan<Mapping> mappings, int i)
