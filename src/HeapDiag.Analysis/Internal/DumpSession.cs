@@ -160,7 +160,7 @@ internal sealed class DumpSession : IDisposable
     /// runtime directory (named after its exact version) is the one the app loaded. The check of the version is skipped
     /// because the 0.0 it would compare against is the unreadable one.
     /// </summary>
-    private static ClrRuntime CreateRuntime(ClrInfo clr)
+    internal static ClrRuntime CreateRuntime(ClrInfo clr)
     {
         try
         {
