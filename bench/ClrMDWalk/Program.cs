@@ -12,7 +12,7 @@ if (args.Length != 1)
 
 var stopwatch = Stopwatch.StartNew();
 using var target = DataTarget.LoadDump(args[0]);
-using var runtime = target.ClrVersions[0].CreateRuntime();
+using var runtime = CreateRuntime(target.ClrVersions[0]);
 long objects = 0;
 long references = 0;
 foreach (var obj in runtime.Heap.EnumerateObjects())
@@ -31,3 +31,17 @@ foreach (var obj in runtime.Heap.EnumerateObjects())
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{{\"objects\": {objects}, \"references\": {references}, \"seconds\": {stopwatch.Elapsed.TotalSeconds:0.00}}}"));
 return 0;
+
+// ClrMD 4.2 cannot read the version of an ELF libcoreclr.so (0.0) and then finds no data access library to match;
+// the one beside the dumped runtime, in a directory named after its exact version, is the right one (as HeapDiag does).
+static ClrRuntime CreateRuntime(ClrInfo clr)
+{
+    try
+    {
+        return clr.CreateRuntime();
+    }
+    catch (FileNotFoundException)
+    {
+        return clr.CreateRuntime(Path.Combine(Path.GetDirectoryName(clr.ModuleInfo.FileName)!, "libmscordaccore.so"), ignoreMismatch: true);
+    }
+}

@@ -63,7 +63,7 @@ internal sealed class DumpSession : IDisposable
         DataTarget dataTarget;
         try
         {
-            dataTarget = DataTarget.LoadDump(dumpPath);
+            dataTarget = DataTarget.LoadDump(dumpPath, new DataTargetOptions { UseLockFreeMemoryMapReader = true });
         }
         catch (Exception ex) when (IsReadFailure(ex))
         {
@@ -81,7 +81,7 @@ internal sealed class DumpSession : IDisposable
             ClrRuntime runtime;
             try
             {
-                runtime = clr.CreateRuntime();
+                runtime = CreateRuntime(clr);
             }
             catch (Exception ex) when (IsReadFailure(ex) || ex is FileNotFoundException or DllNotFoundException or ClrDiagnosticsException)
             {
@@ -151,6 +151,28 @@ internal sealed class DumpSession : IDisposable
             .Select(m => m.Version)
             .FirstOrDefault(v => v.Major > 0);
         return coreLib?.ToString() ?? "unknown";
+    }
+
+    /// <summary>
+    /// The runtime, read with the data access library ClrMD finds for it, or else with the one beside the dumped
+    /// process's <c>libcoreclr.so</c> when that path exists here: ClrMD cannot read the version of an ELF runtime (it
+    /// reports 0.0) and then finds no library to match, but the analyzer runs beside the app it analyses, where the
+    /// runtime directory (named after its exact version) is the one the app loaded. The check of the version is skipped
+    /// because the 0.0 it would compare against is the unreadable one.
+    /// </summary>
+    internal static ClrRuntime CreateRuntime(ClrInfo clr)
+    {
+        try
+        {
+            return clr.CreateRuntime();
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or ClrDiagnosticsException
+            && Path.GetDirectoryName(clr.ModuleInfo.FileName) is { Length: > 0 } directory
+            && Path.Combine(directory, "libmscordaccore.so") is var besideRuntime
+            && File.Exists(besideRuntime))
+        {
+            return clr.CreateRuntime(besideRuntime, ignoreMismatch: true);
+        }
     }
 
     private static bool IsReadFailure(Exception ex) =>

@@ -1,3 +1,4 @@
+using HeapDiag.Analysis.Internal;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -116,7 +117,7 @@ public sealed class HeapDumpCaptureTests
     private static int CountInstances(string dumpPath, string typeName)
     {
         using var target = DataTarget.LoadDump(dumpPath);
-        using var runtime = target.ClrVersions.Single().CreateRuntime();
+        using var runtime = DumpSession.CreateRuntime(target.ClrVersions.Single());
         return runtime.Heap.EnumerateObjects().Count(obj => obj.Type?.Name == typeName);
     }
 }

@@ -1,3 +1,4 @@
+using HeapDiag.Analysis.Internal;
 using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Diagnostics.Runtime;
@@ -32,7 +33,7 @@ public sealed class RealDump : IAsyncLifetime
         Length = new FileInfo(Path).Length;
 
         using var target = DataTarget.LoadDump(Path);
-        using var runtime = target.ClrVersions[0].CreateRuntime();
+        using var runtime = DumpSession.CreateRuntime(target.ClrVersions[0]);
         var segments = runtime.Heap.Segments.Where(s => s.End > s.Start).ToList();
         CommittedBytes = segments.Sum(s => (long)Math.Max(s.CommittedMemory.Length, s.End - s.Start));
         var loads = ElfLoads(Path);

@@ -1,3 +1,4 @@
+using HeapDiag.Analysis.Internal;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -134,7 +135,7 @@ public sealed class LoadWhileDumpingTests(ReliabilityReport report)
     private static long CountObjects(string dumpPath)
     {
         using var target = DataTarget.LoadDump(dumpPath);
-        using var runtime = target.ClrVersions.Single().CreateRuntime();
+        using var runtime = DumpSession.CreateRuntime(target.ClrVersions.Single());
         Assert.True(runtime.Heap.CanWalkHeap);
         return runtime.Heap.EnumerateObjects().LongCount();
     }

@@ -49,6 +49,13 @@ internal sealed class SuspectFinder
     private readonly IntArray _typeIds;
     private readonly long _threshold;
 
+    /// <summary>
+    /// Every vertex retaining at least the threshold, as (dominator &lt;&lt; 32 | vertex), sorted: the children worth
+    /// descending into, found by binary search. (A scan of the rest of the tree per explored vertex made the search
+    /// grow with the heap's size times the number of vertices explored.)
+    /// </summary>
+    private readonly long[] _bigByDominator;
+
     private SuspectFinder(DominatorTree tree, IntArray typeIds, long threshold)
     {
         _tree = tree;
@@ -56,6 +63,7 @@ internal sealed class SuspectFinder
         _retained = tree.Retained;
         _typeIds = typeIds;
         _threshold = threshold;
+        _bigByDominator = IndexBigVertices();
     }
 
     /// <param name="tree">The dominator tree.</param>
@@ -66,7 +74,7 @@ internal sealed class SuspectFinder
     {
         var finder = new SuspectFinder(tree, typeIds, Math.Max(1, threshold));
         var found = new List<SuspectCandidate>();
-        foreach (var top in finder.ChildrenAtLeast(DominatorTree.Root, finder._threshold))
+        foreach (var top in finder.ChildrenAtLeastThreshold(DominatorTree.Root))
         {
             cancellationToken.ThrowIfCancellationRequested();
             found.AddRange(finder.Explore(top));
@@ -110,7 +118,7 @@ internal sealed class SuspectFinder
         var steps = 0;
         while (work.TryPop(out var vertex))
         {
-            var big = ChildrenAtLeast(vertex, _threshold);
+            var big = ChildrenAtLeastThreshold(vertex);
             var inBig = big.Sum(child => _retained[child]);
             if (big.Count == 1 && IsChainLink(vertex, big[0]))
             {
@@ -236,17 +244,31 @@ internal sealed class SuspectFinder
         return [.. samples];
     }
 
-    /// <summary>Children of <paramref name="vertex"/> in the dominator tree retaining at least <paramref name="bytes"/>, largest first.</summary>
-    private List<int> ChildrenAtLeast(int vertex, long bytes)
+    private long[] IndexBigVertices()
     {
-        // Children have larger numbers than their dominator; one scan of the rest of the array finds them all.
-        var children = new List<int>();
-        for (var w = vertex + 1; w < _idom.Length; w++)
+        var big = new List<long>();
+        for (var w = 2; w < _idom.Length; w++)
         {
-            if (_idom[w] == vertex && _retained[w] >= bytes)
+            if (_retained[w] >= _threshold)
             {
-                children.Add(w);
+                big.Add(((long)_idom[w] << 32) | (uint)w);
             }
+        }
+
+        var sorted = big.ToArray();
+        Array.Sort(sorted);
+        return sorted;
+    }
+
+    /// <summary>Children of <paramref name="vertex"/> in the dominator tree retaining at least the threshold, largest first.</summary>
+    private List<int> ChildrenAtLeastThreshold(int vertex)
+    {
+        var first = Array.BinarySearch(_bigByDominator, (long)vertex << 32);
+        first = first < 0 ? ~first : first;
+        var children = new List<int>();
+        for (var i = first; i < _bigByDominator.Length && (int)(_bigByDominator[i] >> 32) == vertex; i++)
+        {
+            children.Add((int)(uint)_bigByDominator[i]);
         }
 
         children.Sort((a, b) => _retained[b].CompareTo(_retained[a]));
