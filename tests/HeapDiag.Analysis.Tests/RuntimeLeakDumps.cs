@@ -1,0 +1,77 @@
+using Microsoft.Diagnostics.NETCore.Client;
+
+namespace HeapDiag.Analysis.Tests;
+
+/// <summary>
+/// Dumps of the test target's leaks of <c>RuntimeLeaks.cs</c>, shared by the tests of a class:
+/// <list type="bullet">
+/// <item><see cref="Mixed"/>: HttpClients kept per request, workers on undisposed PeriodicTimers, a bounded
+/// <c>IMemoryCache</c> and objects left in the finalizer queue behind a blocked finalizer, <see cref="Items"/> each.</item>
+/// <item><see cref="WorkItems"/>: <see cref="Items"/> thread-pool work items queued behind a pool whose threads are all blocked.</item>
+/// </list>
+/// All in a temporary directory that <see cref="Dispose"/> deletes.
+/// </summary>
+public sealed class RuntimeLeakDumps : IDisposable
+{
+    public const int Items = 20_000;
+
+    private readonly Lazy<LeakSuspectReport> _mixed;
+    private readonly Lazy<LeakSuspectReport> _workItems;
+
+    public RuntimeLeakDumps()
+    {
+        Directory = Path.Combine(Path.GetTempPath(), "heapdiag-runtime-leaks-" + Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(Directory);
+        try
+        {
+            using (var mixed = TargetProcess.Start(0))
+            {
+                foreach (var pattern in new[] { "httpclients", "periodictimers", "boundedcache", "finalizer" })
+                {
+                    mixed.Send($"leak {pattern} {Items}");
+                }
+
+                mixed.Send($"dump {PathOf("mixed")}");
+                mixed.Send("exit");
+            }
+
+            using var workItems = TargetProcess.Start(0);
+            workItems.Send($"leak workitems {Items}");
+
+            // Written from here: the target's own diagnostics client needs the thread pool it has just blocked.
+            new DiagnosticsClient(workItems.ProcessId).WriteDump(DumpType.WithHeap, PathOf("work-items"));
+            workItems.Send("exit");
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+
+        _mixed = new(() => Analyze.Suspects(PathOf("mixed")));
+        _workItems = new(() => Analyze.Suspects(PathOf("work-items")));
+    }
+
+    public string Directory { get; }
+
+    public LeakSuspectReport Mixed => _mixed.Value;
+
+    public LeakSuspectReport WorkItems => _workItems.Value;
+
+    public string PathOf(string name) => Path.Combine(Directory, name + ".dmp");
+
+    public void Dispose()
+    {
+        if (System.IO.Directory.Exists(Directory))
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+    }
+}
+
+/// <summary>Test classes in this collection share one <see cref="RuntimeLeakDumps"/>.</summary>
+[CollectionDefinition(Name)]
+public sealed class RuntimeLeakDumpsCollection : ICollectionFixture<RuntimeLeakDumps>
+{
+    public const string Name = "runtime leak dumps";
+}
