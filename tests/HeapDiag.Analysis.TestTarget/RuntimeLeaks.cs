@@ -12,6 +12,7 @@ namespace HeapDiag.Analysis.TestTarget;
 /// <item><c>periodictimers</c>: workers looping on an undisposed <c>PeriodicTimer</c> that nobody stops (<see cref="PollingWorker"/>).</item>
 /// <item><c>boundedcache</c>: an <c>IMemoryCache</c> with a <c>SizeLimit</c> whose entries have a size and an expiration: large, but bounded.</item>
 /// <item><c>finalizer</c>: objects with a finalizer dropped while the finalizer thread is blocked (<see cref="ReportFile"/>): the finalizer queue keeps them.</item>
+/// <item><c>threadstatics</c>: <see cref="RequestScratch.Threads"/> long-lived threads, each filling its own <c>[ThreadStatic]</c> list (<see cref="RequestScratch"/>), each list far below a suspect's share.</item>
 /// <item><c>workitems</c>: every thread-pool thread blocked, then work items queued that never run (<see cref="ReportJob"/>). Last in a process: the pool stays blocked.</item>
 /// </list>
 /// </summary>
@@ -45,6 +46,9 @@ internal static class RuntimeLeaks
                 return true;
             case "finalizer":
                 ReportFile.LeaveForBlockedFinalizer(count, Wait);
+                return true;
+            case "threadstatics":
+                RequestScratch.FillOnThreads(count, Wait);
                 return true;
             case "workitems":
                 ReportJob.QueueBehindBlockedPool(count, Wait);
@@ -193,4 +197,45 @@ internal sealed class ReportJob
     }
 
     private void Run(object? state) => GC.KeepAlive(_input);
+}
+
+/// <summary>Per-thread scratch buffers that are added to and never cleared, on threads that live as long as the process.</summary>
+internal static class RequestScratch
+{
+    public const int Threads = 16;
+
+    private static readonly ManualResetEventSlim Never = new();
+
+    [ThreadStatic]
+    private static List<ScratchBuffer>? _buffers;
+
+    public static void FillOnThreads(int count, TimeSpan wait)
+    {
+        using var filled = new CountdownEvent(Threads);
+        for (var t = 0; t < Threads; t++)
+        {
+            new Thread(() =>
+            {
+                _buffers ??= [];
+                for (var i = 0; i < count / Threads; i++)
+                {
+                    _buffers.Add(new ScratchBuffer(new byte[Leaks.ItemBytes]));
+                }
+
+                filled.Signal();
+                Never.Wait();
+            })
+            { IsBackground = true }.Start();
+        }
+
+        if (!filled.Wait(wait))
+        {
+            throw new InvalidOperationException("the scratch threads did not fill their buffers");
+        }
+    }
+}
+
+internal sealed class ScratchBuffer(byte[] bytes)
+{
+    public byte[] Bytes { get; } = bytes;
 }

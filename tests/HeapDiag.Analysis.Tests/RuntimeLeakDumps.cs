@@ -5,8 +5,9 @@ namespace HeapDiag.Analysis.Tests;
 /// <summary>
 /// Dumps of the test target's leaks of <c>RuntimeLeaks.cs</c>, shared by the tests of a class:
 /// <list type="bullet">
-/// <item><see cref="Mixed"/>: HttpClients kept per request, workers on undisposed PeriodicTimers, a bounded
-/// <c>IMemoryCache</c> and objects left in the finalizer queue behind a blocked finalizer, <see cref="Items"/> each.</item>
+/// <item><see cref="Mixed"/>: workers on undisposed PeriodicTimers, a bounded <c>IMemoryCache</c>, objects left in the
+/// finalizer queue behind a blocked finalizer and values of a <c>[ThreadStatic]</c> field on 16 threads, <see cref="Items"/>
+/// each, and <see cref="HttpClients"/> HttpClients kept per request.</item>
 /// <item><see cref="WorkItems"/>: <see cref="Items"/> thread-pool work items queued behind a pool whose threads are all blocked.</item>
 /// </list>
 /// All in a temporary directory that <see cref="Dispose"/> deletes.
@@ -14,6 +15,9 @@ namespace HeapDiag.Analysis.Tests;
 public sealed class RuntimeLeakDumps : IDisposable
 {
     public const int Items = 20_000;
+
+    /// <summary>More than <see cref="Items"/>: a client and its handler are ~650 bytes, and the list must pass the 10 % threshold.</summary>
+    public const int HttpClients = 40_000;
 
     private readonly Lazy<LeakSuspectReport> _mixed;
     private readonly Lazy<LeakSuspectReport> _workItems;
@@ -26,10 +30,12 @@ public sealed class RuntimeLeakDumps : IDisposable
         {
             using (var mixed = TargetProcess.Start(0))
             {
-                foreach (var pattern in new[] { "httpclients", "periodictimers", "boundedcache", "finalizer" })
+                foreach (var pattern in new[] { "periodictimers", "boundedcache", "finalizer", "threadstatics" })
                 {
                     mixed.Send($"leak {pattern} {Items}");
                 }
+
+                mixed.Send($"leak httpclients {HttpClients}");
 
                 mixed.Send($"dump {PathOf("mixed")}");
                 mixed.Send("exit");

@@ -1,8 +1,8 @@
 namespace HeapDiag.Analysis.Tests;
 
 /// <summary>
-/// Issue #25's remaining gaps on real dumps: objects kept only by the finalizer queue and thread-pool work items
-/// that never run as one runtime suspect each, named by the app type they keep; HttpClients kept per request and
+/// Issue #25's remaining gaps on real dumps: objects kept only by the finalizer queue, values of a thread static and
+/// thread-pool work items that never run as one runtime suspect each, named by the app type they keep; HttpClients kept per request and
 /// undisposed PeriodicTimers with their patterns; a bounded IMemoryCache told apart from an unbounded one.
 /// </summary>
 [Collection(RuntimeLeakDumpsCollection.Name)]
@@ -47,8 +47,8 @@ public sealed class RuntimeWordsSuspectTests(RuntimeLeakDumps dumps)
     {
         var clients = Assert.Single(dumps.Mixed.Suspects, s => s.AccumulationPoint.DisplayName == $"static {Ns}.PartnerGateway.Clients");
 
-        Assert.Equal(new CollectionContents("List", "System.Net.Http.HttpClient", Items), clients.Holds);
-        Assert.StartsWith($"static {Ns}.PartnerGateway.Clients (List<HttpClient>, 20,000 items) retains ", clients.Headline, StringComparison.Ordinal);
+        Assert.Equal(new CollectionContents("List", "System.Net.Http.HttpClient", RuntimeLeakDumps.HttpClients), clients.Holds);
+        Assert.StartsWith($"static {Ns}.PartnerGateway.Clients (List<HttpClient>, 40,000 items) retains ", clients.Headline, StringComparison.Ordinal);
         Assert.Equal("http-client-per-request", clients.Pattern!.Id);
         Assert.Contains("IHttpClientFactory", clients.Pattern.Fix, StringComparison.Ordinal);
     }
@@ -76,10 +76,24 @@ public sealed class RuntimeWordsSuspectTests(RuntimeLeakDumps dumps)
     }
 
     [Fact]
-    public void The_four_leaks_of_one_process_are_four_suspects_each_with_its_pattern()
+    public void Values_of_a_thread_static_on_many_threads_are_one_suspect_named_by_the_field_and_the_app_type()
+    {
+        var values = Assert.Single(dumps.Mixed.Suspects, s => s.Pattern!.Id == "thread-static-values");
+
+        Assert.Equal(SuspectKinds.Runtime, values.Kind);
+        Assert.Equal(new CollectionContents("thread-static values", $"{Ns}.ScratchBuffer", 16), values.Holds);
+        Assert.StartsWith(
+            $"16 values of the thread static {Ns}.RequestScratch._buffers holding {Ns}.ScratchBuffer retain ", values.Headline, StringComparison.Ordinal);
+        Assert.Equal(RootKinds.ThreadStatic, values.RootPath.RootKind);
+        Assert.StartsWith($"thread static {Ns}.RequestScratch._buffers", values.RootPath.Text, StringComparison.Ordinal);
+        Assert.InRange(values.AccumulationPoint.RetainedBytes, Items * 1024L, Items * 1300L);
+    }
+
+    [Fact]
+    public void The_five_leaks_of_one_process_are_five_suspects_each_with_its_pattern()
     {
         Assert.Equal(
-            ["finalizer-queue", "http-client-per-request", "memory-cache-bounded", "undisposed-timer"],
+            ["finalizer-queue", "http-client-per-request", "memory-cache-bounded", "thread-static-values", "undisposed-timer"],
             dumps.Mixed.Suspects.Select(s => s.Pattern!.Id).Order());
     }
 }

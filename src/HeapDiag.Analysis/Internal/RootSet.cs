@@ -151,6 +151,8 @@ internal sealed class RootSet
 
     private static void AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, CancellationToken cancellationToken)
     {
+        // Thread statics after the static fields: a value reached both ways is named by its static field.
+        var threadStatics = new List<HeapRoot>();
         var domains = runtime.AppDomains.ToList();
         foreach (var extra in new[] { runtime.SystemDomain, runtime.SharedDomain })
         {
@@ -180,6 +182,33 @@ internal sealed class RootSet
                             roots.Add(new HeapRoot(value.Address, RootKinds.StaticField, $"{type.Name}.{field.Name}"));
                         }
                     }
+
+                    AddThreadStatics(runtime, type, threadStatics);
+                }
+            }
+        }
+
+        roots.AddRange(threadStatics);
+    }
+
+    /// <summary>
+    /// Each thread's value of each <c>[ThreadStatic]</c> reference field of <paramref name="type"/>, named by the field:
+    /// the storage the runtime keeps them in is reached through the thread, not through a handle a path could name.
+    /// </summary>
+    private static void AddThreadStatics(ClrRuntime runtime, ClrType type, List<HeapRoot> roots)
+    {
+        foreach (var field in type.ThreadStaticFields)
+        {
+            if (!field.IsObjectReference)
+            {
+                continue;
+            }
+
+            foreach (var thread in runtime.Threads)
+            {
+                if (thread.IsAlive && field.IsInitialized(thread) && field.ReadObject(thread) is { IsNull: false } value)
+                {
+                    roots.Add(new HeapRoot(value.Address, RootKinds.ThreadStatic, $"{type.Name}.{field.Name}"));
                 }
             }
         }

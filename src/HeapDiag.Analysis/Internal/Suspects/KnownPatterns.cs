@@ -16,7 +16,7 @@ internal sealed record PatternMatch(string[] OnPath, string[] RootKinds, string[
 /// <param name="Counted">Full names of the types counted: one object per leaked registration (the timer, the linked source, the subscription).</param>
 /// <param name="Structure">Prefixes of the runtime's types that hold them: a suspect found inside these is part of the group.</param>
 /// <param name="Kind">What the counted objects are, for <see cref="CollectionContents.Kind"/>: <c>timers</c>.</param>
-/// <param name="Noun">The headline's name of them: <c>undisposed timers (System.Threading.Timer)</c>.</param>
+/// <param name="Noun">The headline's name of them: <c>undisposed timers (System.Threading.Timer)</c>; <c>{root}</c> stands for the root's name (a thread static's field).</param>
 /// <param name="Keeps">How they keep the application's object: <c>whose callbacks target</c>.</param>
 /// <param name="RootKind">
 /// For a structure whose objects are of any type (the finalizer queue): the root kind every sampled path of a group of
@@ -105,6 +105,13 @@ internal static class KnownPatterns
                 Docs + "dotnet/standard/garbage-collection/implementing-dispose"),
             new([], [RootKinds.FinalizerQueue], [], []),
             new([], [], "objects waiting for finalization", "objects in the finalizer queue", "of type", RootKind: RootKinds.FinalizerQueue)),
+        new(
+            new("thread-static-values", "values kept by thread statics or ThreadLocal",
+                "A [ThreadStatic] field, and the ThreadLocal<T> built on them, keeps one value per thread for as long as the thread lives; thread-pool and long-running threads live as long as the process, so what each adds to its value only accumulates.",
+                "Clear or reset the per-thread value when the work that filled it is done, keep only small reusable state there (a pool such as ArrayPool instead of a growing list), and dispose a ThreadLocal<T> that is no longer needed.",
+                Docs + "dotnet/api/system.threading.threadlocal-1"),
+            new([], [RootKinds.ThreadStatic], [], []),
+            new([], [], "thread-static values", "values of the thread static {root}", "holding", RootKind: RootKinds.ThreadStatic)),
         new(
             new("memory-cache-unbounded", "IMemoryCache without SizeLimit or expiration",
                 "An IMemoryCache keeps every entry until it expires or the cache compacts to its SizeLimit; with neither, entries added per request only accumulate.",

@@ -79,12 +79,13 @@ internal static class PathRenderer
 
         var first = links[0].TypeName;
         rootKind = path.Root.Kind;
-        if (rootKind == RootKinds.StaticField)
+        if (rootKind is RootKinds.StaticField or RootKinds.ThreadStatic)
         {
+            var prefix = rootKind == RootKinds.StaticField ? "static" : "thread static";
             root = TypeNames.StaticRoot(path.Root.Name);
             signatureRoot = root;
-            holder = $"static {root}";
-            steps.Add(new SuspectPathStep($"static {root}", first, null));
+            holder = $"{prefix} {root}";
+            steps.Add(new SuspectPathStep($"{prefix} {root}", first, null));
         }
         else
         {

@@ -112,8 +112,9 @@ internal static class RuntimeDescriber
             return null;
         }
 
-        // An async method's state machine (a class in a debug build) leads on to the object whose method it runs.
-        ClrObject? stateMachine = null;
+        // What to name when no app object is found further on: an app array, or an async method's state machine
+        // (a class in a debug build), which leads on to the object whose method it runs.
+        ClrObject? fallback = null;
         var seen = new HashSet<ulong> { address };
         var queue = new PriorityQueue<ClrObject, (int Depth, int Delegate, int Order)>();
         queue.Enqueue(start, (0, 0, 0));
@@ -126,13 +127,14 @@ internal static class RuntimeDescriber
                     continue;
                 }
 
-                var isStateMachine = IsAsyncStateMachine(name);
-                if (!TypeNames.IsFramework(name) && !isStateMachine)
+                // An array of app objects and an async method's state machine lead on to the app objects they hold.
+                var passThrough = IsAsyncStateMachine(name) || reference.Type.IsArray;
+                if (!TypeNames.IsFramework(name) && !passThrough)
                 {
                     return reference;
                 }
 
-                stateMachine ??= isStateMachine ? reference : null;
+                fallback ??= passThrough && !TypeNames.IsFramework(name) ? reference : null;
                 if (priority.Depth + 1 < MaxDepth)
                 {
                     queue.Enqueue(reference, (priority.Depth + 1, Containers.IsDelegate(reference.Type) ? 0 : 1, seen.Count));
@@ -140,7 +142,7 @@ internal static class RuntimeDescriber
             }
         }
 
-        return stateMachine;
+        return fallback;
     }
 
     /// <summary>A compiler-generated async state machine: <c>App.Worker+&lt;RunAsync&gt;d__2</c>.</summary>

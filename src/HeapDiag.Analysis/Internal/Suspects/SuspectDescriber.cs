@@ -117,6 +117,7 @@ internal static class SuspectDescriber
         {
             // Kept only by a runtime structure of any type (the finalizer queue): named by the app type it keeps.
             var kept = RuntimeDescriber.KeptBy(heap, paths[0].Links[^1].Address, ranks[candidate.Samples[0]], entry.Runtime!);
+            kept = kept with { Noun = entry.Runtime!.Noun.Replace("{root}", TypeNames.StaticRoot(paths[0].Root.Name), StringComparison.Ordinal) };
             var runtimePath = PathRenderer.Render(paths[0], heap.Dump);
             return RuntimeDescriber.Describe(candidate with { Runtime = entry }, kept, runtimePath, instanceType.Name, live);
         }
