@@ -7,7 +7,8 @@ namespace HeapDiag.Analysis.Tests;
 /// <list type="bullet">
 /// <item><see cref="Mixed"/>: workers on undisposed PeriodicTimers, a bounded <c>IMemoryCache</c>, objects left in the
 /// finalizer queue behind a blocked finalizer and values of a <c>[ThreadStatic]</c> field on 16 threads, <see cref="Items"/>
-/// each, and <see cref="HttpClients"/> HttpClients kept per request.</item>
+/// each, and <see cref="HttpClients"/> HttpClients kept per request; <see cref="MixedLater"/> after <see cref="MoreItems"/>
+/// more of each in the same process (another 16 threads for the thread static).</item>
 /// <item><see cref="WorkItems"/>: <see cref="Items"/> thread-pool work items queued behind a pool whose threads are all blocked.</item>
 /// </list>
 /// All in a temporary directory that <see cref="Dispose"/> deletes.
@@ -19,7 +20,11 @@ public sealed class RuntimeLeakDumps : IDisposable
     /// <summary>More than <see cref="Items"/>: a client and its handler are ~650 bytes, and the list must pass the 10 % threshold.</summary>
     public const int HttpClients = 40_000;
 
+    /// <summary>What each leak of <see cref="Mixed"/> grows by before <see cref="MixedLater"/>.</summary>
+    public const int MoreItems = 5_000;
+
     private readonly Lazy<LeakSuspectReport> _mixed;
+    private readonly Lazy<LeakSuspectReport> _mixedLater;
     private readonly Lazy<LeakSuspectReport> _workItems;
 
     public RuntimeLeakDumps()
@@ -36,8 +41,13 @@ public sealed class RuntimeLeakDumps : IDisposable
                 }
 
                 mixed.Send($"leak httpclients {HttpClients}");
-
                 mixed.Send($"dump {PathOf("mixed")}");
+                foreach (var pattern in new[] { "periodictimers", "boundedcache", "finalizer", "threadstatics", "httpclients" })
+                {
+                    mixed.Send($"leak {pattern} {MoreItems}");
+                }
+
+                mixed.Send($"dump {PathOf("mixed-later")}");
                 mixed.Send("exit");
             }
 
@@ -55,12 +65,15 @@ public sealed class RuntimeLeakDumps : IDisposable
         }
 
         _mixed = new(() => Analyze.Suspects(PathOf("mixed")));
+        _mixedLater = new(() => Analyze.Suspects(PathOf("mixed-later")));
         _workItems = new(() => Analyze.Suspects(PathOf("work-items")));
     }
 
     public string Directory { get; }
 
     public LeakSuspectReport Mixed => _mixed.Value;
+
+    public LeakSuspectReport MixedLater => _mixedLater.Value;
 
     public LeakSuspectReport WorkItems => _workItems.Value;
 

@@ -96,4 +96,11 @@ public sealed class RuntimeWordsSuspectTests(RuntimeLeakDumps dumps)
             ["finalizer-queue", "http-client-per-request", "memory-cache-bounded", "thread-static-values", "undisposed-timer"],
             dumps.Mixed.Suspects.Select(s => s.Pattern!.Id).Order());
     }
+
+    [Fact]
+    public void Fingerprints_of_the_runtime_groups_and_patterns_match_in_a_later_dump_of_the_same_process()
+    {
+        Assert.Equal(dumps.Mixed.Suspects.Select(s => s.Fingerprint).Order(), dumps.MixedLater.Suspects.Select(s => s.Fingerprint).Order());
+        Assert.Equal(5, dumps.MixedLater.Suspects.Select(s => s.Fingerprint).Distinct().Count());
+    }
 }

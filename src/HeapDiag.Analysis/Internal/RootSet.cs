@@ -44,14 +44,17 @@ internal sealed class RootSet
         }
     }
 
-    /// <summary>The roots; static fields first, then handles, stacks, the finalizer queue and the rest.</summary>
+    /// <summary>The roots; static fields first, then handles, thread statics, stacks, the finalizer queue and the rest.</summary>
     public IReadOnlyList<HeapRoot> Roots { get; }
 
     public static RootSet Collect(DumpSession dump, CancellationToken cancellationToken)
     {
         var roots = new List<HeapRoot>();
-        AddStaticFields(dump.Runtime, roots, cancellationToken);
+        var threadStatics = AddStaticFields(dump.Runtime, roots, cancellationToken);
         var dependents = AddHandles(dump.Runtime, roots);
+
+        // After the handles: where a handle and a thread static reach an object equally soon, the path keeps the handle it had.
+        roots.AddRange(threadStatics);
         AddStacks(dump, roots, cancellationToken);
         foreach (var root in dump.Heap.EnumerateFinalizerRoots())
         {
@@ -149,9 +152,9 @@ internal sealed class RootSet
         }
     }
 
-    private static void AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, CancellationToken cancellationToken)
+    /// <summary>Adds the static fields to <paramref name="roots"/>; returns the thread statics' values, read on the way.</summary>
+    private static List<HeapRoot> AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, CancellationToken cancellationToken)
     {
-        // Thread statics after the static fields: a value reached both ways is named by its static field.
         var threadStatics = new List<HeapRoot>();
         var domains = runtime.AppDomains.ToList();
         foreach (var extra in new[] { runtime.SystemDomain, runtime.SharedDomain })
@@ -188,7 +191,7 @@ internal sealed class RootSet
             }
         }
 
-        roots.AddRange(threadStatics);
+        return threadStatics;
     }
 
     /// <summary>
