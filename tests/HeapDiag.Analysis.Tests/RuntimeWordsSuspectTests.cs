@@ -20,6 +20,7 @@ public sealed class RuntimeWordsSuspectTests(RuntimeLeakDumps dumps)
         Assert.Equal(new CollectionContents("objects waiting for finalization", $"{Ns}.ReportFile", Items), queued.Holds);
         Assert.StartsWith($"20,000 objects in the finalizer queue of type {Ns}.ReportFile retain ", queued.Headline, StringComparison.Ordinal);
         Assert.Equal(RootKinds.FinalizerQueue, queued.RootPath.RootKind);
+        Assert.Equal("ReportFile (finalizer queue)", queued.RootPath.Text);
         Assert.Equal($"{Ns}.ReportFile", queued.AccumulationPoint.TypeName);
         Assert.InRange(queued.AccumulationPoint.RetainedBytes, Items * 1024L, Items * 1300L);
     }

@@ -93,7 +93,8 @@ internal static class PathRenderer
             root = path.Root.Name;
             signatureRoot = first;
             holder = first;
-            steps.Add(new SuspectPathStep($"{TypeNames.Short(first)} ({rootKind}: {root})", first, null));
+            var named = root == rootKind ? rootKind : $"{rootKind}: {root}";
+            steps.Add(new SuspectPathStep($"{TypeNames.Short(first)} ({named})", first, null));
         }
 
         return 1;
