@@ -50,6 +50,9 @@ public static class RootKinds
     /// <summary>A static field; <see cref="RetentionPath.Root"/> is <c>Namespace.Type.Field</c>.</summary>
     public const string StaticField = "static field";
 
+    /// <summary>A <c>[ThreadStatic]</c> field on one thread (what <c>ThreadLocal&lt;T&gt;</c> keeps its values in); <see cref="RetentionPath.Root"/> is <c>Namespace.Type.Field</c>.</summary>
+    public const string ThreadStatic = "thread static";
+
     /// <summary>A local variable or argument on a thread's stack (or a register of a thread).</summary>
     public const string Stack = "stack";
 

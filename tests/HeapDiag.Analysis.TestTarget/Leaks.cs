@@ -61,7 +61,7 @@ internal static class Leaks
 
                 break;
             default:
-                if (!FrameworkLeaks.TryGrow(pattern, count))
+                if (!FrameworkLeaks.TryGrow(pattern, count) && !RuntimeLeaks.TryGrow(pattern, count))
                 {
                     throw new InvalidOperationException($"unknown leak '{pattern}'");
                 }

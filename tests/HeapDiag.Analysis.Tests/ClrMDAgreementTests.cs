@@ -57,6 +57,16 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
             }
         }
 
+        // ClrMD's roots leave out thread statics on .NET 10 (the GC scans them with each thread): add each live
+        // thread's value of each [ThreadStatic] reference field, read with ClrMD.
+        foreach (var value in ThreadStaticValues(dump))
+        {
+            if (reached.Add(value))
+            {
+                pending.Push(value);
+            }
+        }
+
         while (pending.TryPop(out var address))
         {
             foreach (var reference in dump.Heap.GetObject(address).EnumerateReferenceAddresses(carefully: false, considerDependantHandles: true))
@@ -71,6 +81,17 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
         Assert.Equal(reached.Order(), live.EnumerateSet());
         Assert.True(edges >= live.Count, $"{edges} references for {live.Count} live objects");
     }
+
+    private static IEnumerable<ulong> ThreadStaticValues(DumpSession dump) =>
+        from module in dump.Runtime.AppDomains.SelectMany(domain => domain.Modules)
+        from type in module.EnumerateTypesWithStaticFields()
+        from field in type.ThreadStaticFields
+        where field.IsObjectReference
+        from thread in dump.Runtime.Threads
+        where thread.IsAlive && field.IsInitialized(thread)
+        let value = field.ReadObject(thread)
+        where !value.IsNull
+        select value.Address;
 
     private readonly struct Collector(List<ulong> references) : IReferenceVisitor
     {

@@ -28,6 +28,38 @@ public sealed class KnownPatternsTests
         Assert.Equal(expected, KnownPatterns.Match(subject).Id);
     }
 
+    [Theory]
+    [InlineData(false, "memory-cache-unbounded")]
+    [InlineData(true, "memory-cache-bounded")]
+    public void A_memory_cache_is_unbounded_unless_its_size_limit_or_expirations_were_read(bool bounded, string expected)
+    {
+        const string cache = "Microsoft.Extensions.Caching.Memory.MemoryCache";
+        var steps = new[] { new SuspectPathStep(cache, cache, null), new SuspectPathStep("step", cache + "+CoherentState", "_stringEntries") };
+        var holds = new CollectionContents("ConcurrentDictionary", "System.String, Microsoft.Extensions.Caching.Memory.CacheEntry", 1000);
+        var facts = bounded ? new HashSet<string> { PatternFacts.MemoryCacheBounded } : [];
+        var subject = new PatternSubject(new SuspectPath("service provider", cache, steps, "text"), "System.Collections.Concurrent.ConcurrentDictionary", holds, cache, facts);
+
+        Assert.Equal(expected, KnownPatterns.Match(subject).Id);
+    }
+
+    [Fact]
+    public void A_group_kept_by_the_finalizer_queue_matches_the_finalizer_pattern()
+    {
+        var steps = new[] { new SuspectPathStep("App.ReportFile", "App.ReportFile", null) };
+        var subject = new PatternSubject(new SuspectPath(RootKinds.FinalizerQueue, "finalizer queue", steps, "text"), "App.ReportFile", null, "App.ReportFile");
+
+        Assert.Equal("finalizer-queue", KnownPatterns.Match(subject).Id);
+    }
+
+    [Theory]
+    [InlineData("System.Threading.QueueUserWorkItemCallback", true)]
+    [InlineData("System.Threading.QueueUserWorkItemCallbackDefaultContext<System.Object>", true)]
+    [InlineData("System.Threading.QueueUserWorkItemCallbackDefaultContextX", false)]
+    public void Counted_types_include_their_generic_instances(string typeName, bool expected)
+    {
+        Assert.Equal(expected, KnownPatterns.IsCounted(typeName, ["System.Threading.QueueUserWorkItemCallback", "System.Threading.QueueUserWorkItemCallbackDefaultContext"]));
+    }
+
     [Fact]
     public void Every_entry_has_a_distinct_id_a_fix_and_a_documentation_link()
     {

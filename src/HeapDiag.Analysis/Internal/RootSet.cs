@@ -44,14 +44,17 @@ internal sealed class RootSet
         }
     }
 
-    /// <summary>The roots; static fields first, then handles, stacks, the finalizer queue and the rest.</summary>
+    /// <summary>The roots; static fields first, then handles, thread statics, stacks, the finalizer queue and the rest.</summary>
     public IReadOnlyList<HeapRoot> Roots { get; }
 
     public static RootSet Collect(DumpSession dump, CancellationToken cancellationToken)
     {
         var roots = new List<HeapRoot>();
-        AddStaticFields(dump.Runtime, roots, cancellationToken);
+        var threadStatics = AddStaticFields(dump.Runtime, roots, cancellationToken);
         var dependents = AddHandles(dump.Runtime, roots);
+
+        // After the handles: where a handle and a thread static reach an object equally soon, the path keeps the handle it had.
+        roots.AddRange(threadStatics);
         AddStacks(dump, roots, cancellationToken);
         foreach (var root in dump.Heap.EnumerateFinalizerRoots())
         {
@@ -149,8 +152,10 @@ internal sealed class RootSet
         }
     }
 
-    private static void AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, CancellationToken cancellationToken)
+    /// <summary>Adds the static fields to <paramref name="roots"/>; returns the thread statics' values, read on the way.</summary>
+    private static List<HeapRoot> AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, CancellationToken cancellationToken)
     {
+        var threadStatics = new List<HeapRoot>();
         var domains = runtime.AppDomains.ToList();
         foreach (var extra in new[] { runtime.SystemDomain, runtime.SharedDomain })
         {
@@ -180,6 +185,33 @@ internal sealed class RootSet
                             roots.Add(new HeapRoot(value.Address, RootKinds.StaticField, $"{type.Name}.{field.Name}"));
                         }
                     }
+
+                    AddThreadStatics(runtime, type, threadStatics);
+                }
+            }
+        }
+
+        return threadStatics;
+    }
+
+    /// <summary>
+    /// Each thread's value of each <c>[ThreadStatic]</c> reference field of <paramref name="type"/>, named by the field:
+    /// the storage the runtime keeps them in is reached through the thread, not through a handle a path could name.
+    /// </summary>
+    private static void AddThreadStatics(ClrRuntime runtime, ClrType type, List<HeapRoot> roots)
+    {
+        foreach (var field in type.ThreadStaticFields)
+        {
+            if (!field.IsObjectReference)
+            {
+                continue;
+            }
+
+            foreach (var thread in runtime.Threads)
+            {
+                if (thread.IsAlive && field.IsInitialized(thread) && field.ReadObject(thread) is { IsNull: false } value)
+                {
+                    roots.Add(new HeapRoot(value.Address, RootKinds.ThreadStatic, $"{type.Name}.{field.Name}"));
                 }
             }
         }

@@ -79,12 +79,13 @@ internal static class PathRenderer
 
         var first = links[0].TypeName;
         rootKind = path.Root.Kind;
-        if (rootKind == RootKinds.StaticField)
+        if (rootKind is RootKinds.StaticField or RootKinds.ThreadStatic)
         {
+            var prefix = rootKind == RootKinds.StaticField ? "static" : "thread static";
             root = TypeNames.StaticRoot(path.Root.Name);
             signatureRoot = root;
-            holder = $"static {root}";
-            steps.Add(new SuspectPathStep($"static {root}", first, null));
+            holder = $"{prefix} {root}";
+            steps.Add(new SuspectPathStep($"{prefix} {root}", first, null));
         }
         else
         {
@@ -92,7 +93,8 @@ internal static class PathRenderer
             root = path.Root.Name;
             signatureRoot = first;
             holder = first;
-            steps.Add(new SuspectPathStep($"{TypeNames.Short(first)} ({rootKind}: {root})", first, null));
+            var named = root == rootKind ? rootKind : $"{rootKind}: {root}";
+            steps.Add(new SuspectPathStep($"{TypeNames.Short(first)} ({named})", first, null));
         }
 
         return 1;

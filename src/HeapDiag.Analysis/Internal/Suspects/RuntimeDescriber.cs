@@ -10,7 +10,8 @@ namespace HeapDiag.Analysis.Internal.Suspects;
 /// <param name="TypeName">Its type, as a person reads it in the headline (a closure as <c>closure in Type</c>); null when none was found.</param>
 /// <param name="CountedAddress">The counted object (timer, linked source, subscription) it was found from.</param>
 /// <param name="CountedIndex">That object's dense number.</param>
-internal sealed record KeptObject(ulong Address, long Index, string? TypeName, ulong CountedAddress, long CountedIndex)
+/// <param name="Noun">The counted objects' name when a <see cref="RuntimeVariant"/> of the hold applies to this one; else null.</param>
+internal sealed record KeptObject(ulong Address, long Index, string? TypeName, ulong CountedAddress, long CountedIndex, string? Noun = null)
 {
     /// <summary>What a root path is searched to: the application object, else the counted object.</summary>
     public long Target => Index >= 0 ? Index : CountedIndex;
@@ -38,16 +39,33 @@ internal static class RuntimeDescriber
         foreach (var sample in candidate.Samples)
         {
             var counted = tree.RankOf(sample);
-            var address = heap.Live.AddressAt(counted);
-            var kept = Find(heap.Dump, address, hold) is { } obj
-                ? new KeptObject(obj.Address, heap.Live.IndexOf(obj.Address), Name(obj.Type!.Name!), address, counted)
-                : new KeptObject(0, -1, null, address, counted);
-            found.Add((kept, Depth(tree.ImmediateDominator, sample)));
+            found.Add((KeptBy(heap, heap.Live.AddressAt(counted), counted, hold), Depth(tree.ImmediateDominator, sample)));
         }
 
         var dominant = found.Where(k => k.Kept.TypeName is not null).GroupBy(k => k.Kept.TypeName).MaxBy(g => g.Count());
         return (dominant ?? found.AsEnumerable()).MinBy(k => k.Depth).Kept;
     }
+
+    /// <summary>
+    /// What the counted object at <paramref name="address"/> keeps: itself when it is the application's (an object in
+    /// the finalizer queue), else the nearest application object it references.
+    /// </summary>
+    public static KeptObject KeptBy(LiveHeap heap, ulong address, long index, RuntimeHold hold)
+    {
+        var counted = heap.Dump.Heap.GetObject(address);
+        var noun = hold.Variants?.FirstOrDefault(v => References(counted, v.Via))?.Noun;
+        if (counted.Type?.Name is { } own && !TypeNames.IsFramework(own))
+        {
+            return new KeptObject(address, index, Name(own), address, index, noun);
+        }
+
+        return Find(heap.Dump, address, hold) is { } obj
+            ? new KeptObject(obj.Address, heap.Live.IndexOf(obj.Address), Name(obj.Type!.Name!), address, index, noun)
+            : new KeptObject(0, -1, null, address, index, noun);
+    }
+
+    private static bool References(ClrObject obj, string typePrefix) =>
+        obj.IsValid && obj.EnumerateReferences(carefully: true).Any(r => r.Type?.Name?.StartsWith(typePrefix, StringComparison.Ordinal) == true);
 
     private static int Depth(IntArray immediateDominator, int vertex)
     {
@@ -66,8 +84,9 @@ internal static class RuntimeDescriber
         var hold = entry.Runtime!;
         var percent = SuspectDescriber.Percent(candidate.RetainedBytes, live);
         var keeps = kept.TypeName is null ? string.Empty : $" {hold.Keeps} {kept.TypeName}";
-        var what = $"{hold.Noun}{keeps}";
-        var group = new SuspectObject(countedType, hold.Noun, SuspectDescriber.Hex(kept.CountedAddress), candidate.InstanceCount, candidate.RetainedBytes, percent);
+        var noun = kept.Noun ?? hold.Noun;
+        var what = $"{noun}{keeps}";
+        var group = new SuspectObject(countedType, noun, SuspectDescriber.Hex(kept.CountedAddress), candidate.InstanceCount, candidate.RetainedBytes, percent);
         var point = new SuspectObject(
             kept.TypeName is null ? countedType : kept.TypeName, what, SuspectDescriber.Hex(kept.Index >= 0 ? kept.Address : kept.CountedAddress),
             candidate.InstanceCount, candidate.RetainedBytes, percent);
@@ -93,6 +112,9 @@ internal static class RuntimeDescriber
             return null;
         }
 
+        // What to name when no app object is found further on: an app array, or an async method's state machine
+        // (a class in a debug build), which leads on to the object whose method it runs.
+        ClrObject? fallback = null;
         var seen = new HashSet<ulong> { address };
         var queue = new PriorityQueue<ClrObject, (int Depth, int Delegate, int Order)>();
         queue.Enqueue(start, (0, 0, 0));
@@ -105,11 +127,14 @@ internal static class RuntimeDescriber
                     continue;
                 }
 
-                if (!TypeNames.IsFramework(name))
+                // An array of app objects and an async method's state machine lead on to the app objects they hold.
+                var passThrough = IsAsyncStateMachine(name) || reference.Type.IsArray;
+                if (!TypeNames.IsFramework(name) && !passThrough)
                 {
                     return reference;
                 }
 
+                fallback ??= passThrough && !TypeNames.IsFramework(name) ? reference : null;
                 if (priority.Depth + 1 < MaxDepth)
                 {
                     queue.Enqueue(reference, (priority.Depth + 1, Containers.IsDelegate(reference.Type) ? 0 : 1, seen.Count));
@@ -117,8 +142,12 @@ internal static class RuntimeDescriber
             }
         }
 
-        return null;
+        return fallback;
     }
+
+    /// <summary>A compiler-generated async state machine: <c>App.Worker+&lt;RunAsync&gt;d__2</c>.</summary>
+    private static bool IsAsyncStateMachine(string typeName) =>
+        typeName.Contains("+<", StringComparison.Ordinal) && typeName.Contains(">d__", StringComparison.Ordinal);
 
     /// <summary>The full name of an application type; a compiler-generated closure by the type it is in.</summary>
     private static string Name(string typeName)

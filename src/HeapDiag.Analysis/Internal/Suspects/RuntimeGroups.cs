@@ -13,6 +13,9 @@ internal sealed class RuntimeGroups
 {
     private const int Samples = 50;
 
+    /// <summary>How far above a counted object a framework holder of it is looked for: a queue of doubling segments is ~25 deep for 1 M items.</summary>
+    private const int MaxLevelsToHolder = 32;
+
     private readonly DominatorTree _tree;
     private readonly IntArray _idom;
     private readonly IntArray _typeIds;
@@ -35,22 +38,30 @@ internal sealed class RuntimeGroups
         var groups = new RuntimeGroups(tree, typeIds, threshold);
         foreach (var entry in KnownPatterns.All)
         {
-            if (entry.Runtime is { } hold && groups.Group(entry, hold, candidates) is { } group)
+            if (entry.Runtime is { } hold && groups.Group(entry, hold, candidates) is ({ } group, var queues))
             {
-                candidates = [.. candidates.Where(c => !groups.IsInside(c, hold)), group];
+                candidates = [.. candidates.Where(c => !groups.IsInside(c, hold) && !queues.Contains(c.HolderVertex)), group];
             }
         }
 
         return candidates;
     }
 
-    private SuspectCandidate? Group(KnownPattern entry, RuntimeHold hold, List<SuspectCandidate> candidates)
+    /// <summary>
+    /// The group, and the framework holders just above its counted objects whose retained bytes are mostly theirs (the
+    /// thread pool's queue, which blocked threads also hold on their stacks, so that no structure type dominates it).
+    /// </summary>
+    private (SuspectCandidate? Group, HashSet<int> Queues) Group(KnownPattern entry, RuntimeHold hold, List<SuspectCandidate> candidates)
     {
         var counted = TypeIdsOf(hold.Counted);
         if (!counted.Contains(true))
         {
-            return null;
+            return (null, []);
         }
+
+        var frameworkHolders = candidates
+            .Where(c => c.Kind == SuspectKinds.Object && TypeNameOf(c.HolderVertex) is { } name && TypeNames.IsFramework(name))
+            .ToDictionary(c => c.HolderVertex, _ => 0L);
 
         // Dominators come before what they dominate, so one pass in vertex order knows whether the dominator is
         // counted or under a counted vertex: the outermost counted vertices are those with neither.
@@ -67,6 +78,10 @@ internal sealed class RuntimeGroups
                 first = first < 0 ? w : first;
                 retained += inside ? 0 : _tree.Retained[w];
                 Set(under, w);
+                if (!inside && frameworkHolders.Count > 0)
+                {
+                    AddToHolderAbove(w, frameworkHolders);
+                }
             }
             else if (inside)
             {
@@ -80,10 +95,25 @@ internal sealed class RuntimeGroups
             .Sum(c => c.RetainedBytes);
         if (count == 0 || retained < _threshold || ownBytes < _threshold)
         {
-            return null;
+            return (null, []);
         }
 
-        return new SuspectCandidate(SuspectKinds.Runtime, first, -1, _typeIds[first], count, retained, null, SampleCounted(counted, count), entry);
+        var queues = candidates.Where(c => frameworkHolders.TryGetValue(c.HolderVertex, out var bytes) && bytes * 2 >= c.RetainedBytes).Select(c => c.HolderVertex).ToHashSet();
+        return (new SuspectCandidate(SuspectKinds.Runtime, first, -1, _typeIds[first], count, retained, null, SampleCounted(counted, count), entry), queues);
+    }
+
+    /// <summary>Adds the bytes of an outermost counted vertex to the nearest framework holder among a few dominators above it.</summary>
+    private void AddToHolderAbove(int vertex, Dictionary<int, long> holders)
+    {
+        var levels = 0;
+        for (var up = _idom[vertex]; up > DominatorTree.Root && levels < MaxLevelsToHolder; up = _idom[up], levels++)
+        {
+            if (holders.TryGetValue(up, out var bytes))
+            {
+                holders[up] = bytes + _tree.Retained[vertex];
+                return;
+            }
+        }
     }
 
     /// <summary>Whether a candidate is part of the runtime structure: named after its types, or a framework object just below them.</summary>
@@ -114,7 +144,7 @@ internal sealed class RuntimeGroups
         var ids = new bool[_tree.TypeTable.Count];
         for (var id = 0; id < ids.Length; id++)
         {
-            ids[id] = names.Contains(_tree.TypeTable[id].Name, StringComparer.Ordinal);
+            ids[id] = KnownPatterns.IsCounted(_tree.TypeTable[id].Name, names);
         }
 
         return ids;

@@ -78,7 +78,8 @@ internal static class SuspectDescriber
         var headline = string.Create(
             CultureInfo.InvariantCulture,
             $"{rendered.HolderName}{what} retains {Megabytes(candidate.RetainedBytes)} MB ({point.RetainedPercent:0} %)");
-        return new LeakSuspect(rendered.Fingerprint($"{SuspectKinds.Object}|{type.Name}"), SuspectKinds.Object, headline, top, point, holds, rendered.Path, null);
+        var pattern = KnownPatterns.Match(new PatternSubject(rendered.Path, type.Name, holds, top.TypeName, PatternFacts.Of(heap.Dump, path)));
+        return new LeakSuspect(rendered.Fingerprint($"{SuspectKinds.Object}|{type.Name}"), SuspectKinds.Object, headline, top, point, holds, rendered.Path, null) { Pattern = pattern };
     }
 
     /// <summary>The path cut at the collection whose inside it ends in (found along the path, not the dominators); else the path itself.</summary>
@@ -112,6 +113,15 @@ internal static class SuspectDescriber
         }
 
         var instanceType = tree.TypeTable[candidate.TypeId];
+        if (RuntimeRootedBy(paths) is { } entry)
+        {
+            // Kept only by a runtime structure of any type (the finalizer queue): named by the app type it keeps.
+            var kept = RuntimeDescriber.KeptBy(heap, paths[0].Links[^1].Address, ranks[candidate.Samples[0]], entry.Runtime!);
+            kept = kept with { Noun = entry.Runtime!.Noun.Replace("{root}", TypeNames.StaticRoot(paths[0].Root.Name), StringComparison.Ordinal) };
+            var runtimePath = PathRenderer.Render(paths[0], heap.Dump);
+            return RuntimeDescriber.Describe(candidate with { Runtime = entry }, kept, runtimePath, instanceType.Name, live);
+        }
+
         var holderPath = HolderPath(paths);
         var holderLink = holderPath.Links[^1];
         var rendered = PathRenderer.Render(holderPath, heap.Dump);
@@ -125,6 +135,10 @@ internal static class SuspectDescriber
             $"{candidate.InstanceCount:N0} instances of {TypeNames.Short(instanceType.Name)} retain {Megabytes(candidate.RetainedBytes)} MB ({percent:0} %), held in {rendered.HolderName} ({Contents(holderType, holds)})");
         return new LeakSuspect(rendered.Fingerprint($"{SuspectKinds.Instances}|{instanceType.Name}"), SuspectKinds.Instances, headline, group, point, holds, rendered.Path, null);
     }
+
+    /// <summary>The catalogue entry whose runtime structure is the root of every sampled path (the finalizer queue); else null.</summary>
+    private static KnownPattern? RuntimeRootedBy(List<RootPath> paths) =>
+        KnownPatterns.All.FirstOrDefault(entry => entry.Runtime?.RootKind is { } kind && paths.All(p => p.Root.Kind == kind));
 
     /// <summary>
     /// The path to the deepest object most sampled paths share, climbed out of a collection's insides to the
