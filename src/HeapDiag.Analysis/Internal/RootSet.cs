@@ -50,7 +50,7 @@ internal sealed class RootSet
     public static RootSet Collect(DumpSession dump, CancellationToken cancellationToken)
     {
         var roots = new List<HeapRoot>();
-        AddStaticFields(dump.Runtime, roots, cancellationToken);
+        ReaderStallGuard.Run(dump, "the static fields of its types", progress => AddStaticFields(dump.Runtime, roots, progress, cancellationToken), cancellationToken);
         var dependents = AddHandles(dump.Runtime, roots);
         AddStacks(dump, roots, cancellationToken);
         foreach (var root in dump.Heap.EnumerateFinalizerRoots())
@@ -149,7 +149,7 @@ internal sealed class RootSet
         }
     }
 
-    private static void AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, CancellationToken cancellationToken)
+    private static void AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, Action progress, CancellationToken cancellationToken)
     {
         var domains = runtime.AppDomains.ToList();
         foreach (var extra in new[] { runtime.SystemDomain, runtime.SharedDomain })
@@ -167,6 +167,7 @@ internal sealed class RootSet
                 cancellationToken.ThrowIfCancellationRequested();
                 foreach (var type in module.EnumerateTypesWithStaticFields())
                 {
+                    progress();
                     foreach (var field in type.StaticFields)
                     {
                         if (!field.IsObjectReference || !field.IsInitialized(domain))
