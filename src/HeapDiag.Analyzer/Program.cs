@@ -65,6 +65,11 @@ internal static class Program
         {
             return Fail(arguments, ExitCodes.DumpDamaged, new AnalyzerFailure(FailureCodes.DumpDamaged, ex.Message, Damage: ex.Damage));
         }
+        catch (Exception ex) when (DumpReaderFault.IsFrom(ex))
+        {
+            Console.Error.WriteLine(ex);
+            return Fail(arguments, ExitCodes.DumpDamaged, new AnalyzerFailure(FailureCodes.DumpDamaged, DumpReaderFault.Describe(ex)));
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             Console.Error.WriteLine(ex);

@@ -328,6 +328,11 @@ internal static class HeapDiagCommand
             error.WriteLine("heapdiag: cancelled");
             return Task.FromResult(ExitCodes.Cancelled);
         }
+        catch (Exception ex) when (DumpReaderFault.IsFrom(ex))
+        {
+            error.WriteLine($"heapdiag: the dump is damaged: {DumpReaderFault.Describe(ex)}. Take a new dump, or check the copy against the SHA-256 recorded at capture.");
+            return Task.FromResult(ExitCodes.UnusableDump);
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             error.WriteLine($"heapdiag: internal error: {OneLine(ex.Message)}");

@@ -15,6 +15,9 @@ internal sealed class DumpSession : IDisposable
 
     private readonly MappedDump? _mapped;
 
+    // Set when a thread was left inside ClrMD, stuck on a damaged dump (see ReaderStallGuard).
+    private volatile bool _abandoned;
+
     private DumpSession(string dumpPath, DataTarget dataTarget, ClrRuntime runtime, int cacheBytes)
     {
         _dataTarget = dataTarget;
@@ -121,11 +124,20 @@ internal sealed class DumpSession : IDisposable
         },
     };
 
+    /// <summary>
+    /// A thread was left reading through ClrMD (it never returned on a damaged dump): ClrMD's objects are then not
+    /// disposed, because that thread still uses them; they go with the process.
+    /// </summary>
+    public void Abandon() => _abandoned = true;
+
     public void Dispose()
     {
         _mapped?.Dispose();
-        _runtime.Dispose();
-        _dataTarget.Dispose();
+        if (!_abandoned)
+        {
+            _runtime.Dispose();
+            _dataTarget.Dispose();
+        }
     }
 
     /// <summary>

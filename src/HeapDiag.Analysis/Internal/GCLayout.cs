@@ -20,6 +20,9 @@ namespace HeapDiag.Analysis.Internal;
 /// </remarks>
 internal sealed class GCLayout
 {
+    // Objects the walk reads are at most int.MaxValue bytes (HeapObjects copies them into a span).
+    private const long MaxOffset = int.MaxValue;
+
     private readonly (long Offset, long Size)[] _series;
     private readonly (uint References, uint Skip)[] _repeating;
     private readonly long _repeatingStart;
@@ -31,7 +34,15 @@ internal sealed class GCLayout
         _repeatingStart = repeatingStart;
     }
 
-    /// <summary>Reads the descriptor of <paramref name="methodTable"/>; null if it is unreadable or implausible.</summary>
+    /// <summary>
+    /// Reads the descriptor of <paramref name="methodTable"/>; null if it is unreadable or implausible, which in a
+    /// damaged dump it can be: every offset must point past the method table and fit in an object.
+    /// </summary>
+    /// <remarks>
+    /// Checked here once per method table rather than per object, because the walk trusts what it is given: a damaged
+    /// word that turns an offset negative would have it step from −2⁶³ towards the object one slot at a time, which
+    /// never ends in practice (seen in the fuzz suite as an analyzer that ran into Analysis:Timeout).
+    /// </remarks>
     public static GCLayout? Read(HeapMemory memory, ulong methodTable)
     {
         var p = memory.PointerSize;
@@ -46,12 +57,17 @@ internal sealed class GCLayout
             {
                 var at = methodTable - (ulong)(3 * p) - (ulong)(2 * p * i);
                 series[i] = (ReadSigned(memory, at + (ulong)p), ReadSigned(memory, at));
+                if (!IsOffset(series[i].Offset, p) || series[i].Size is < -MaxOffset or > MaxOffset)
+                {
+                    return null;
+                }
             }
 
             return new GCLayout(series, [], 0);
         }
 
-        if (count < 0 && count >= -MaxSeries)
+        var start = ReadSigned(memory, methodTable - (ulong)(2 * p));
+        if (count < 0 && count >= -MaxSeries && IsOffset(start, p))
         {
             var items = new (uint References, uint Skip)[-count];
             for (var i = 0; i < items.Length; i++)
@@ -62,7 +78,7 @@ internal sealed class GCLayout
                     : ((uint)(memory.ReadUInt32(at) & 0xFFFF), (uint)(memory.ReadUInt32(at) >> 16));
             }
 
-            return new GCLayout([], items, ReadSigned(memory, methodTable - (ulong)(2 * p)));
+            return new GCLayout([], items, start);
         }
 
         return null;
@@ -136,6 +152,9 @@ internal sealed class GCLayout
             : BinaryPrimitives.ReadUInt32LittleEndian(bytes[(int)slot..]);
         return reference == 0 || visitor.Visit(reference, (int)slot);
     }
+
+    /// <summary>Whether <paramref name="offset"/> can be a reference slot's: past the method table, inside an object.</summary>
+    private static bool IsOffset(long offset, int pointerSize) => offset >= pointerSize && offset <= MaxOffset;
 
     private static long ReadSigned(HeapMemory memory, ulong address) =>
         memory.PointerSize == 8 ? (long)memory.ReadPointer(address) : (int)memory.ReadPointer(address);

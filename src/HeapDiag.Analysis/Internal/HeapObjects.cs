@@ -66,10 +66,7 @@ internal sealed class HeapObjects
 
         if (!_typesByMethodTable.TryGetValue(methodTable, out var type))
         {
-            var clrType = _heap.GetTypeByMethodTable(methodTable);
-            type = clrType is null
-                ? null
-                : new HeapType(clrType, PointerSize, clrType.ContainsPointers ? GCLayout.Read(_memory, methodTable) : null);
+            type = ReadType(methodTable);
             _typesByMethodTable[methodTable] = type;
         }
 
@@ -79,6 +76,22 @@ internal sealed class HeapObjects
         }
 
         return type;
+    }
+
+    /// <summary>
+    /// The type of a method table, or null when it does not resolve, or when its objects hold references but where
+    /// they are cannot be read (a damaged descriptor): such objects are as unreadable as one without a type, and the
+    /// passes skip and count them rather than report them without their references.
+    /// </summary>
+    private HeapType? ReadType(ulong methodTable)
+    {
+        if (_heap.GetTypeByMethodTable(methodTable) is not { } clrType)
+        {
+            return null;
+        }
+
+        var layout = clrType.ContainsPointers ? GCLayout.Read(_memory, methodTable) : null;
+        return clrType.ContainsPointers && layout is null ? null : new HeapType(clrType, PointerSize, layout);
     }
 
     /// <summary>Size of the object in bytes, as the GC lays it out (aligned to a pointer).</summary>

@@ -48,7 +48,7 @@ internal sealed class HeapType
 
     public bool ContainsPointers { get; }
 
-    /// <summary>Where objects of this type hold references; null when they hold none (or the descriptor is unreadable).</summary>
+    /// <summary>Where objects of this type hold references; null when they hold none.</summary>
     public GCLayout? Layout { get; }
 
     public bool IsString { get; }

@@ -50,7 +50,8 @@ internal sealed class RootSet
     public static RootSet Collect(DumpSession dump, CancellationToken cancellationToken)
     {
         var roots = new List<HeapRoot>();
-        var threadStatics = AddStaticFields(dump.Runtime, roots, cancellationToken);
+        List<HeapRoot> threadStatics = [];
+        ReaderStallGuard.Run(dump, "the static fields of its types", progress => threadStatics = AddStaticFields(dump.Runtime, roots, progress, cancellationToken), cancellationToken);
         var dependents = AddHandles(dump.Runtime, roots);
 
         // After the handles: where a handle and a thread static reach an object equally soon, the path keeps the handle it had.
@@ -153,7 +154,7 @@ internal sealed class RootSet
     }
 
     /// <summary>Adds the static fields to <paramref name="roots"/>; returns the thread statics' values, read on the way.</summary>
-    private static List<HeapRoot> AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, CancellationToken cancellationToken)
+    private static List<HeapRoot> AddStaticFields(ClrRuntime runtime, List<HeapRoot> roots, Action progress, CancellationToken cancellationToken)
     {
         var threadStatics = new List<HeapRoot>();
         var domains = runtime.AppDomains.ToList();
@@ -172,6 +173,7 @@ internal sealed class RootSet
                 cancellationToken.ThrowIfCancellationRequested();
                 foreach (var type in module.EnumerateTypesWithStaticFields())
                 {
+                    progress();
                     foreach (var field in type.StaticFields)
                     {
                         if (!field.IsObjectReference || !field.IsInitialized(domain))

@@ -72,8 +72,7 @@ internal sealed partial class DumpDigestCheck(TimeProvider time, ILogger logger)
         byte[] digest;
         try
         {
-            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, ReadBufferBytes, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            digest = await SHA256.HashDataAsync(file, cancellationToken);
+            digest = await HashFileAsync(path, cancellationToken);
         }
         catch (FileNotFoundException)
         {
@@ -91,6 +90,30 @@ internal sealed partial class DumpDigestCheck(TimeProvider time, ILogger logger)
         }
 
         return verdict;
+    }
+
+    /// <summary>
+    /// SHA-256 of the file, reading the next block while the current one is hashed: one thread reads (a read of a file
+    /// opened for synchronous I/O runs on the thread pool), this one hashes, so the check takes as long as the slower of
+    /// the two instead of their sum. Two 1 MiB buffers are all the memory it holds.
+    /// </summary>
+    private static async Task<byte[]> HashFileAsync(string path, CancellationToken cancellationToken)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[][] buffers = [new byte[ReadBufferBytes], new byte[ReadBufferBytes]];
+        long offset = 0;
+        var current = 0;
+        var reading = RandomAccess.ReadAsync(handle, buffers[current], offset, cancellationToken);
+        while (await reading is var bytes and > 0)
+        {
+            offset += bytes;
+            reading = RandomAccess.ReadAsync(handle, buffers[1 - current], offset, cancellationToken);
+            hash.AppendData(buffers[current], 0, bytes);
+            current = 1 - current;
+        }
+
+        return hash.GetHashAndReset();
     }
 
     private static string Rate(long bytes, TimeSpan elapsed) =>

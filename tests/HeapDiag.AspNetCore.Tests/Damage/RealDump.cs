@@ -36,7 +36,7 @@ public sealed class RealDump : IAsyncLifetime
         using var runtime = DumpSession.CreateRuntime(target.ClrVersions[0]);
         var segments = runtime.Heap.Segments.Where(s => s.End > s.Start).ToList();
         CommittedBytes = segments.Sum(s => (long)Math.Max(s.CommittedMemory.Length, s.End - s.Start));
-        var loads = ElfLoads(Path);
+        var loads = CoreFile.Loads(Path);
         HeapInFile = [.. segments.SelectMany(s => loads
             .Where(l => l.Address < s.End && l.Address + (ulong)l.FileBytes > s.Start)
             .Select(l =>
@@ -56,41 +56,5 @@ public sealed class RealDump : IAsyncLifetime
     {
         Directory.Delete(_directory, recursive: true);
         return Task.CompletedTask;
-    }
-
-    /// <summary>The PT_LOAD program headers of an ELF64 core file: memory address, file offset, bytes in the file.</summary>
-    private static List<(ulong Address, long Offset, long FileBytes)> ElfLoads(string path)
-    {
-        using var reader = new BinaryReader(File.OpenRead(path));
-        reader.BaseStream.Position = 0x20;
-        var programHeaders = reader.ReadInt64();
-        var sectionHeaders = reader.ReadInt64();
-        reader.BaseStream.Position = 0x36;
-        var entrySize = reader.ReadUInt16();
-        int count = reader.ReadUInt16();
-        if (count == 0xFFFF)
-        {
-            // PN_XNUM: the real count is in the first section header's sh_info.
-            reader.BaseStream.Position = sectionHeaders + 0x2C;
-            count = reader.ReadInt32();
-        }
-
-        var loads = new List<(ulong, long, long)>();
-        for (var i = 0; i < count; i++)
-        {
-            reader.BaseStream.Position = programHeaders + ((long)i * entrySize);
-            var type = reader.ReadUInt32();
-            reader.ReadUInt32();
-            var offset = reader.ReadInt64();
-            var address = reader.ReadUInt64();
-            reader.ReadUInt64();
-            var fileBytes = reader.ReadInt64();
-            if (type == 1 && fileBytes > 0)
-            {
-                loads.Add((address, offset, fileBytes));
-            }
-        }
-
-        return loads;
     }
 }

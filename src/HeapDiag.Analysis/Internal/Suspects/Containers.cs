@@ -42,6 +42,9 @@ internal static class Containers
     /// <summary>Most segments or per-thread queues walked to count a concurrent collection (a broken chain ends the count).</summary>
     private const int MaxLinks = 1_000_000;
 
+    // Real class hierarchies are a few dozen deep at most.
+    private const int MaxBaseTypes = 256;
+
     /// <summary>The collection kind of a type (<c>List</c>, <c>Dictionary</c>, …), <c>event</c> for a delegate, or null.</summary>
     public static string? CollectionKind(HeapType type)
     {
@@ -98,7 +101,9 @@ internal static class Containers
 
     public static bool IsDelegate(ClrType? type)
     {
-        for (var current = type; current is not null; current = current.BaseType)
+        // Bounded: in a damaged dump a base type can lead back to a type below it, and the chain never ends.
+        var depth = 0;
+        for (var current = type; current is not null && depth < MaxBaseTypes; current = current.BaseType, depth++)
         {
             if (current.Name is "System.MulticastDelegate" or "System.Delegate")
             {
