@@ -47,9 +47,10 @@ public sealed class FleetProcessTests
             Assert.Equal(2, leaks.Count);
 
             // Killed: gone once its record is older than three intervals of one second (and the 10 s cache has passed).
+            var killed = cacheA.ProcessId;
             await cacheA.DisposeAsync();
             await PollFleetAsync(client, view => view.GetProperty("liveCount").GetInt32() == 2
-                && view.GetProperty("instances").EnumerateArray().Single(i => Pid(i) == cacheA.ProcessId).GetProperty("live").GetBoolean() is false, "the killed instance to be gone");
+                && view.GetProperty("instances").EnumerateArray().Single(i => Pid(i) == killed).GetProperty("live").GetBoolean() is false, "the killed instance to be gone");
 
             await AssertNoSecretInObjectsAsync(s3);
         }
