@@ -64,12 +64,8 @@ internal sealed class AzureBlobDumpBucket(
         return key;
     }
 
-    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken)
-    {
-        var key = BucketLayout.DiagnosticsKey(dumpKey);
-        var upload = new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" } };
-        return CallAsync("Upload", key, c => container.GetBlobClient(key).UploadAsync(BinaryData.FromBytes(content), upload, c), cancellationToken);
-    }
+    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken) =>
+        PutAsync(BucketLayout.DiagnosticsKey(dumpKey), content, "application/json", cancellationToken);
 
     public Task PutAsync(string key, byte[] content, string contentType, CancellationToken cancellationToken)
     {

@@ -101,8 +101,8 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
         return key;
     }
 
-    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken) => CallAsync("Upload", BucketLayout.DiagnosticsKey(dumpKey), c => client.PutObjectAsync(
-        new PutObjectRequest { BucketName = Bucket, Key = BucketLayout.DiagnosticsKey(dumpKey), InputStream = new MemoryStream(content), ContentType = "application/json" }, c), cancellationToken);
+    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken) =>
+        PutAsync(BucketLayout.DiagnosticsKey(dumpKey), content, "application/json", cancellationToken);
 
     public Task PutAsync(string key, byte[] content, string contentType, CancellationToken cancellationToken) => CallAsync("Upload", key, c => client.PutObjectAsync(
         new PutObjectRequest { BucketName = Bucket, Key = key, InputStream = new MemoryStream(content), ContentType = contentType }, c), cancellationToken);

@@ -65,7 +65,7 @@ public sealed class FleetProcessTests
         }
     }
 
-    private static Dictionary<string, string> Environment(S3rverServer s3) => new()
+    internal static Dictionary<string, string> Environment(S3rverServer s3) => new()
     {
         ["HeapDiagnostics__Egress__Provider"] = "S3",
         ["HeapDiagnostics__Egress__S3__ServiceUrl"] = s3.ServiceUrl,
