@@ -110,16 +110,21 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
     public async Task<IReadOnlyList<RemoteHeapDump>> ListAsync(CancellationToken cancellationToken) =>
         _layout.Catalog((await ListObjectsAsync(_layout.AppPrefix, cancellationToken)).Objects);
 
+    /// <summary>
+    /// ListObjects (v1) page by page, each page starting after the last key of the one before: s3rver answers a v2
+    /// continuation token with an internal error, and every S3 server takes a marker.
+    /// </summary>
     public async Task<BucketListing> ListObjectsAsync(string prefix, CancellationToken cancellationToken)
     {
         var objects = new Dictionary<string, long>(StringComparer.Ordinal);
-        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix };
-        var page = 0;
-        for (; page == 0 || (request.ContinuationToken is not null && page < MaxListPages); page++)
+        var request = new ListObjectsRequest { BucketName = Bucket, Prefix = prefix };
+        var (page, more) = (0, true);
+        for (; more && page < MaxListPages; page++)
         {
-            var response = await CallAsync("Listing", prefix, c => client.ListObjectsV2Async(request, c), cancellationToken);
+            var response = await CallAsync("Listing", prefix, c => client.ListObjectsAsync(request, c), cancellationToken);
             response.S3Objects?.ForEach(item => objects[item.Key] = item.Size ?? 0);
-            request.ContinuationToken = response.IsTruncated == true ? response.NextContinuationToken : null;
+            more = response.IsTruncated == true && response.S3Objects is { Count: > 0 };
+            request.Marker = response.S3Objects?.LastOrDefault()?.Key;
         }
 
         return new BucketListing(objects, page);

@@ -22,6 +22,31 @@ public sealed class FleetBucketTests
         await FleetSeededStory.TellAsync(azurite);
     }
 
+    [RequiresS3rverFact]
+    public async Task S3_fleet_lists_past_one_page_of_1000_keys()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        using var throttle = new SemaphoreSlim(8);
+        await Task.WhenAll(Enumerable.Range(0, 1005).Select(async i =>
+        {
+            await throttle.WaitAsync();
+            try
+            {
+                await s3.PutAsync($"team/dumps/other/{i:D4}.bin", [0]);
+            }
+            finally
+            {
+                throttle.Release();
+            }
+        }));
+        await using var host = await Storage.BucketTestHost.StartAsync(s3);
+
+        var scan = (await host.Client.GetFromJsonAsync<JsonElement>("/debug/fleet")).GetProperty("scan");
+
+        Assert.True(scan.GetProperty("objectsListed").GetInt32() >= 1005, scan.ToString());
+        Assert.Equal(1005, scan.GetProperty("ignoredObjects").GetInt32());
+    }
+
     [Fact]
     public async Task Without_a_bucket_fleet_answers_a_problem_naming_the_settings_to_add()
     {
