@@ -68,7 +68,7 @@ internal sealed partial class FleetReader(TimeProvider time, ILogger<FleetReader
         var scan = new FleetScan(time.GetUtcNow(), false, listing.Objects.Count, listing.Requests + recordKeys.Count, time.GetElapsedTime(started).TotalMilliseconds,
             ignored, recordKeys.Count - records.Count(record => record is not null), [.. problems.Take(10)]);
         LogScanned(logger, listing.Objects.Count, recordKeys.Count, scan.Requests, scan.DurationMs, ignored, scan.DamagedRecords);
-        return new FleetSnapshot(bucket.Target, [.. records.OfType<InstanceRecord>()], dumps, scan);
+        return new FleetSnapshot(bucket.Location(bucket.Layout.RootPrefix), [.. records.OfType<InstanceRecord>()], dumps, scan);
     }
 
     private async Task<InstanceRecord?> ReadRecordAsync(IDumpBucket bucket, string key, (string App, string Instance) folder, List<string> problems, CancellationToken cancellationToken)

@@ -162,7 +162,7 @@ internal sealed class AzureBlobDumpBucket(
     }, cancellationToken);
 
     public Task DeleteAsync(RemoteHeapDump dump, CancellationToken cancellationToken) =>
-        Task.WhenAll(new[] { dump.Key, dump.DiagnosticsKey }.OfType<string>().Select(key =>
+        Task.WhenAll(BucketLayout.ObjectsOf(dump).Select(key =>
             CallAsync("Delete", key, c => container.GetBlobClient(key).DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: c), cancellationToken)));
 
     /// <summary>Lists one page of at most one blob.</summary>

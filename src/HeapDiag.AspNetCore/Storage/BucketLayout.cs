@@ -35,6 +35,10 @@ internal sealed class BucketLayout(BucketEgressOptions settings, ProcessInstance
     /// <summary>A name as a folder: letters, digits, <c>.</c>, <c>-</c>, <c>_</c>; anything else becomes <c>-</c>.</summary>
     public static string FolderName(string name) => string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-'));
 
+    /// <summary>Every object of a dump: the dump, its diagnostics and its compressed results; deleted together.</summary>
+    public static IEnumerable<string> ObjectsOf(RemoteHeapDump dump) =>
+        new[] { dump.Key, dump.DiagnosticsKey, ResultKey(dump.Key, DumpEvent.Suspects), ResultKey(dump.Key, DumpEvent.LeakReport) }.OfType<string>();
+
     /// <summary>A result object of the dump object <paramref name="dumpKey"/>, compressed beside it: <c>heapdump-{id}.{name}.json.zst</c>.</summary>
     public static string ResultKey(string dumpKey, string name) => string.Concat(dumpKey.AsSpan(0, dumpKey.LastIndexOf(".dmp", StringComparison.Ordinal)), $".{name}.json.zst");
 

@@ -64,7 +64,7 @@ internal interface IDumpBucket
     /// <summary>A URL that lets whoever holds it download the object for a few minutes (presigned, SAS).</summary>
     Task<Uri> CreateDownloadUrlAsync(RemoteHeapDump dump, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the dump's object and its diagnostics.</summary>
+    /// <summary>Deletes the dump's object, its diagnostics and its results (<see cref="BucketLayout.ObjectsOf"/>).</summary>
     Task DeleteAsync(RemoteHeapDump dump, CancellationToken cancellationToken);
 
     /// <summary>Proves endpoint, credentials, bucket and list permission without writing.</summary>

@@ -171,7 +171,7 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
     }), cancellationToken));
 
     public Task DeleteAsync(RemoteHeapDump dump, CancellationToken cancellationToken) =>
-        Task.WhenAll(new[] { dump.Key, dump.DiagnosticsKey }.OfType<string>().Select(key => CallAsync("Delete", key, c => client.DeleteObjectAsync(Bucket, key, c), cancellationToken)));
+        Task.WhenAll(BucketLayout.ObjectsOf(dump).Select(key => CallAsync("Delete", key, c => client.DeleteObjectAsync(Bucket, key, c), cancellationToken)));
 
     /// <summary>Lists one key (v1: s3rver fails v2 tokens).</summary>
     public Task CheckAsync(CancellationToken cancellationToken) =>
