@@ -51,6 +51,7 @@ public sealed class FleetViewBrowserTests(ITestOutputHelper output)
         await page.RouteAsync($"**/debug/heapdump/{DumpId}/suspects**", route => route.FulfillAsync(notFound));
 
         await page.GotoAsync(new Uri(host.BaseAddress, "/login").ToString());
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Show fleet" }).ClickAsync();
 
         await Expect(page.Locator(".fleet-summary")).ToContainTextAsync("2 instances, 1 live, 1 leaks");
         await Expect(page.Locator(".fleet-instances tbody tr")).ToHaveCountAsync(2);

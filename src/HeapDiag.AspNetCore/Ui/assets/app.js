@@ -75,7 +75,6 @@ async function refresh(current) {
         [autoDumps, listedAt] = [monitor.autoDumps.length, Date.now()];
       }
 
-      fleet.loadOnce();
       document.querySelectorAll('time[datetime]').forEach((time) => { time.textContent = ago(time.dateTime); });
       setStatus(`Updated ${clock(Date.now())}, every ${duration(interval)}`);
     }

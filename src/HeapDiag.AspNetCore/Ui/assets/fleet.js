@@ -10,22 +10,15 @@ export class FleetPanel {
     this.api = api;
     this.onOpenDump = onOpenDump;
     this.body = byId('fleet-body');
-    this.loaded = false;
     byId('fleet-refresh').addEventListener('click', () => this.load());
   }
 
   clear() {
-    this.loaded = false;
     fill(this.body);
   }
 
-  /** Loads once per session unless asked again: the server caches the bucket's answer for 10 s anyway. */
-  async loadOnce() {
-    if (!this.loaded) await this.load();
-  }
-
+  /** Read on request only: an instance without a bucket has no fleet, and the page asks nothing it did not need. */
   async load() {
-    this.loaded = true;
     fill(this.body, message('busy', 'Reading the fleet from the bucket…'));
     try {
       this.render(await this.api.json('fleet'));
