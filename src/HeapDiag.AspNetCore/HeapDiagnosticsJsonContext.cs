@@ -17,6 +17,8 @@ namespace HeapDiag.AspNetCore;
 [JsonSerializable(typeof(HeapDumpList))]
 [JsonSerializable(typeof(HeapDumpCapabilities))]
 [JsonSerializable(typeof(MonitorStatus))]
+[JsonSerializable(typeof(Fleet.InstanceRecord))]
+[JsonSerializable(typeof(Fleet.FleetView))]
 [JsonSerializable(typeof(Diagnostics.MemoryMaps.MemoryMap))]
 [JsonSerializable(typeof(HeapDiag.Analysis.HeapSummary))]
 [JsonSerializable(typeof(HeapDiag.Analysis.HeapDiff))]

@@ -6,6 +6,7 @@ using HeapDiag.AspNetCore.Allocations;
 using HeapDiag.AspNetCore.Analyzer;
 using HeapDiag.AspNetCore.Capture;
 using HeapDiag.AspNetCore.Diagnostics;
+using HeapDiag.AspNetCore.Fleet;
 using HeapDiag.AspNetCore.Diagnostics.MemoryMaps;
 using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Security;
@@ -94,6 +95,9 @@ public static class HeapDiagnosticsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HeapDiagnosticsOptions>, HeapDiagnosticsOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HeapDiagnosticsOptions>, HeapDiagnosticsRulesValidator>());
         optionsBuilder.ValidateOnStart();
+
+        // The bucket names the app's folder by HeapDiagnostics:AppName; the egress section is all the bucket is given.
+        optionsBuilder.PostConfigure(options => options.Egress.AppName = options.AppName);
         AddSection(services, options => options.Storage);
         AddSection(services, options => options.Capture);
         AddSection(services, options => options.Monitor);
@@ -126,6 +130,9 @@ public static class HeapDiagnosticsServiceCollectionExtensions
             }
         });
         services.TryAddSingleton(provider => AzureBlobClients.Create(provider.GetRequiredService<IOptions<HeapDumpEgressOptions>>().Value.AzureBlob, provider.GetService<TokenCredential>()));
+        services.AddSingleton<DumpActivity>();
+        services.AddSingleton<FleetReader>();
+        services.AddHostedService<InstanceRecordWriter>();
         services.AddSingleton(provider => CreateBucket(provider) is { } bucket
             ? ActivatorUtilities.CreateInstance<HeapDumpStore>(provider, bucket)
             : ActivatorUtilities.CreateInstance<HeapDumpStore>(provider));

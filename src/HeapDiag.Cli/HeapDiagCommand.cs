@@ -64,7 +64,8 @@ internal static class HeapDiagCommand
 
     private static Command Suspects(TextWriter output, TextWriter error, Option<bool> json, Option<string?> maxMemory)
     {
-        var dump = new Argument<string>("dump") { Description = "Heap dump file (or .zst)." };
+        var dump = new Argument<string>("dump") { Description = "Heap dump file (or .zst), or an object in a bucket: s3://bucket/key, azblob://account/container/key." };
+        var endpoint = new Option<string?>("--endpoint") { Description = "With s3:// or azblob://: an S3-compatible server (http://minio:9000) or Azurite's blob endpoint instead of the cloud's." };
         var baseline = new Option<string?>("--baseline") { Description = "An earlier dump of the same process (or app): suspects are matched by fingerprint and their growth shown." };
         var threshold = new Option<double>("--threshold")
         {
@@ -80,13 +81,15 @@ internal static class HeapDiagCommand
         });
         var command = new Command("suspects", "Where the memory accumulates: leak suspects from the dominator tree, their accumulation points and root paths.")
         {
-            dump, baseline, threshold, json, maxMemory,
+            dump, baseline, threshold, json, maxMemory, endpoint,
         };
         command.SetAction((parse, cancellationToken) => Execute(error, cancellationToken, () =>
         {
             var options = new SuspectOptions { ThresholdPercent = parse.GetValue(threshold) };
             var budget = parse.GetValue(maxMemory);
-            var report = FindSuspects(parse.GetRequiredValue(dump), budget, options, cancellationToken);
+            var location = parse.GetRequiredValue(dump);
+            using var downloaded = BucketDump.IsBucket(location) ? BucketDump.Download(location, parse.GetValue(endpoint), cancellationToken) : null;
+            var report = FindSuspects(downloaded?.Path ?? location, budget, options, cancellationToken);
             if (parse.GetValue(baseline) is { } earlier)
             {
                 // One dump at a time: two dominator trees in memory at once would double the peak.

@@ -141,6 +141,11 @@ internal sealed partial class HeapAnalysisService(
             if (File.Exists(workspace.File(file)))
             {
                 store.CommitAnalysisResult(dump.Id, name, workspace.File(file));
+                if (name == SuspectsResult)
+                {
+                    // The fleet groups leaks by the suspects' fingerprints: they travel with the dump.
+                    store.PublishResult(dump.Id, DumpEvent.Suspects, await File.ReadAllBytesAsync(store.AnalysisResultPath(dump.Id, name), cancellationToken));
+                }
             }
         }
 

@@ -34,6 +34,7 @@ internal static class HeapDiagnosticsEndpoints
         ProcessEndpoints.Map(group);
         MemoryMapEndpoints.Map(group);
         AllocationEndpoints.Map(group);
+        FleetEndpoints.Map(group);
 
         var dumps = group.MapGroup("/heapdump").AddEndpointFilter(RequestedDumpId.Filter);
         HeapDumpEndpoints.Map(dumps);

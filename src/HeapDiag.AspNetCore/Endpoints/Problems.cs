@@ -28,6 +28,16 @@ internal static class Problems
     public static ProblemDetails RangeNotSatisfiable(HeapDumpId id) =>
         Make(StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", $"The requested range is outside the dump '{id}'.");
 
+    /// <summary>The fleet view reads the shared bucket, and this instance has none.</summary>
+    public static ProblemDetails NoBucket()
+    {
+        var problem = Make(StatusCodes.Status404NotFound, "No bucket to read the fleet from",
+            "The fleet view reads every instance's records from the shared bucket, and HeapDiagnostics:Egress:Provider is FileSystem here, so there is none. "
+            + "Set HeapDiagnostics:Egress:Provider to S3 (with Egress:S3:Bucket, and ServiceUrl or Region) or to AzureBlob (with Egress:AzureBlob:ContainerName and ConnectionString or ServiceUri) on every instance; see docs/fleet.md.");
+        problem.Extensions["failure"] = "NoBucket";
+        return problem;
+    }
+
     public static ProblemDetails Upstream(HeapDumpStoreException exception) =>
         Upstream("The bucket could not be reached", $"{exception.Message} {exception.Fix}");
 

@@ -95,3 +95,9 @@ internal sealed class DumpAnalysis : IProblemStatuses
         StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout,
     ];
 }
+
+/// <summary>The fleet view: bad input, no bucket configured, bucket unreachable.</summary>
+internal sealed class FleetRead : IProblemStatuses
+{
+    public static IReadOnlyList<int> Statuses { get; } = [StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status502BadGateway];
+}

@@ -46,6 +46,7 @@ internal sealed partial class AutoDumpLeakReporter(
         var diagnostics = ReadDiagnostics(id);
         report = OutsideHeapLeakReport.Lead(report, diagnostics);
         AttachToDiagnostics(id, diagnostics, report);
+        store.PublishResult(id, DumpEvent.LeakReport, JsonSerializer.SerializeToUtf8Bytes(report, HeapDiagnosticsJsonContext.Default.AutoDumpLeakReport));
         LogLeakReport(logger, report.DumpId, report.ComparedWithDumpId ?? "none, the first automatic dump", report.Headline);
         return report;
     }

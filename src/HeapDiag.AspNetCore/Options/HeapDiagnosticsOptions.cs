@@ -33,6 +33,13 @@ public sealed class HeapDiagnosticsOptions
     [Required(ErrorMessage = "HeapDiagnostics:Policy is empty; name the authorization policy, for example 'HeapDiagnostics'.")]
     public string Policy { get; set; } = "HeapDiagnostics";
 
+    /// <summary>
+    /// The app's name in the bucket (its folder, <c>{Prefix}/{app}/</c>) and in the fleet view (<c>GET /fleet?app=</c>).
+    /// Default: the host's application name (the entry assembly's name).
+    /// </summary>
+    [RegularExpression("^[A-Za-z0-9._-]{1,100}$", ErrorMessage = "HeapDiagnostics:AppName may hold only letters, digits, '.', '-' and '_' (at most 100), for example 'orders-api'.")]
+    public string? AppName { get; set; }
+
     /// <summary>Whether <c>/memory</c> includes the text of <c>/proc/self/smaps_rollup</c> on Linux. Default true.</summary>
     public bool IncludeSmapsRollup { get; set; } = true;
 

@@ -38,6 +38,17 @@ public sealed class HeapDumpEgressOptions
     [EnumDataType(typeof(HeapDumpEgressProvider), ErrorMessage = "HeapDiagnostics:Egress:Provider must be FileSystem (the default), S3 or AzureBlob.")]
     public HeapDumpEgressProvider Provider { get; set; } = HeapDumpEgressProvider.FileSystem;
 
+    /// <summary>
+    /// How often this instance refreshes its record in the bucket (<c>{Prefix}/{app}/{instance}/instance.json.zst</c>), which the
+    /// fleet view (<c>GET /fleet</c>) reads: at most this often, and at each dump. An instance whose record is older than three
+    /// intervals is shown as gone. Default 00:05:00; at least 00:00:01.
+    /// </summary>
+    [SettingRange(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "HeapDiagnostics:Egress:InstanceRecordInterval must be between 00:00:01 and 1.00:00:00 (default 00:05:00).")]
+    public TimeSpan InstanceRecordInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary><c>HeapDiagnostics:AppName</c>, copied here so the bucket names the app's folder by it.</summary>
+    internal string? AppName { get; set; }
+
     /// <summary>The bucket used when <see cref="Provider"/> is <c>S3</c>.</summary>
     [Microsoft.Extensions.Options.ValidateObjectMembers]
     public S3EgressOptions S3 { get; } = new();

@@ -24,7 +24,7 @@ internal sealed class AzureBlobDumpBucket(
     private const int PartialContent = 206;
 
     private readonly AzureBlobEgressOptions _azure = options.Value.AzureBlob;
-    private readonly BucketLayout _layout = new(options.Value.AzureBlob, instance, environment);
+    private readonly BucketLayout _layout = new(options.Value.AzureBlob, instance, environment, options.Value.AppName);
     private readonly AzureBlobErrors _errors = new(options.Value.AzureBlob, AzureBlobClients.Endpoint(container));
 
     public string Provider => nameof(HeapDumpEgressProvider.AzureBlob);
@@ -38,6 +38,8 @@ internal sealed class AzureBlobDumpBucket(
     public string EndpointSetting => _errors.EndpointSetting;
 
     public string Target => $"{AzureBlobClients.Endpoint(container)}/{_layout.AppPrefix}";
+
+    public BucketLayout Layout => _layout;
 
     public string Location(string key) => $"{AzureBlobClients.Endpoint(container)}/{key}";
 
@@ -62,26 +64,36 @@ internal sealed class AzureBlobDumpBucket(
         return key;
     }
 
-    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken)
+    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken) =>
+        PutAsync(BucketLayout.DiagnosticsKey(dumpKey), content, "application/json", cancellationToken);
+
+    public Task PutAsync(string key, byte[] content, string contentType, CancellationToken cancellationToken)
     {
-        var key = BucketLayout.DiagnosticsKey(dumpKey);
-        var upload = new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" } };
+        var upload = new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = contentType } };
         return CallAsync("Upload", key, c => container.GetBlobClient(key).UploadAsync(BinaryData.FromBytes(content), upload, c), cancellationToken);
     }
 
-    public Task<IReadOnlyList<RemoteHeapDump>> ListAsync(CancellationToken cancellationToken) => CallAsync("Listing", _layout.AppPrefix, async c =>
+    public async Task<IReadOnlyList<RemoteHeapDump>> ListAsync(CancellationToken cancellationToken) =>
+        _layout.Catalog((await ListObjectsAsync(_layout.AppPrefix, cancellationToken)).Objects);
+
+    public Task<BucketListing> ListObjectsAsync(string prefix, CancellationToken cancellationToken) => CallAsync("Listing", prefix, async c =>
     {
-        var objects = new Dictionary<string, long>(StringComparer.Ordinal);
-        await foreach (var item in container.GetBlobsAsync(new GetBlobsOptions { Prefix = _layout.AppPrefix }, c))
+        var (objects, pages) = (new Dictionary<string, long>(StringComparer.Ordinal), 0);
+        await foreach (var page in container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, c).AsPages())
         {
-            objects[item.Name] = item.Properties.ContentLength ?? 0;
+            pages++;
+            foreach (var item in page.Values.Take(BucketLayout.MaxListedObjects - objects.Count))
+            {
+                objects[item.Name] = item.Properties.ContentLength ?? 0;
+            }
+
             if (objects.Count >= BucketLayout.MaxListedObjects)
             {
                 break;
             }
         }
 
-        return _layout.Catalog(objects);
+        return new BucketListing(objects, Math.Max(pages, 1));
     }, cancellationToken);
 
     public async Task<RemoteHeapDump> DescribeAsync(RemoteHeapDump dump, CancellationToken cancellationToken)
@@ -150,7 +162,7 @@ internal sealed class AzureBlobDumpBucket(
     }, cancellationToken);
 
     public Task DeleteAsync(RemoteHeapDump dump, CancellationToken cancellationToken) =>
-        Task.WhenAll(new[] { dump.Key, dump.DiagnosticsKey }.OfType<string>().Select(key =>
+        Task.WhenAll(BucketLayout.ObjectsOf(dump).Select(key =>
             CallAsync("Delete", key, c => container.GetBlobClient(key).DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: c), cancellationToken)));
 
     /// <summary>Lists one page of at most one blob.</summary>

@@ -10,16 +10,37 @@ namespace HeapDiag.AspNetCore.Storage;
 /// (<c>.dmp</c> uncompressed) with <c>heapdump-{id}.diagnostics.json</c> beside it, and metadata that lets an operator
 /// pick a dump without downloading it, plus its digest.
 /// </summary>
-internal sealed class BucketLayout(BucketEgressOptions settings, ProcessInstance instance, IHostEnvironment? environment)
+internal sealed class BucketLayout(BucketEgressOptions settings, ProcessInstance instance, IHostEnvironment? environment, string? appName = null)
 {
     public const string Sha256Metadata = "sha256";
 
     // A listing stops at 100 000 objects: past that the bucket needs a lifecycle rule, not a longer list.
     public const int MaxListedObjects = 100_000;
 
-    /// <summary><c>{Prefix}/{app}/</c>: the host's application name is the app's assembly name even under a test host.</summary>
-    public string AppPrefix { get; } = $"{(settings.Prefix ?? string.Empty).Trim('/')}/".TrimStart('/')
-        + string.Concat((environment?.ApplicationName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? "app").Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-')) + "/";
+    /// <summary>What the instance record of every process is called, in its own folder.</summary>
+    public const string InstanceRecordName = "instance.json.zst";
+
+    /// <summary><c>{Prefix}/</c> (empty without a prefix): where every app's folder is, for the fleet view.</summary>
+    public string RootPrefix { get; } = $"{(settings.Prefix ?? string.Empty).Trim('/')}/".TrimStart('/');
+
+    /// <summary>The app's folder name: <c>HeapDiagnostics:AppName</c>, else the host's application name (the app's assembly name even under a test host).</summary>
+    public string AppName { get; } = FolderName(string.IsNullOrWhiteSpace(appName) ? environment?.ApplicationName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? "app" : appName);
+
+    /// <summary><c>{Prefix}/{app}/</c>.</summary>
+    public string AppPrefix => $"{RootPrefix}{AppName}/";
+
+    /// <summary><c>{Prefix}/{app}/{instance}/instance.json.zst</c>: this process's record for the fleet view.</summary>
+    public string InstanceRecordKey => $"{AppPrefix}{InstanceFolder}/{InstanceRecordName}";
+
+    /// <summary>A name as a folder: letters, digits, <c>.</c>, <c>-</c>, <c>_</c>; anything else becomes <c>-</c>.</summary>
+    public static string FolderName(string name) => string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-'));
+
+    /// <summary>Every object of a dump: the dump, its diagnostics and its compressed results; deleted together.</summary>
+    public static IEnumerable<string> ObjectsOf(RemoteHeapDump dump) =>
+        new[] { dump.Key, dump.DiagnosticsKey, ResultKey(dump.Key, DumpEvent.Suspects), ResultKey(dump.Key, DumpEvent.LeakReport) }.OfType<string>();
+
+    /// <summary>A result object of the dump object <paramref name="dumpKey"/>, compressed beside it: <c>heapdump-{id}.{name}.json.zst</c>.</summary>
+    public static string ResultKey(string dumpKey, string name) => string.Concat(dumpKey.AsSpan(0, dumpKey.LastIndexOf(".dmp", StringComparison.Ordinal)), $".{name}.json.zst");
 
     public string InstanceFolder { get; } = $"{instance.ProcessId.ToString(CultureInfo.InvariantCulture)}-{instance.SessionId}";
 

@@ -44,6 +44,44 @@ internal static class DumpCodec
     /// <summary>A stream reading zstd from <paramref name="source"/>; a truncated stream fails at its end instead of ending early.</summary>
     public static DecompressionStream Decompress(Stream source) => new(source, BufferBytes, checkEndOfStream: true, leaveOpen: false);
 
+    /// <summary>A small object (a record, a result) as one zstd frame.</summary>
+    public static byte[] Pack(byte[] content)
+    {
+        using var packed = new MemoryStream();
+        using (var zstd = new CompressionStream(packed, 3, leaveOpen: true))
+        {
+            zstd.Write(content);
+        }
+
+        return packed.ToArray();
+    }
+
+    /// <summary>A small object unpacked; null when it is not one whole zstd frame or unpacks to more than <paramref name="maxBytes"/> (a bomb, or not ours).</summary>
+    public static byte[]? TryUnpack(byte[] packed, int maxBytes)
+    {
+        try
+        {
+            using var zstd = Decompress(new MemoryStream(packed));
+            using var content = new MemoryStream();
+            var buffer = new byte[16 << 10];
+            for (int read; (read = zstd.Read(buffer)) > 0;)
+            {
+                if (content.Length + read > maxBytes)
+                {
+                    return null;
+                }
+
+                content.Write(buffer, 0, read);
+            }
+
+            return content.ToArray();
+        }
+        catch (Exception ex) when (IsCorrupt(ex) || ex is IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Whether an exception says the zstd data itself is bad: corrupt, truncated, or not zstd.</summary>
     public static bool IsCorrupt(Exception exception) => exception is ZstdException or EndOfStreamException or InvalidDataException;
 }

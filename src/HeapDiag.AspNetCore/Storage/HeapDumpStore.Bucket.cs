@@ -92,6 +92,7 @@ internal sealed partial class HeapDumpStore
             var key = await bucket.UploadAsync(dump, file, file == packed, diagnostics, stopping);
             var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
             Record(status => status with { LastUploadAt = time.GetUtcNow(), LastUploadId = dump.Id.ToString() });
+            activity?.Post(new DumpEvent(dump.Id, DumpEvent.Shipped, key, null));
             var localDeleted = bucket.Settings.DeleteLocalAfterUpload && Delete(dump.Id) && !File.Exists(dump.DumpPath);
             LogUploaded(logger, dump.Id.ToString(), dump.SizeBytes, storedBytes, bucket.Location(key), elapsed, localDeleted);
             return new HeapDumpEgressResult(Provider, true, bucket.Location(key), key, null, elapsed, localDeleted, storedBytes, file == packed ? "zstd" : "none");

@@ -12,7 +12,7 @@ namespace HeapDiag.AspNetCore.Storage;
 /// made are touched, and <c>heapdump-{id}.sha256</c> beside each dump holds its digest in <c>sha256sum -c</c> format.
 /// </summary>
 internal sealed partial class HeapDumpStore(
-    IOptions<HeapDumpStorageOptions> options, TimeProvider time, ILogger<HeapDumpStore> logger, IDumpBucket? bucket = null, IHostApplicationLifetime? lifetime = null)
+    IOptions<HeapDumpStorageOptions> options, TimeProvider time, ILogger<HeapDumpStore> logger, IDumpBucket? bucket = null, IHostApplicationLifetime? lifetime = null, DumpActivity? activity = null)
     : IDisposable
 {
     private const string FilePrefix = HeapDumpId.FilePrefix;

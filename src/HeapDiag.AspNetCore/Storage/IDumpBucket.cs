@@ -28,6 +28,9 @@ internal interface IDumpBucket
     /// <summary>Where dumps go, for people: <c>s3://bucket/prefix/app/ at endpoint</c>; never a secret.</summary>
     string Target { get; }
 
+    /// <summary>How objects are named here: this app's and this instance's folders, the fleet's root.</summary>
+    BucketLayout Layout { get; }
+
     /// <summary>An object's address for people: <c>s3://bucket/key</c>, the blob's URL without a SAS.</summary>
     string Location(string key);
 
@@ -36,6 +39,12 @@ internal interface IDumpBucket
 
     /// <summary>Writes the diagnostics object beside the dump object <paramref name="dumpKey"/>.</summary>
     Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken);
+
+    /// <summary>Writes a small object whole (an instance record, a compressed result), replacing any of that name.</summary>
+    Task PutAsync(string key, byte[] content, string contentType, CancellationToken cancellationToken);
+
+    /// <summary>Every object under <paramref name="prefix"/> (key → stored bytes), page by page, at most <see cref="BucketLayout.MaxListedObjects"/>; with the requests it took.</summary>
+    Task<BucketListing> ListObjectsAsync(string prefix, CancellationToken cancellationToken);
 
     /// <summary>The dumps here for this app (every instance of it), newest first.</summary>
     Task<IReadOnlyList<RemoteHeapDump>> ListAsync(CancellationToken cancellationToken);
@@ -55,9 +64,12 @@ internal interface IDumpBucket
     /// <summary>A URL that lets whoever holds it download the object for a few minutes (presigned, SAS).</summary>
     Task<Uri> CreateDownloadUrlAsync(RemoteHeapDump dump, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the dump's object and its diagnostics.</summary>
+    /// <summary>Deletes the dump's object, its diagnostics and its results (<see cref="BucketLayout.ObjectsOf"/>).</summary>
     Task DeleteAsync(RemoteHeapDump dump, CancellationToken cancellationToken);
 
     /// <summary>Proves endpoint, credentials, bucket and list permission without writing.</summary>
     Task CheckAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>Objects listed under a prefix (key → stored bytes) and the list requests that took.</summary>
+internal sealed record BucketListing(IReadOnlyDictionary<string, long> Objects, int Requests);

@@ -23,7 +23,7 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
     private const int MaxListPages = BucketLayout.MaxListedObjects / 1000;
 
     private readonly S3EgressOptions _s3 = options.Value.S3;
-    private readonly BucketLayout _layout = new(options.Value.S3, instance, environment);
+    private readonly BucketLayout _layout = new(options.Value.S3, instance, environment, options.Value.AppName);
     private readonly TransferUtility _transfers = new(client, new TransferUtilityConfig { ConcurrentServiceRequests = 4 });
 
     public string Provider => nameof(HeapDumpEgressProvider.S3);
@@ -41,6 +41,8 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
     private string Endpoint => string.IsNullOrWhiteSpace(_s3.ServiceUrl) ? $"AWS S3 ({(string.IsNullOrWhiteSpace(_s3.Region) ? "SDK default region" : _s3.Region)})" : _s3.ServiceUrl.TrimEnd('/');
 
     public string Target => $"s3://{Bucket}/{_layout.AppPrefix} at {Endpoint}";
+
+    public BucketLayout Layout => _layout;
 
     public string Location(string key) => $"s3://{Bucket}/{key}";
 
@@ -99,21 +101,33 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
         return key;
     }
 
-    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken) => CallAsync("Upload", BucketLayout.DiagnosticsKey(dumpKey), c => client.PutObjectAsync(
-        new PutObjectRequest { BucketName = Bucket, Key = BucketLayout.DiagnosticsKey(dumpKey), InputStream = new MemoryStream(content), ContentType = "application/json" }, c), cancellationToken);
+    public Task PutDiagnosticsAsync(string dumpKey, byte[] content, CancellationToken cancellationToken) =>
+        PutAsync(BucketLayout.DiagnosticsKey(dumpKey), content, "application/json", cancellationToken);
 
-    public async Task<IReadOnlyList<RemoteHeapDump>> ListAsync(CancellationToken cancellationToken)
+    public Task PutAsync(string key, byte[] content, string contentType, CancellationToken cancellationToken) => CallAsync("Upload", key, c => client.PutObjectAsync(
+        new PutObjectRequest { BucketName = Bucket, Key = key, InputStream = new MemoryStream(content), ContentType = contentType }, c), cancellationToken);
+
+    public async Task<IReadOnlyList<RemoteHeapDump>> ListAsync(CancellationToken cancellationToken) =>
+        _layout.Catalog((await ListObjectsAsync(_layout.AppPrefix, cancellationToken)).Objects);
+
+    /// <summary>
+    /// ListObjects (v1) page by page, each page starting after the last key of the one before: s3rver answers a v2
+    /// continuation token with an internal error, and every S3 server takes a marker.
+    /// </summary>
+    public async Task<BucketListing> ListObjectsAsync(string prefix, CancellationToken cancellationToken)
     {
         var objects = new Dictionary<string, long>(StringComparer.Ordinal);
-        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = _layout.AppPrefix };
-        for (var page = 0; page == 0 || (request.ContinuationToken is not null && page < MaxListPages); page++)
+        var request = new ListObjectsRequest { BucketName = Bucket, Prefix = prefix };
+        var (page, more) = (0, true);
+        for (; more && page < MaxListPages; page++)
         {
-            var response = await CallAsync("Listing", _layout.AppPrefix, c => client.ListObjectsV2Async(request, c), cancellationToken);
+            var response = await CallAsync("Listing", prefix, c => client.ListObjectsAsync(request, c), cancellationToken);
             response.S3Objects?.ForEach(item => objects[item.Key] = item.Size ?? 0);
-            request.ContinuationToken = response.IsTruncated == true ? response.NextContinuationToken : null;
+            more = response.IsTruncated == true && response.S3Objects is { Count: > 0 };
+            request.Marker = response.S3Objects?.LastOrDefault()?.Key;
         }
 
-        return _layout.Catalog(objects);
+        return new BucketListing(objects, page);
     }
 
     public async Task<RemoteHeapDump> DescribeAsync(RemoteHeapDump dump, CancellationToken cancellationToken)
@@ -157,7 +171,7 @@ internal sealed class S3DumpBucket(IAmazonS3 client, IOptions<HeapDumpEgressOpti
     }), cancellationToken));
 
     public Task DeleteAsync(RemoteHeapDump dump, CancellationToken cancellationToken) =>
-        Task.WhenAll(new[] { dump.Key, dump.DiagnosticsKey }.OfType<string>().Select(key => CallAsync("Delete", key, c => client.DeleteObjectAsync(Bucket, key, c), cancellationToken)));
+        Task.WhenAll(BucketLayout.ObjectsOf(dump).Select(key => CallAsync("Delete", key, c => client.DeleteObjectAsync(Bucket, key, c), cancellationToken)));
 
     /// <summary>Lists one key (v1: s3rver fails v2 tokens).</summary>
     public Task CheckAsync(CancellationToken cancellationToken) =>

@@ -89,6 +89,8 @@ public sealed class AzuriteServer : IBucketServer
         return keys;
     }
 
+    public async Task PutAsync(string key, byte[] content) => await CreateClient().GetBlobClient(key).UploadAsync(BinaryData.FromBytes(content), overwrite: true);
+
     public async Task OverwriteAsync(string key, byte[] content)
     {
         var blob = CreateClient().GetBlobClient(key);

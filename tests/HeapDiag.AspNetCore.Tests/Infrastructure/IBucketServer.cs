@@ -35,6 +35,9 @@ public interface IBucketServer : IAsyncDisposable
     /// <summary>Every object's key (name), in any order.</summary>
     Task<IReadOnlyList<string>> ListKeysAsync();
 
+    /// <summary>Writes an object as anyone with write access to the bucket could (a foreign object, a record of another instance).</summary>
+    Task PutAsync(string key, byte[] content);
+
     /// <summary>Replaces an object's bytes, keeping its metadata: a damaged object, as a faulty disk or proxy would leave it.</summary>
     Task OverwriteAsync(string key, byte[] content);
 

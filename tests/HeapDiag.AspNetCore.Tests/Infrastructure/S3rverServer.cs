@@ -60,6 +60,12 @@ public sealed class S3rverServer : IBucketServer
     /// <summary>A client of the server with its credentials, for checking what the app stored.</summary>
     public IAmazonS3 CreateClient() => S3DumpBucket.CreateClient(new S3EgressOptions { ServiceUrl = ServiceUrl, ForcePathStyle = true }, new BasicAWSCredentials(AccessKey, SecretKey));
 
+    public async Task PutAsync(string key, byte[] content)
+    {
+        using var client = CreateClient();
+        await client.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = key, InputStream = new MemoryStream(content) });
+    }
+
     /// <summary>Replaces an object's bytes, keeping its metadata: a damaged object, as a faulty disk or proxy would leave it.</summary>
     public async Task OverwriteAsync(string key, byte[] content)
     {

@@ -6,6 +6,7 @@ import { MemoryChart } from './chart.js';
 import { byId, fill, message } from './dom.js';
 import { DumpView } from './dump-view.js';
 import { DumpsPanel } from './dumps.js';
+import { FleetPanel } from './fleet.js';
 import { ago, clock, duration } from './format.js';
 import { memoryMapView } from './memory-map.js';
 import { growthWords, monitorFacts } from './monitor.js';
@@ -15,6 +16,8 @@ const api = new Api(new URL('../', document.baseURI), unauthorized);
 const chart = new MemoryChart(byId('chart'));
 const view = new DumpView(api);
 const dumps = new DumpsPanel(api, { onOpen: (dump) => view.open(dump, dumps.dumps), onDeleted: (dump) => view.closeIf(dump.id) });
+// A dump of the fleet opens like one of the list; one not listed here (another app's) opens by its id alone.
+const fleet = new FleetPanel(api, { onOpenDump: (id) => view.open(dumps.dumps.find((d) => d.id === id) ?? fleetDump(id), dumps.dumps) });
 const relistEvery = 60_000;
 
 let session = 0; // bumped when access ends: answers that arrive for an earlier session are dropped
@@ -122,7 +125,15 @@ function endSession() {
   chart.update(null);
   ['growth', 'monitor-facts', 'now-body', 'map-body', 'instance'].forEach((id) => fill(byId(id)));
   dumps.clear();
+  fleet.clear();
   view.close();
+}
+
+/** What the dump view needs of a dump known only by its id: the id says when it was taken, how and of what type. */
+function fleetDump(id) {
+  const [, time, trigger, number, type] = /^(\d{8}T\d{9}Z)-\d+-(manual|auto)-(\d+)-(\w+)$/.exec(id) ?? [];
+  const created = time ? `${time.slice(0, 4)}-${time.slice(4, 6)}-${time.slice(6, 8)}T${time.slice(9, 11)}:${time.slice(11, 13)}:${time.slice(13, 15)}.${time.slice(15, 18)}Z` : null;
+  return { id, created, trigger: trigger ?? 'manual', dumpNumber: Number(number ?? 0), type: type ?? 'heap', sizeBytes: null };
 }
 
 function setStatus(text) {
