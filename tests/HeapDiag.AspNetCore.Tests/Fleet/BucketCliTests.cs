@@ -86,8 +86,27 @@ public sealed class BucketCliTests
         Assert.Contains("NoSuchBucket", missing.Error);
     }
 
+    [RequiresAzuriteFact]
+    public async Task Heapdiag_fleet_reads_an_azure_container_with_the_connection_string_from_the_environment()
+    {
+        await using var azurite = await AzuriteServer.StartAsync();
+        await FleetSeededStory.SeedAsync(azurite);
+        var environment = new Dictionary<string, string> { ["AZURE_STORAGE_CONNECTION_STRING"] = azurite.ConnectionString() };
+
+        var (exit, output, error) = await RunWithAsync(environment, "fleet", $"azblob://{AzuriteServer.Account}/{azurite.Container}/{FleetSeededStory.Root}", "--json");
+
+        Assert.True(exit == 0, error);
+        var fleet = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(3, fleet.GetProperty("instanceCount").GetInt32());
+        Assert.Equal([FleetSeededStory.SameLeak, FleetSeededStory.OtherLeak], fleet.GetProperty("leaks").EnumerateArray().Select(leak => leak.GetProperty("fingerprint").GetString()));
+        Assert.Equal(3, fleet.GetProperty("scan").GetProperty("damagedRecords").GetInt32());
+        Assert.DoesNotContain(AzuriteServer.AccountKey, output + error);
+    }
+
     /// <summary>heapdiag as a process (as a person runs it), with only the SDK's environment variables for credentials.</summary>
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] arguments)
+    private static Task<(int Exit, string Output, string Error)> RunAsync(params string[] arguments) => RunWithAsync(new Dictionary<string, string>(), arguments);
+
+    private static async Task<(int Exit, string Output, string Error)> RunWithAsync(Dictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "heapdiag.dll"));
@@ -99,6 +118,11 @@ public sealed class BucketCliTests
         start.Environment["AWS_ACCESS_KEY_ID"] = S3rverServer.AccessKey;
         start.Environment["AWS_SECRET_ACCESS_KEY"] = S3rverServer.SecretKey;
         start.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start)!;
         var (output, error) = (process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
