@@ -9,7 +9,7 @@ namespace HeapDiag.Cli;
 
 /// <summary>
 /// The <c>heapdiag</c> command line: <c>summary</c>, <c>suspects</c>, <c>diff</c>, <c>retainers</c> and <c>runtime</c> over
-/// <see cref="HeapDump"/>. Output goes to the writers passed in, so tests can run the tool in-process.
+/// <see cref="HeapDump"/>, <c>sites</c> over a trace, <c>fleet</c> over a bucket. Output goes to the writers passed in, so tests can run the tool in-process.
 /// </summary>
 internal static class HeapDiagCommand
 {
@@ -39,6 +39,7 @@ internal static class HeapDiagCommand
             Retainers(output, error, json),
             Runtime(output, error, json),
             Sites(output, error, json),
+            FleetCommand.Create(output, error, json),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
@@ -286,7 +287,7 @@ internal static class HeapDiagCommand
         return top;
     }
 
-    private static void Write<T>(TextWriter output, bool asJson, T report, JsonTypeInfo<T> jsonType, Action<TextWriter, T> writeTables)
+    internal static void Write<T>(TextWriter output, bool asJson, T report, JsonTypeInfo<T> jsonType, Action<TextWriter, T> writeTables)
     {
         if (asJson)
         {
@@ -299,7 +300,7 @@ internal static class HeapDiagCommand
     }
 
     /// <summary>Runs a command body and turns failures into one line on standard error and an exit code.</summary>
-    private static Task<int> Execute(TextWriter error, CancellationToken cancellationToken, Action body)
+    internal static Task<int> Execute(TextWriter error, CancellationToken cancellationToken, Action body)
     {
         try
         {

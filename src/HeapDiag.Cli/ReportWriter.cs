@@ -214,9 +214,9 @@ internal static class ReportWriter
 
     private static string SignedCount(long value) => (value > 0 ? "+" : string.Empty) + Count(value);
 
-    private static string SignedBytes(long value) => (value > 0 ? "+" : string.Empty) + Bytes(value);
+    internal static string SignedBytes(long value) => (value > 0 ? "+" : string.Empty) + Bytes(value);
 
-    private static string Bytes(long bytes)
+    internal static string Bytes(long bytes)
     {
         var value = Math.Abs((double)bytes);
         var unit = 0;

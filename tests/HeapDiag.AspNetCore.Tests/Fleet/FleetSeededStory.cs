@@ -19,7 +19,7 @@ internal static class FleetSeededStory
 {
     public const string SameLeak = "3f9a00aa11bb22cc";
     public const string OtherLeak = "77aa00aa11bb22dd";
-    private const string Root = "team/dumps/";
+    public const string Root = "team/dumps/";
     private static readonly DateTimeOffset Start = new(2026, 12, 4, 12, 0, 0, TimeSpan.Zero);
 
     public static async Task TellAsync(IBucketServer server)
@@ -78,7 +78,7 @@ internal static class FleetSeededStory
     }
 
     /// <summary>Three instances' records (two apps), a dump object, and what is not HeapDiag's: foreign keys and damaged records.</summary>
-    private static async Task SeedAsync(IBucketServer server)
+    public static async Task SeedAsync(IBucketServer server)
     {
         var dumpA1 = Dump("101", Start.AddHours(-2), 100L << 20, null);
         var dumpA2 = Dump("101", Start.AddHours(-1), 400L << 20, "orders grew");
