@@ -53,8 +53,10 @@ public sealed class AutoReportAllocationSitesTests
 
             var headline = report.GetProperty("headline").GetString()!;
             Assert.Matches(new Regex(@"; added by SampleApi\.Leaks\.LeakStore\.Leak \(\d+ % of sampled CachedOrder allocations\)$"), headline);
-            Assert.Contains($"Leak report for automatic dump {dumpId}", app.Output);
-            Assert.Contains(headline, app.Output);
+            // The report is answered once stored; its log line follows it.
+            await Poll.UntilAsync(
+                () => app.Output.Contains($"Leak report for automatic dump {dumpId}", StringComparison.Ordinal) && app.Output.Contains(headline, StringComparison.Ordinal),
+                "the leak report's log line");
 
             // The dump's suspects carry the sites sampled after it.
             var suspects = await client.GetFromJsonAsync<JsonElement>($"/debug/heapdump/{dumpId}/suspects");
