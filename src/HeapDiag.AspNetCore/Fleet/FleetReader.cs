@@ -95,6 +95,12 @@ internal sealed partial class FleetReader(TimeProvider time, ILogger<FleetReader
         {
             problem = $"{key}: {ex.Message}";
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A record is input anyone with write access to the bucket may have put there, read while its instance may be
+            // rewriting it: whatever reading it throws makes it one damaged record, never a failed fleet view.
+            problem = $"{key}: unreadable ({ex.GetType().Name}: {ex.Message})";
+        }
 
         lock (problems)
         {

@@ -107,7 +107,16 @@ public sealed class FleetProcessTests
     private static async Task<JsonElement> PollFleetAsync(HttpClient client, Func<JsonElement, bool> done, string what)
     {
         JsonElement view = default;
-        await Poll.UntilAsync(async () => done(view = await client.GetFromJsonAsync<JsonElement>("/debug/fleet")), what, TimeSpan.FromMinutes(2));
+        await Poll.UntilAsync(
+            async () =>
+            {
+                using var answer = await client.GetAsync("/debug/fleet");
+                var body = await answer.Content.ReadAsStringAsync();
+                Assert.True(answer.IsSuccessStatusCode, $"GET /debug/fleet answered {(int)answer.StatusCode}: {body}");
+                return done(view = JsonDocument.Parse(body).RootElement.Clone());
+            },
+            what,
+            TimeSpan.FromMinutes(2));
         return view;
     }
 
