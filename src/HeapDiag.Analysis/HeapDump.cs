@@ -61,7 +61,7 @@ public sealed class HeapDump : IDisposable
     {
         options ??= new SummaryOptions();
         var stopwatch = Stopwatch.StartNew();
-        var live = Mark(cancellationToken, countAllObjects: true);
+        var live = Mark(cancellationToken, countAllObjects: true, recordGraph: options.RetainedSizes);
         var summary = HeapSummarizer.Summarize(
             live, options, options.RetainedSizes ? () => Dominators(cancellationToken) : null, () => stopwatch.ElapsedMilliseconds, cancellationToken);
         return summary with { Damage = live.Damage };
@@ -144,10 +144,17 @@ public sealed class HeapDump : IDisposable
     /// The mark pass, once. <paramref name="forDominators"/>: the dominator tree must follow (leak suspects), so a budget
     /// too small for it is refused before the mark pass, from the segments alone; a summary still counts objects and
     /// notes the retained sizes it could not compute. <paramref name="countAllObjects"/>: also count every object,
-    /// live or not (a summary says both).
+    /// live or not (a summary says both). <paramref name="recordGraph"/> (implied by <paramref name="forDominators"/>):
+    /// record the live graph for the dominator tree as the pass goes; a mark pass that did not is run again.
     /// </summary>
-    private LiveHeap Mark(CancellationToken cancellationToken, bool forDominators = false, bool countAllObjects = false)
+    private LiveHeap Mark(CancellationToken cancellationToken, bool forDominators = false, bool countAllObjects = false, bool recordGraph = false)
     {
+        recordGraph |= forDominators;
+        if (_live is { Graph: null } && recordGraph)
+        {
+            _live = null;
+        }
+
         if (_live is null)
         {
             if (forDominators)
@@ -155,7 +162,17 @@ public sealed class HeapDump : IDisposable
                 MemoryPlan.ThrowIfBelowMinimum(_dump, _options.MemoryBudgetBytes, _options.PageCacheBytes, dominators: true);
             }
 
-            _live = LiveHeap.Mark(_dump, Math.Max(1, _options.MaxDistinctStrings), countAllObjects, cancellationToken);
+            var graph = recordGraph ? new PreorderGraph(_scratch ??= ScratchSpace.Create(_options.ScratchDirectory), _dump.Objects.Types) : null;
+            try
+            {
+                _live = LiveHeap.Mark(_dump, Math.Max(1, _options.MaxDistinctStrings), countAllObjects, graph, cancellationToken);
+            }
+            catch
+            {
+                graph?.Dispose();
+                DiscardScratch();
+                throw;
+            }
         }
 
         if (countAllObjects)
@@ -174,7 +191,7 @@ public sealed class HeapDump : IDisposable
         }
 
         MemoryPlan.ThrowIfBelowMinimum(_dump, _options.MemoryBudgetBytes, _options.PageCacheBytes, dominators: true);
-        var live = Mark(cancellationToken);
+        var live = Mark(cancellationToken, recordGraph: true);
         var gcBytes = GC.GetTotalMemory(forceFullCollection: true);
         // With a budget the arrays always go to mapped files: the GC heap then holds about 4 bytes per live object
         // whatever the heap's size, and on this pass's access pattern mapped arrays cost no more time than managed ones.
@@ -187,17 +204,32 @@ public sealed class HeapDump : IDisposable
                 $"The dominator tree's arrays were kept in memory-mapped scratch files (in memory they would take about {ByteSize.Format(DominatorTree.PeakBytes(live.Live.Count, live.EdgeCount))} of the budget of {ByteSize.Format(budget)}): file pages the kernel can reclaim, not GC heap."));
         }
 
-        _scratch ??= ScratchSpace.Create(_options.ScratchDirectory);
-        _scratch.MapsArrays = !inMemory;
+        var graph = live.Graph!;
+        graph.Scratch.MapsArrays = !inMemory;
         var scratchBytes = DominatorTree.ScratchBytes(live.Live.Count, live.EdgeCount, mapped: !inMemory);
-        if (_scratch.FreeBytes() is { } free && free < scratchBytes)
+        if (graph.Scratch.FreeBytes() is { } free && free < scratchBytes)
         {
             throw new IOException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"the dominator tree needs about {ByteSize.Format(scratchBytes)} of scratch space in {_scratch.DirectoryPath}, but only {ByteSize.Format(free)} is free"));
+                $"the dominator tree needs about {ByteSize.Format(scratchBytes)} more scratch space in {graph.Scratch.DirectoryPath}, but only {ByteSize.Format(free)} is free"));
         }
 
-        var scratch = _scratch;
-        return _dominators = DominatorTree.Compute(() => ObjectGraph.Build(live, scratch, cancellationToken), _dump.PointerSize, scratch, cancellationToken);
+        try
+        {
+            return _dominators = DominatorTree.Compute(graph, live.Live, _dump.PointerSize, cancellationToken);
+        }
+        catch
+        {
+            // The computation consumes the recorded graph: a second attempt marks again.
+            _live = null;
+            DiscardScratch();
+            throw;
+        }
+    }
+
+    private void DiscardScratch()
+    {
+        _scratch?.Dispose();
+        _scratch = null;
     }
 }

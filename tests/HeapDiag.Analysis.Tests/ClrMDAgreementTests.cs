@@ -1,4 +1,5 @@
 using HeapDiag.Analysis.Internal;
+using HeapDiag.Analysis.Internal.Dominators;
 
 namespace HeapDiag.Analysis.Tests;
 
@@ -43,7 +44,7 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
         var roots = RootSet.Collect(dump, CancellationToken.None);
         var live = dump.CreateObjectBitmap();
         var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
-        var edges = LiveObjectMarker.Mark(dump, roots, live, observer: null, integrity, CancellationToken.None);
+        var edges = LiveObjectMarker.Mark(dump, roots, live, observer: null, integrity, graph: null, CancellationToken.None);
         Assert.Equal(0, integrity.ReferencesDropped);
 
         // The straightforward way: ClrMD's roots, a HashSet and ClrMD's reference enumeration with dependent handles.
@@ -80,6 +81,62 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
 
         Assert.Equal(reached.Order(), live.EnumerateSet());
         Assert.True(edges >= live.Count, $"{edges} references for {live.Count} live objects");
+    }
+
+    /// <summary>
+    /// Lengauer–Tarjan is only right on a depth-first tree: every reference from a lower preorder number to a higher one
+    /// must come from an ancestor, and each vertex's parent must reference it. Checked on every recorded reference.
+    /// </summary>
+    [Fact]
+    public void The_mark_pass_records_the_live_graph_in_a_depth_first_preorder()
+    {
+        using var dump = DumpSession.Open(dumps.BeforePath);
+        using var scratch = ScratchSpace.Create(null);
+        var live = dump.CreateObjectBitmap();
+        var graph = new PreorderGraph(scratch, dump.Objects.Types);
+        LiveObjectMarker.Mark(dump, RootSet.Collect(dump, CancellationToken.None), live, observer: null, new HeapIntegrity(dump.Segments, dump.PointerSize), graph, CancellationToken.None);
+        graph.Complete();
+
+        var vertices = graph.VertexCount;
+        Assert.Equal(live.Count, vertices - 1);
+        var parents = new int[vertices + 1];
+        scratch.ReadAll(PreorderGraph.ParentsFile, parents);
+        var vertexAt = new Dictionary<ulong, int>();
+        using (var addresses = scratch.OpenReader(PreorderGraph.AddressesFile))
+        {
+            for (var vertex = 0; vertex <= vertices; vertex++)
+            {
+                var address = (ulong)addresses.ReadLong();
+                if (vertex > DominatorTree.Root)
+                {
+                    vertexAt.Add(address, vertex);
+                }
+            }
+        }
+
+        // In preorder a vertex's subtree is the numbers from it to its last descendant.
+        var lastDescendant = Enumerable.Range(0, vertices + 1).ToArray();
+        for (var vertex = vertices; vertex > DominatorTree.Root; vertex--)
+        {
+            Assert.InRange(parents[vertex], DominatorTree.Root, vertex - 1);
+            lastDescendant[parents[vertex]] = Math.Max(lastDescendant[parents[vertex]], lastDescendant[vertex]);
+        }
+
+        var treeEdges = new HashSet<(int, int)>();
+        using (var edges = scratch.OpenReader(PreorderGraph.EdgesFile))
+        {
+            while (edges.TryRead(out var source))
+            {
+                var target = vertexAt[(ulong)edges.ReadLong()];
+                Assert.True(target <= source || target <= lastDescendant[source], $"reference {source} → {target} leaves the subtree of {source}");
+                if (parents[target] == source)
+                {
+                    treeEdges.Add((source, target));
+                }
+            }
+        }
+
+        Assert.Equal(vertices - 1, treeEdges.Count);
     }
 
     private static IEnumerable<ulong> ThreadStaticValues(DumpSession dump) =>

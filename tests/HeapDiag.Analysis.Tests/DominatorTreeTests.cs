@@ -1,3 +1,4 @@
+using HeapDiag.Analysis.Internal;
 using HeapDiag.Analysis.Internal.Dominators;
 
 namespace HeapDiag.Analysis.Tests;
@@ -95,13 +96,13 @@ public sealed class DominatorTreeTests
     private static Computed Compute(IReadOnlyList<List<int>> references, int[] sizes, bool mapped)
     {
         using var scratch = ScratchSpace.Create(null);
+        (var graph, var live) = RecordDepthFirst(references, sizes, scratch);
         scratch.MapsArrays = mapped;
-        using var tree = DominatorTree.Compute(
-            () => ObjectGraph.FromAdjacency([.. references.Select(r => r.ToArray())], sizes, scratch), pointerSize: 8, scratch, CancellationToken.None);
+        using var tree = DominatorTree.Compute(graph, live, pointerSize: 8, CancellationToken.None);
         var nodeOf = new int[tree.VertexCount + 1];
-        for (var vertex = 1; vertex <= tree.VertexCount; vertex++)
+        for (var vertex = 2; vertex <= tree.VertexCount; vertex++)
         {
-            nodeOf[vertex] = (int)tree.RankOf(vertex) + 1;
+            nodeOf[vertex] = NodeAt(tree.AddressOf(vertex));
         }
 
         var idom = new Dictionary<int, int>();
@@ -114,6 +115,46 @@ public sealed class DominatorTreeTests
 
         Assert.Equal(mapped, tree.ImmediateDominator.IsMapped);
         return new Computed(tree.VertexCount - 1, idom, retained);
+    }
+
+    private const ulong FirstAddress = 0x10000;
+
+    private static ulong AddressOf(int node) => FirstAddress + (8UL * (ulong)node);
+
+    private static int NodeAt(ulong address) => address == 0 ? 0 : (int)((address - FirstAddress) / 8);
+
+    /// <summary>
+    /// What the mark pass records, for a graph of adjacency lists: a recursive depth-first search from node 0 (node n
+    /// at a made-up address), written iteratively, and the bitmap of the nodes it reached.
+    /// </summary>
+    private static (PreorderGraph Graph, ObjectBitmap Live) RecordDepthFirst(IReadOnlyList<List<int>> references, int[] sizes, ScratchSpace scratch)
+    {
+        var live = new ObjectBitmap([(AddressOf(1), AddressOf(references.Count))]);
+        var graph = new PreorderGraph(scratch, []);
+        var vertexOf = new int[references.Count];
+        vertexOf[0] = DominatorTree.Root;
+        var stack = new Stack<(int Node, int NextReference)>([(0, 0)]);
+        while (stack.TryPop(out var top))
+        {
+            var adjacent = references[top.Node];
+            if (top.NextReference == adjacent.Count)
+            {
+                continue;
+            }
+
+            stack.Push((top.Node, top.NextReference + 1));
+            var target = adjacent[top.NextReference];
+            graph.AddEdge(vertexOf[top.Node], AddressOf(target));
+            if (live.TrySet(AddressOf(target), out _))
+            {
+                vertexOf[target] = graph.AddVertex(vertexOf[top.Node], AddressOf(target), (ulong)sizes[target], type: null);
+                stack.Push((target, 0));
+            }
+        }
+
+        graph.Complete();
+        live.BuildIndex();
+        return (graph, live);
     }
 
     /// <summary>By definition: the dominators of v are the nodes whose removal cuts v off; the immediate one is the deepest.</summary>

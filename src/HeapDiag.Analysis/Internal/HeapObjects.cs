@@ -26,6 +26,7 @@ internal sealed class HeapObjects
     private readonly ClrHeap _heap;
     private readonly HeapMemory _memory;
     private readonly Dictionary<ulong, HeapType?> _typesByMethodTable = [];
+    private readonly List<HeapType> _types = [];
     private readonly ulong _methodTableMask;
     private HeapType? _lastType;
     private byte[] _objectBytes = new byte[4096];
@@ -49,6 +50,9 @@ internal sealed class HeapObjects
 
     /// <summary>Every method table seen so far that ClrMD could resolve.</summary>
     public IEnumerable<HeapType> KnownTypes => _typesByMethodTable.Values.OfType<HeapType>();
+
+    /// <summary>The same types by <see cref="HeapType.Id"/>: grows as the passes meet new method tables.</summary>
+    public IReadOnlyList<HeapType> Types => _types;
 
     /// <summary>The type of the object at <paramref name="address"/>, or null if its method table is not readable.</summary>
     public HeapType? GetType(ulong address)
@@ -91,7 +95,14 @@ internal sealed class HeapObjects
         }
 
         var layout = clrType.ContainsPointers ? GCLayout.Read(_memory, methodTable) : null;
-        return clrType.ContainsPointers && layout is null ? null : new HeapType(clrType, PointerSize, layout);
+        if (clrType.ContainsPointers && layout is null)
+        {
+            return null;
+        }
+
+        var type = new HeapType(_types.Count, clrType, PointerSize, layout);
+        _types.Add(type);
+        return type;
     }
 
     /// <summary>Size of the object in bytes, as the GC lays it out (aligned to a pointer).</summary>

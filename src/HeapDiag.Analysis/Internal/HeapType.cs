@@ -11,8 +11,9 @@ internal sealed class HeapType
     /// <summary>What an object whose method table cannot be read is called in reports.</summary>
     public const string UnreadableName = "<unreadable object>";
 
-    public HeapType(ClrType clrType, int pointerSize, GCLayout? layout)
+    public HeapType(int id, ClrType clrType, int pointerSize, GCLayout? layout)
     {
+        Id = id;
         Layout = layout;
         ClrType = clrType;
         MethodTable = clrType.MethodTable;
@@ -33,6 +34,9 @@ internal sealed class HeapType
         // slices instead of copying a possibly huge object to walk its GC descriptor.
         IsReferenceArray = IsArray && ContainsPointers && ComponentSize == pointerSize;
     }
+
+    /// <summary>The type's index in <see cref="HeapObjects.Types"/>: what the dominator pass records per object.</summary>
+    public int Id { get; }
 
     public ClrType ClrType { get; }
 

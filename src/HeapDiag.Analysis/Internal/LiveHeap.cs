@@ -1,4 +1,5 @@
 using System.Globalization;
+using HeapDiag.Analysis.Internal.Dominators;
 
 namespace HeapDiag.Analysis.Internal;
 
@@ -14,8 +15,9 @@ internal sealed class LiveHeap
     private readonly List<string> _notes;
     private HeapTotals? _inHeap;
 
-    private LiveHeap(DumpSession dump, RootSet roots, ObjectBitmap live, long edgeCount, LiveCensus census, HeapTotals? inHeap, List<string> notes, HeapDamage? damage)
+    private LiveHeap(DumpSession dump, RootSet roots, ObjectBitmap live, long edgeCount, LiveCensus census, HeapTotals? inHeap, List<string> notes, HeapDamage? damage, PreorderGraph? graph)
     {
+        Graph = graph;
         Damage = damage;
         Dump = dump;
         Roots = roots;
@@ -38,6 +40,9 @@ internal sealed class LiveHeap
 
     public LiveCensus Census { get; }
 
+    /// <summary>The live graph in depth-first preorder, when the mark pass was asked to record it (for the dominator tree).</summary>
+    public PreorderGraph? Graph { get; }
+
     public HeapTotals LiveTotals => new(Census.Objects, Census.Bytes);
 
     /// <summary>Every object in the heap, live or not yet collected; <see cref="CountAllObjects(CancellationToken)"/> has been called.</summary>
@@ -51,9 +56,10 @@ internal sealed class LiveHeap
 
     /// <summary>
     /// The mark pass. With <paramref name="countAllObjects"/> (what a summary reports) ClrMD's walk of the whole heap
-    /// runs beside it; leak suspects and retainers need only live objects and leave that walk out.
+    /// runs beside it; leak suspects and retainers need only live objects and leave that walk out. With
+    /// <paramref name="graph"/> the pass also records the live graph for the dominator tree (and completes it).
     /// </summary>
-    public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, bool countAllObjects, CancellationToken cancellationToken)
+    public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, bool countAllObjects, PreorderGraph? graph, CancellationToken cancellationToken)
     {
         var roots = RootSet.Collect(dump, cancellationToken);
         var live = dump.CreateObjectBitmap();
@@ -62,8 +68,9 @@ internal sealed class LiveHeap
         var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
         var walk = integrity.CreateWalkCheck();
         (var edges, var inHeap) = countAllObjects
-            ? MarkWhileCountingAllObjects(dump, roots, live, census, (integrity, walk), notes, cancellationToken)
-            : (LiveObjectMarker.Mark(dump, roots, live, census, integrity, cancellationToken), (HeapTotals?)null);
+            ? MarkWhileCountingAllObjects(dump, roots, live, census, (integrity, walk), graph, notes, cancellationToken)
+            : (LiveObjectMarker.Mark(dump, roots, live, census, integrity, graph, cancellationToken), (HeapTotals?)null);
+        graph?.Complete();
         var damage = integrity.Assess(new HeapTotals(census.Objects, census.Bytes), inHeap, edges, walk, gcInProgress: !dump.Heap.CanWalkHeap);
         integrity.ForgetSkipped(live);
         live.BuildIndex();
@@ -77,7 +84,7 @@ internal sealed class LiveHeap
             notes.Add("The dump was written while a garbage collection was running; some objects may have been unreadable and the counts may be incomplete.");
         }
 
-        return new LiveHeap(dump, roots, live, edges, census, inHeap, notes, damage);
+        return new LiveHeap(dump, roots, live, edges, census, inHeap, notes, damage, graph);
     }
 
     /// <summary>Adds what a later pass has to say about this dump's analysis.</summary>
@@ -103,11 +110,11 @@ internal sealed class LiveHeap
     /// reader they run side by side, so this takes about as long as the longer of the two.
     /// </summary>
     private static (long Edges, HeapTotals InHeap) MarkWhileCountingAllObjects(
-        DumpSession dump, RootSet roots, ObjectBitmap live, LiveCensus census, (HeapIntegrity Mark, HeapWalkCheck Walk) checks, List<string> notes, CancellationToken cancellationToken)
+        DumpSession dump, RootSet roots, ObjectBitmap live, LiveCensus census, (HeapIntegrity Mark, HeapWalkCheck Walk) checks, PreorderGraph? graph, List<string> notes, CancellationToken cancellationToken)
     {
         if (!dump.CanReadConcurrently)
         {
-            var markedEdges = LiveObjectMarker.Mark(dump, roots, live, census, checks.Mark, cancellationToken);
+            var markedEdges = LiveObjectMarker.Mark(dump, roots, live, census, checks.Mark, graph, cancellationToken);
             return (markedEdges, CountAllObjects(dump, checks.Walk, notes, cancellationToken));
         }
 
@@ -117,7 +124,7 @@ internal sealed class LiveHeap
         long edges;
         try
         {
-            edges = LiveObjectMarker.Mark(dump, roots, live, census, checks.Mark, cancellationToken);
+            edges = LiveObjectMarker.Mark(dump, roots, live, census, checks.Mark, graph, cancellationToken);
         }
         catch
         {

@@ -1,3 +1,5 @@
+using HeapDiag.Analysis.Internal.Dominators;
+
 namespace HeapDiag.Analysis.Internal;
 
 /// <summary>Is told about every live object once, as the mark pass reaches it.</summary>
@@ -12,10 +14,19 @@ internal interface ILiveObjectObserver
 /// process that was dumped.
 /// </summary>
 /// <remarks>
-/// Depth-first with an explicit stack (object graphs are millions deep along linked lists, far past any thread's
-/// stack). An object is marked when it is pushed, so it is pushed once. Large reference arrays are scanned in slices,
-/// with the rest pushed back as a continuation, so one array of 24 M elements does not put 24 M entries on the stack
-/// at once.
+/// <para>
+/// A true depth-first search with an explicit stack (object graphs are millions deep along linked lists, far past any
+/// thread's stack): an object is marked when the search descends into it, not when a reference to it is first seen,
+/// so the order objects are marked in is a depth-first preorder and the object a reference to it was followed from is
+/// its parent in a depth-first tree. With a <see cref="PreorderGraph"/> the pass records that numbering and every
+/// reference as it goes, which is all the dominator tree needs: the dump is read once.
+/// </para>
+/// <para>
+/// A reference to an object not yet marked is pushed even if it is already on the stack (the search descends from
+/// the last one pushed, as a recursive search would); the copies left behind are skipped when popped. Large
+/// reference arrays are scanned in slices, with the rest pushed back as a continuation below the slice's elements,
+/// so one array of 24 M elements does not put 24 M entries on the stack at once.
+/// </para>
 /// </remarks>
 internal static class LiveObjectMarker
 {
@@ -24,18 +35,20 @@ internal static class LiveObjectMarker
 
     /// <summary>
     /// Sets the bit of every object reachable from <paramref name="roots"/> in <paramref name="live"/> (a fresh bitmap
-    /// of the dump). Returns the number of references between live objects, roots' included: the size of the object
-    /// graph a later pass builds, so it can be allocated exactly once.
+    /// of the dump) and, with <paramref name="graph"/>, records the live graph in depth-first preorder. Returns the
+    /// number of references that land in the heap, roots' included.
     /// </summary>
-    public static long Mark(DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, HeapIntegrity integrity, CancellationToken cancellationToken)
+    public static long Mark(
+        DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, HeapIntegrity integrity, PreorderGraph? graph, CancellationToken cancellationToken)
     {
         var objects = dump.Objects;
         var pending = new Stack<PendingScan>();
-        var visitor = new MarkVisitor(live, pending, integrity);
+        var visitor = new MarkVisitor(live, pending, integrity, graph) { Source = DominatorTree.Root };
 
-        foreach (var root in roots.Roots)
+        // Pushed in reverse so that the search starts from the first root (static fields first), as a recursive one would.
+        for (var r = roots.Roots.Count - 1; r >= 0; r--)
         {
-            visitor.Visit(root.Object, 0);
+            visitor.Visit(roots.Roots[r].Object, 0);
         }
 
         long visited = 0;
@@ -47,15 +60,22 @@ internal static class LiveObjectMarker
             }
 
             var address = scan.Address;
-            var type = objects.GetType(address);
-            if (type is null)
+            long start = scan.NextElement;
+            HeapType? type;
+            if (start == 0)
             {
-                integrity.Skip(address);
-                continue;
-            }
+                if (!live.TrySet(address, out _))
+                {
+                    continue;
+                }
 
-            if (scan.NextElement == 0)
-            {
+                type = objects.GetType(address);
+                if (type is null)
+                {
+                    integrity.Skip(address);
+                    continue;
+                }
+
                 var size = objects.GetSize(address, type);
                 if (!integrity.Accepts(address, size))
                 {
@@ -63,8 +83,8 @@ internal static class LiveObjectMarker
                 }
 
                 observer?.OnLiveObject(address, type, size);
+                visitor.Source = graph?.AddVertex(scan.Vertex, address, size, type) ?? 0;
                 roots.VisitDependents(address, ref visitor);
-
                 if (!type.IsReferenceArray)
                 {
                     objects.VisitReferences(address, type, size, ref visitor);
@@ -73,44 +93,55 @@ internal static class LiveObjectMarker
 
                 objects.VisitLoaderAllocator(type, ref visitor);
             }
-
-            long length = objects.GetComponentCount(address);
-            var sliceEnd = Math.Min(length, scan.NextElement + ArraySliceElements);
-            if (sliceEnd < length)
+            else
             {
-                pending.Push(new PendingScan(address, sliceEnd));
+                type = objects.GetType(address)!;
+                visitor.Source = scan.Vertex;
             }
 
-            objects.VisitArrayElements(address, type, scan.NextElement, sliceEnd - scan.NextElement, ref visitor);
+            // Elements are pushed after the continuation, so they are searched before the rest of the array.
+            long length = objects.GetComponentCount(address);
+            var sliceEnd = Math.Min(length, start + ArraySliceElements);
+            if (sliceEnd < length)
+            {
+                pending.Push(new PendingScan(address, visitor.Source, (int)sliceEnd));
+            }
+
+            objects.VisitArrayElements(address, type, start, sliceEnd - start, ref visitor);
         }
 
         return visitor.Edges;
     }
 
-    /// <summary>An object to scan; for a large reference array being scanned in slices, the first element still to scan.</summary>
-    private readonly record struct PendingScan(ulong Address, long NextElement);
+    /// <summary>
+    /// An object to descend into from vertex <see cref="Vertex"/>; or, with <see cref="NextElement"/> above 0, the rest
+    /// of a large reference array (vertex <see cref="Vertex"/>) from that element on.
+    /// </summary>
+    private readonly record struct PendingScan(ulong Address, int Vertex, int NextElement);
 
-    private struct MarkVisitor(ObjectBitmap live, Stack<PendingScan> pending, HeapIntegrity integrity) : IReferenceVisitor
+    private struct MarkVisitor(ObjectBitmap live, Stack<PendingScan> pending, HeapIntegrity integrity, PreorderGraph? graph) : IReferenceVisitor
     {
         /// <summary>References that land in the heap: the edges of the live object graph.</summary>
         public long Edges { get; private set; }
 
+        /// <summary>The vertex whose references are being visited (with no graph, 0).</summary>
+        public int Source { get; set; }
+
         public bool Visit(ulong reference, int offset)
         {
-            if (live.TrySet(reference, out var inRange))
+            if (!live.Contains(reference, out var inRange))
             {
-                pending.Push(new PendingScan(reference, 0));
+                if (!inRange)
+                {
+                    integrity.Dropped();
+                    return true;
+                }
+
+                pending.Push(new PendingScan(reference, Source, 0));
             }
 
-            if (inRange)
-            {
-                Edges++;
-            }
-            else
-            {
-                integrity.Dropped();
-            }
-
+            Edges++;
+            graph?.AddEdge(Source, reference);
             return true;
         }
     }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace HeapDiag.Analysis.Internal;
 
@@ -66,17 +67,9 @@ internal sealed class ObjectBitmap
     /// </summary>
     public bool TrySet(ulong address, out bool inRange)
     {
-        var range = FindRange(address);
-        inRange = range >= 0;
-        if (range < 0)
-        {
-            return false;
-        }
-
-        var bit = (address - _starts[range]) / BytesPerBit;
-        ref var word = ref _bits[range][bit / 64];
-        var mask = 1UL << (int)(bit % 64);
-        if ((word & mask) != 0)
+        ref var word = ref WordOf(address, out var mask);
+        inRange = !Unsafe.IsNullRef(ref word);
+        if (!inRange || (word & mask) != 0)
         {
             return false;
         }
@@ -86,19 +79,19 @@ internal sealed class ObjectBitmap
         return true;
     }
 
+    /// <summary>Whether the bit for <paramref name="address"/> is set; <paramref name="inRange"/> says whether the address is in a range at all.</summary>
+    public bool Contains(ulong address, out bool inRange)
+    {
+        ref var word = ref WordOf(address, out var mask);
+        inRange = !Unsafe.IsNullRef(ref word);
+        return inRange && (word & mask) != 0;
+    }
+
     /// <summary>Clears the bit for <paramref name="address"/> (an object the pass could not read after all). Call before <see cref="BuildIndex"/>.</summary>
     public void Clear(ulong address)
     {
-        var range = FindRange(address);
-        if (range < 0)
-        {
-            return;
-        }
-
-        var bit = (address - _starts[range]) / BytesPerBit;
-        ref var word = ref _bits[range][bit / 64];
-        var mask = 1UL << (int)(bit % 64);
-        if ((word & mask) != 0)
+        ref var word = ref WordOf(address, out var mask);
+        if (!Unsafe.IsNullRef(ref word) && (word & mask) != 0)
         {
             word &= ~mask;
             Count--;
@@ -187,6 +180,21 @@ internal sealed class ObjectBitmap
 
         var bit = BitOperations.TrailingZeroCount(word);
         return _starts[range] + ((((ulong)wordIndex * 64) + (ulong)bit) * BytesPerBit);
+    }
+
+    /// <summary>The word that holds the bit of <paramref name="address"/>, and the bit's mask; a null reference when the address is in no range.</summary>
+    private ref ulong WordOf(ulong address, out ulong mask)
+    {
+        var range = FindRange(address);
+        if (range < 0)
+        {
+            mask = 0;
+            return ref Unsafe.NullRef<ulong>();
+        }
+
+        var bit = (address - _starts[range]) / BytesPerBit;
+        mask = 1UL << (int)(bit % 64);
+        return ref _bits[range][bit / 64];
     }
 
     private static int LastAtOrBelow<T>(ReadOnlySpan<T> ascending, T value)

@@ -8,25 +8,27 @@ namespace HeapDiag.Analysis.Internal.Dominators;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Vertices are numbered in depth-first preorder from a virtual root above every GC root (<see cref="PreorderNumbering"/>):
-/// 1 is the virtual root, 2 … <see cref="VertexCount"/> are live objects; a dominator always has a smaller number
-/// than what it dominates. The dominators come from <see cref="ImmediateDominators"/>.
+/// Vertices are numbered in depth-first preorder from a virtual root above every GC root, as the mark pass recorded
+/// them (<see cref="PreorderGraph"/>): 1 is the virtual root, 2 … <see cref="VertexCount"/> are live objects; a
+/// dominator always has a smaller number than what it dominates. The dominators come from <see cref="ImmediateDominators"/>.
 /// </para>
 /// <para>
-/// Memory is what bounds this on a large heap, so at no point are more than a few int arrays in memory: the
-/// forward graph and the preorder numbers for the depth-first search (4 bytes per object, 4 per reference, 4 per
-/// object); then the three Lengauer–Tarjan arrays (12 bytes per object); then the dominators and retained sizes
-/// (12 bytes per object). Everything read back once in order — DFS parents, sizes and types in preorder, the
-/// predecessor lists sorted by target in buckets (<see cref="PredecessorBuckets"/>) — goes through scratch files instead.
+/// Memory is what bounds this on a large heap, so at no point are more than a few int arrays in memory: each live
+/// object's preorder number (4 bytes per object) while the recorded references are turned into predecessor lists;
+/// then the three Lengauer–Tarjan arrays (12 bytes per object); then the dominators and retained sizes (12 bytes per
+/// object). Everything read back once in order — parents, sizes and types in preorder, the predecessor lists sorted
+/// by target in buckets (<see cref="PredecessorBuckets"/>) — goes through scratch files instead.
 /// </para>
 /// </remarks>
 internal sealed class DominatorTree : IDisposable
 {
     private readonly ScratchSpace _scratch;
+    private readonly ObjectBitmap _live;
 
-    private DominatorTree(ScratchSpace scratch, int vertexCount, IntArray immediateDominator, RetainedSizes retained, IReadOnlyList<HeapType> typeTable)
+    private DominatorTree(ScratchSpace scratch, ObjectBitmap live, int vertexCount, IntArray immediateDominator, RetainedSizes retained, IReadOnlyList<HeapType> typeTable)
     {
         _scratch = scratch;
+        _live = live;
         VertexCount = vertexCount;
         ImmediateDominator = immediateDominator;
         Retained = retained;
@@ -55,51 +57,56 @@ internal sealed class DominatorTree : IDisposable
     public static long PeakBytes(long liveObjects, long edges)
     {
         var vertices = liveObjects + 2;
-        var graphAndSearch = ObjectGraph.ArrayBytes(liveObjects, edges) + (vertices * sizeof(int)) + (8L << 20);
+        var numbering = (vertices * sizeof(int)) + PredecessorBuckets.MaxBucketBytes;
         var semidominators = (3 * vertices * sizeof(int)) + PredecessorBuckets.MaxBucketBytes;
         var result = 2 * vertices * sizeof(int);
 
         // The suspects and type totals afterwards add one int array (types, then the BFS parents) to the result.
         var afterwards = result + (vertices * sizeof(int));
-        return Math.Max(Math.Max(graphAndSearch, semidominators), afterwards);
+        return Math.Max(Math.Max(numbering, semidominators), afterwards);
     }
 
-    /// <summary>Bytes of scratch files the computation writes at most.</summary>
+    /// <summary>Bytes of scratch files the computation writes at most, the mark pass's recording included.</summary>
     /// <param name="liveObjects">Live objects.</param>
     /// <param name="edges">References between them.</param>
-    /// <param name="mapped">Whether the arrays go to scratch files too (about 13 ints per object and one per reference more, at most).</param>
+    /// <param name="mapped">Whether the arrays go to scratch files too (about 5 ints per object more, at most).</param>
     public static long ScratchBytes(long liveObjects, long edges, bool mapped) =>
-        ((liveObjects + 2) * (mapped ? 19 : 6) * sizeof(int)) + (edges * (mapped ? 3 : 2) * sizeof(int));
+        ((liveObjects + 2) * (mapped ? 10 : 5) * sizeof(int)) + (edges * 5 * sizeof(int));
 
     /// <remarks>
     /// Each phase is a method of its own and compiled fully optimized from the start, so that an array is collectable
     /// as soon as its phase is done (unoptimized code keeps temporaries alive to the end of the method), and the
     /// collection between phases gives the memory back to the operating system.
     /// </remarks>
-    /// <param name="buildGraph">Builds the object graph (<see cref="ObjectGraph.Build"/>); called once, and the graph is let go before the dominators are computed.</param>
+    /// <param name="graph">The live graph as the mark pass recorded it (complete).</param>
+    /// <param name="live">The mark bitmap, indexed: resolves the recorded references' target addresses.</param>
     /// <param name="pointerSize">Pointer size of the dumped process: every object size is a multiple of it.</param>
-    /// <param name="scratch">Where the intermediate files go.</param>
     /// <param name="cancellationToken">Checked about every million vertices.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static DominatorTree Compute(Func<ObjectGraph> buildGraph, int pointerSize, ScratchSpace scratch, CancellationToken cancellationToken)
+    public static DominatorTree Compute(PreorderGraph graph, ObjectBitmap live, int pointerSize, CancellationToken cancellationToken)
     {
-        (var vertexCount, var buckets, var typeTable) = NumberAndReverse(buildGraph, scratch, cancellationToken);
+        var scratch = graph.Scratch;
+        var vertexCount = graph.VertexCount;
+        var buckets = ReverseEdges(graph, live, cancellationToken);
         ReleaseMemory();
         var idom = ImmediateDominators.Compute(buckets, vertexCount, scratch, cancellationToken);
         ReleaseMemory();
         var retained = SumRetainedSizes(idom, vertexCount, pointerSize, scratch);
-        return new DominatorTree(scratch, vertexCount, idom, retained, typeTable);
+        return new DominatorTree(scratch, live, vertexCount, idom, retained, graph.TypeTable);
     }
 
+    /// <summary>The address of the object at preorder number <paramref name="vertex"/>; 0 for the virtual root.</summary>
+    public ulong AddressOf(int vertex) => (ulong)_scratch.ReadAt<long>(PreorderGraph.AddressesFile, vertex);
+
     /// <summary>The dense number (<see cref="ObjectBitmap.IndexOf"/>) of the object at preorder number <paramref name="vertex"/>; −1 for the virtual root.</summary>
-    public long RankOf(int vertex) => _scratch.ReadAt(PreorderNumbering.NodesFile, vertex) - 1L;
+    public long RankOf(int vertex) => _live.IndexOf(AddressOf(vertex));
 
     /// <summary>Type ids by preorder number (index into <see cref="TypeTable"/>, −1 when unreadable): one new int array.</summary>
     /// <remarks>The caller disposes it when done: in a scratch file when the pass is mapped.</remarks>
     public IntArray LoadTypeIds()
     {
         var types = _scratch.CreateArray("type-ids", VertexCount + 1);
-        _scratch.ReadAll(PreorderNumbering.TypesFile, types.Span);
+        _scratch.ReadAll(PreorderGraph.TypesFile, types.Span);
         return types;
     }
 
@@ -110,28 +117,37 @@ internal sealed class DominatorTree : IDisposable
     }
 
     /// <summary>
-    /// Builds the forward graph, numbers it depth-first, spills the reversed graph to bucket files, then (with the
-    /// graph gone) rewrites the sizes and types in preorder. Everything it allocates is garbage when it returns.
+    /// Each live object's preorder number by its dense number (from the recorded addresses), then the recorded
+    /// references as predecessor lists in preorder numbers. The numbers are garbage when it returns.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (int VertexCount, PredecessorBuckets Buckets, IReadOnlyList<HeapType> TypeTable) NumberAndReverse(
-        Func<ObjectGraph> buildGraph, ScratchSpace scratch, CancellationToken cancellationToken)
+    private static PredecessorBuckets ReverseEdges(PreorderGraph graph, ObjectBitmap live, CancellationToken cancellationToken)
     {
-        var graph = buildGraph();
-        using var number = scratch.CreateArray("preorder-number", graph.NodeCount);
-        int vertexCount;
-        PredecessorBuckets buckets;
-        using (graph)
+        if (live.Count != graph.VertexCount - 1)
         {
-            vertexCount = PreorderNumbering.NumberDepthFirst(graph, number, scratch, cancellationToken);
-            buckets = PredecessorBuckets.Write(graph, number, vertexCount, scratch, cancellationToken);
+            throw new InvalidOperationException($"The mark pass numbered {graph.VertexCount - 1:N0} objects but marked {live.Count:N0}.");
         }
 
-        var typeTable = graph.TypeTable;
-        graph = null!;
-        ReleaseMemory();
-        PreorderNumbering.ReorderToPreorder(scratch, number, vertexCount);
-        return (vertexCount, buckets, typeTable);
+        using var numbers = graph.Scratch.CreateArray("preorder-number", live.Count);
+        var number = numbers.Span;
+        using (var addresses = graph.Scratch.OpenReader(PreorderGraph.AddressesFile))
+        {
+            // Entry 0 is unused and entry 1 is the virtual root.
+            addresses.ReadLong();
+            addresses.ReadLong();
+            for (var vertex = Root + 1; vertex <= graph.VertexCount; vertex++)
+            {
+                var index = live.IndexOf((ulong)addresses.ReadLong());
+                if (index < 0)
+                {
+                    throw new InvalidOperationException($"Vertex {vertex:N0} is not a marked object.");
+                }
+
+                number[(int)index] = vertex;
+            }
+        }
+
+        return PredecessorBuckets.Write(graph, live, numbers, cancellationToken);
     }
 
     /// <summary>A full, compacting collection that also returns freed memory to the operating system.</summary>
@@ -143,7 +159,7 @@ internal sealed class DominatorTree : IDisposable
     {
         var retained = new RetainedSizes(scratch.CreateArray("retained", vertexCount + 1), pointerSize);
         var idom = dominators.Span;
-        using (var sizes = scratch.OpenReader(PreorderNumbering.SizesFile))
+        using (var sizes = scratch.OpenReader(PreorderGraph.SizesFile))
         {
             for (var v = 0; v <= vertexCount; v++)
             {
@@ -151,7 +167,7 @@ internal sealed class DominatorTree : IDisposable
             }
         }
 
-        scratch.Delete(PreorderNumbering.SizesFile);
+        scratch.Delete(PreorderGraph.SizesFile);
         for (var w = vertexCount; w >= 2; w--)
         {
             retained.Add(idom[w], retained[w]);

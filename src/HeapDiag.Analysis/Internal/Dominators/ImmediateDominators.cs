@@ -17,9 +17,9 @@ internal static class ImmediateDominators
         {
             using (var semi = scratch.CreateArray("semi", vertexCount + 1))
             {
-                using (var label = scratch.CreateArray("label", vertexCount + 1))
+                using (var best = scratch.CreateArray("best", vertexCount + 1))
                 {
-                    ComputeSemidominators(buckets, semi.Span, label.Span, idom.Span, scratch, cancellationToken);
+                    ComputeSemidominators(buckets, semi.Span, best.Span, idom.Span, scratch, cancellationToken);
                 }
 
                 ComputeFromSemidominators(semi.Span, idom.Span, scratch);
@@ -40,17 +40,16 @@ internal static class ImmediateDominators
     /// "numbered above the vertex being processed": the ancestor array can start as a copy of the parents. Returns
     /// the semidominators in <paramref name="semi"/>; <paramref name="ancestor"/> is reused as the dominator array.
     /// </summary>
+    /// <remarks>
+    /// SEMI-NCA needs only semidominator values, never the vertex that has the smallest one, so the forest keeps that
+    /// smallest value itself (<paramref name="best"/>, where the textbook keeps a label vertex and reads its
+    /// semidominator): one memory access less per compression step on arrays far larger than the CPU caches.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ComputeSemidominators(
-        PredecessorBuckets buckets, Span<int> semi, Span<int> label, Span<int> ancestor, ScratchSpace scratch, CancellationToken cancellationToken)
+        PredecessorBuckets buckets, Span<int> semi, Span<int> best, Span<int> ancestor, ScratchSpace scratch, CancellationToken cancellationToken)
     {
-        var vertexCount = semi.Length - 1;
-        scratch.ReadAll(PreorderNumbering.ParentsFile, ancestor);
-        for (var v = 1; v <= vertexCount; v++)
-        {
-            semi[v] = v;
-            label[v] = v;
-        }
+        scratch.ReadAll(PreorderGraph.ParentsFile, ancestor);
 
         var path = new Stack<int>();
         for (var bucket = buckets.Count - 1; bucket >= 0; bucket--)
@@ -59,14 +58,14 @@ internal static class ImmediateDominators
             (var first, var last, var offsets, var sources) = buckets.Load(bucket);
             for (var w = last; w >= Math.Max(first, 2); w--)
             {
+                var smallest = w;
                 for (var p = offsets[w - first]; p < offsets[w - first + 1]; p++)
                 {
-                    var u = Evaluate(sources[p], w, ancestor, label, semi, path);
-                    if (semi[u] < semi[w])
-                    {
-                        semi[w] = semi[u];
-                    }
+                    smallest = Math.Min(smallest, Evaluate(sources[p], w, ancestor, best, path));
                 }
+
+                semi[w] = smallest;
+                best[w] = smallest;
             }
         }
 
@@ -74,10 +73,10 @@ internal static class ImmediateDominators
     }
 
     /// <summary>
-    /// The vertex with the smallest semidominator on the forest path above <paramref name="v"/>, compressing the path.
-    /// Vertices numbered above <paramref name="current"/> are the linked ones.
+    /// The smallest semidominator on the forest path above <paramref name="v"/> (<paramref name="v"/> itself when it is
+    /// not linked yet), compressing the path. Vertices numbered above <paramref name="current"/> are the linked ones.
     /// </summary>
-    private static int Evaluate(int v, int current, Span<int> ancestor, Span<int> label, Span<int> semi, Stack<int> path)
+    private static int Evaluate(int v, int current, Span<int> ancestor, Span<int> best, Stack<int> path)
     {
         if (v <= current)
         {
@@ -94,22 +93,22 @@ internal static class ImmediateDominators
         while (path.TryPop(out var y))
         {
             var a = ancestor[y];
-            if (semi[label[a]] < semi[label[y]])
+            if (best[a] < best[y])
             {
-                label[y] = label[a];
+                best[y] = best[a];
             }
 
             ancestor[y] = ancestor[a];
         }
 
-        return label[v];
+        return best[v];
     }
 
     /// <summary>SEMI-NCA: in increasing preorder, climb from the DFS parent while above the semidominator.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ComputeFromSemidominators(Span<int> semi, Span<int> idom, ScratchSpace scratch)
     {
-        using var parents = scratch.OpenReader(PreorderNumbering.ParentsFile);
+        using var parents = scratch.OpenReader(PreorderGraph.ParentsFile);
         // Entry 0 is unused and the virtual root (1) has no dominator.
         parents.Read();
         parents.Read();
@@ -125,6 +124,6 @@ internal static class ImmediateDominators
             idom[w] = candidate;
         }
 
-        scratch.Delete(PreorderNumbering.ParentsFile);
+        scratch.Delete(PreorderGraph.ParentsFile);
     }
 }

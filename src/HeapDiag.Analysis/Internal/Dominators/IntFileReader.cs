@@ -19,6 +19,9 @@ internal sealed class IntFileReader : IDisposable
 
     public int Read() => TryRead(out var value) ? value : throw new EndOfStreamException("scratch file ended early");
 
+    /// <summary>A long written by <see cref="IntFileWriter.WriteLong"/>.</summary>
+    public long ReadLong() => (uint)Read() | ((long)Read() << 32);
+
     public bool TryRead(out int value)
     {
         if (_position == _count && !Fill())

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace HeapDiag.Analysis.Internal.Dominators;
 
-/// <summary>Appends ints to a file through a buffer.</summary>
+/// <summary>Appends ints (and longs as pairs of ints) to a file through a buffer.</summary>
 internal sealed class IntFileWriter : IDisposable
 {
     private readonly FileStream _stream;
@@ -23,6 +23,13 @@ internal sealed class IntFileWriter : IDisposable
         }
 
         _buffer[_count++] = value;
+    }
+
+    /// <summary>Appends a long as two ints, low half first (what <see cref="IntFileReader.ReadLong"/> reads).</summary>
+    public void WriteLong(long value)
+    {
+        Write((int)value);
+        Write((int)(value >> 32));
     }
 
     public void Dispose()

@@ -33,16 +33,19 @@ internal sealed class PredecessorBuckets
     public int Count { get; }
 
     /// <summary>
-    /// Spills every reference between two distinct objects, as (target, source) preorder numbers, to the bucket of its
-    /// target; references to the virtual root and from unreached nodes are left out.
+    /// Spills every recorded reference between two distinct live objects, as (target, source) preorder numbers, to the
+    /// bucket of its target, then deletes the recording; references to objects that are not live (unreadable) are left out.
     /// </summary>
-    public static PredecessorBuckets Write(ObjectGraph graph, IntArray numbers, int vertexCount, ScratchSpace scratch, CancellationToken cancellationToken)
+    /// <param name="graph">The recorded graph.</param>
+    /// <param name="live">The mark bitmap, indexed.</param>
+    /// <param name="numbers">Preorder number by dense number.</param>
+    /// <param name="cancellationToken">Checked about every million references.</param>
+    public static PredecessorBuckets Write(PreorderGraph graph, ObjectBitmap live, IntArray numbers, CancellationToken cancellationToken)
     {
+        var scratch = graph.Scratch;
+        var vertexCount = graph.VertexCount;
         var number = numbers.Span;
-        var firstTarget = graph.FirstTarget.Span;
-        var targets = graph.Targets.Span;
-        long edges = firstTarget[graph.NodeCount];
-        var count = (int)Math.Clamp((edges * 2 * sizeof(int) / MaxBucketBytes) + 1, 1, MaxBuckets);
+        var count = (int)Math.Clamp((graph.EdgeCount * 2 * sizeof(int) / MaxBucketBytes) + 1, 1, MaxBuckets);
         var span = (int)(((long)vertexCount + count - 1) / count);
         var writers = new IntFileWriter[count];
         try
@@ -52,28 +55,22 @@ internal sealed class PredecessorBuckets
                 writers[b] = new IntFileWriter(scratch.PathOf(FileName(b)), bufferInts: count > 16 ? 16 * 1024 : 64 * 1024);
             }
 
-            for (var node = 0; node < graph.NodeCount; node++)
+            using var edges = scratch.OpenReader(PreorderGraph.EdgesFile);
+            long read = 0;
+            while (edges.TryRead(out var source))
             {
-                var source = number[node];
-                if (source == 0)
-                {
-                    continue;
-                }
-
-                if ((node & (CancellationCheckInterval - 1)) == 0)
+                var index = live.IndexOf((ulong)edges.ReadLong());
+                if ((++read & (CancellationCheckInterval - 1)) == 0)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                for (var e = firstTarget[node]; e < firstTarget[node + 1]; e++)
+                var target = index < 0 ? 0 : number[(int)index];
+                if (target > DominatorTree.Root && target != source)
                 {
-                    var target = number[targets[e]];
-                    if (target > DominatorTree.Root && target != source)
-                    {
-                        var writer = writers[(target - 1) / span];
-                        writer.Write(target);
-                        writer.Write(source);
-                    }
+                    var writer = writers[(target - 1) / span];
+                    writer.Write(target);
+                    writer.Write(source);
                 }
             }
         }
@@ -85,6 +82,7 @@ internal sealed class PredecessorBuckets
             }
         }
 
+        scratch.Delete(PreorderGraph.EdgesFile);
         return new PredecessorBuckets(scratch, count, span, vertexCount);
     }
 

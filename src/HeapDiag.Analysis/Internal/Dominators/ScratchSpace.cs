@@ -4,7 +4,7 @@ namespace HeapDiag.Analysis.Internal.Dominators;
 
 /// <summary>
 /// A private directory for the dominator pass's intermediate arrays: what it writes once and reads back once in
-/// order (DFS parents, sizes and types in preorder, predecessor lists) goes to disk instead of memory, so the pass
+/// order (the graph the mark pass recorded, predecessor lists) goes to disk instead of memory, so the pass
 /// needs only a few int arrays in memory at a time. Deleted with everything in it on dispose.
 /// </summary>
 internal sealed class ScratchSpace : IDisposable
@@ -80,17 +80,19 @@ internal sealed class ScratchSpace : IDisposable
         }
     }
 
-    /// <summary>The int at position <paramref name="index"/> of the file <paramref name="name"/>.</summary>
-    public int ReadAt(string name, long index)
+    /// <summary>Item <paramref name="index"/> of the file <paramref name="name"/>, a file of <typeparamref name="T"/> items.</summary>
+    public T ReadAt<T>(string name, long index)
+        where T : unmanaged
     {
         using var handle = File.OpenHandle(PathOf(name));
-        Span<byte> bytes = stackalloc byte[sizeof(int)];
-        if (RandomAccess.Read(handle, bytes, index * sizeof(int)) != sizeof(int))
+        Span<T> item = stackalloc T[1];
+        var bytes = MemoryMarshal.AsBytes(item);
+        if (RandomAccess.Read(handle, bytes, index * bytes.Length) != bytes.Length)
         {
             throw new EndOfStreamException($"scratch file {name} has no entry {index}");
         }
 
-        return MemoryMarshal.Read<int>(bytes);
+        return item[0];
     }
 
     public IntFileReader OpenReader(string name) => new(PathOf(name));
