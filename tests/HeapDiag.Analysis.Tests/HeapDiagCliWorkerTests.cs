@@ -39,12 +39,7 @@ public sealed class HeapDiagCliWorkerTests(TargetDumps dumps)
     /// <summary>Runs <c>dotnet heapdiag.dll ARGS</c>, with the test-only crash hook set for this child only when <paramref name="crash"/> is given.</summary>
     private static async Task<CliRun> RunAsync(string? crash, params string[] args)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
         start.ArgumentList.Add(typeof(HeapDiagCommand).Assembly.Location);
         foreach (var arg in args)
         {
@@ -57,20 +52,7 @@ public sealed class HeapDiagCliWorkerTests(TargetDumps dumps)
             start.Environment[TestSignalHook.Variable] = crash;
         }
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return new CliRun(process.ExitCode, await output, await error);
+        var (exitCode, output, error) = await ChildProcess.RunAsync(start);
+        return new CliRun(exitCode, output, error);
     }
 }

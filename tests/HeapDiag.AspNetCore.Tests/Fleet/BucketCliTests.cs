@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using HeapDiag.Analysis.Tests;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 
 namespace HeapDiag.AspNetCore.Tests.Fleet;
@@ -108,7 +109,7 @@ public sealed class BucketCliTests
 
     private static async Task<(int Exit, string Output, string Error)> RunWithAsync(Dictionary<string, string> environment, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet");
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "heapdiag.dll"));
         foreach (var argument in arguments)
         {
@@ -123,19 +124,6 @@ public sealed class BucketCliTests
             start.Environment[name] = value;
         }
 
-        using var process = Process.Start(start)!;
-        var (output, error) = (process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await output, await error);
+        return await ChildProcess.RunAsync(start);
     }
 }
