@@ -3,7 +3,7 @@ namespace HeapDiag.Analysis;
 /// <summary>
 /// What an analysis needs at the least, known before the dump is opened: a caller with a memory budget can refuse to
 /// start one that cannot fit. <see cref="HeapDump"/> checks the same from the GC's segments before its mark pass, and
-/// after it decides whether the dominator tree (about 24 bytes per live object in memory) fits in
+/// after it decides whether the dominator tree (about 12 bytes per live object in memory) fits in
 /// <see cref="HeapDumpOptions.MemoryBudgetBytes"/> or goes to memory-mapped scratch files (about 4 bytes per live
 /// object left on the GC heap).
 /// </summary>

@@ -19,7 +19,7 @@ namespace HeapDiag.Analysis;
 /// </para>
 /// <para>
 /// Memory: a 32 MiB cache of dump pages, 1/64 of the heap size for the mark bitmap, and for retained sizes and leak
-/// suspects about 16 bytes per live object (<see cref="HeapDumpOptions.MemoryBudgetBytes"/> bounds it), with
+/// suspects about 12 bytes per live object (<see cref="HeapDumpOptions.MemoryBudgetBytes"/> bounds it), with
 /// intermediate arrays in scratch files. Every method is synchronous, CPU-bound and single-threaded: run it off a
 /// request thread — better, in a process of its own. Not thread-safe.
 /// </para>

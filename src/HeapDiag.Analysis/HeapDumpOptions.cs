@@ -8,14 +8,14 @@ public sealed record HeapDumpOptions
     /// limit. Before the mark pass the GC's segments tell whether even the mark bitmap fits, and if not
     /// <see cref="HeapAnalysisBudgetException"/> comes at once. Before the dominator tree (retained sizes, leak
     /// suspects) the tree's arrays go to memory-mapped scratch files (with no budget they are ordinary arrays, about
-    /// 24 bytes per live object): about 4 bytes per live object stay on the GC heap, and the analysis is refused only
+    /// 12 bytes per live object): about 4 bytes per live object stay on the GC heap, and the analysis is refused only
     /// if even that does not fit. Pages of the mapped dump and scratch files are file pages the kernel reclaims under pressure,
     /// not counted here. Default null.
     /// </summary>
     public long? MemoryBudgetBytes { get; init; }
 
     /// <summary>
-    /// Directory for scratch files (about 24 bytes per live object and 8 per reference, deleted when the
+    /// Directory for scratch files (about 40 bytes per live object and 20 per reference, deleted when the
     /// <see cref="HeapDump"/> is disposed). Default: the system temp directory.
     /// </summary>
     public string? ScratchDirectory { get; init; }
