@@ -66,12 +66,15 @@ internal sealed class DominatorTree : IDisposable
         return Math.Max(Math.Max(numbering, semidominators), afterwards);
     }
 
-    /// <summary>Bytes of scratch files the computation writes at most, the mark pass's recording included.</summary>
+    /// <summary>
+    /// Bytes of scratch files the computation writes at most beyond the mark pass's recording (5 ints per object and 3
+    /// per reference, on disk already): the predecessor buckets and, mapped, the arrays.
+    /// </summary>
     /// <param name="liveObjects">Live objects.</param>
     /// <param name="edges">References between them.</param>
-    /// <param name="mapped">Whether the arrays go to scratch files too (about 5 ints per object more, at most).</param>
+    /// <param name="mapped">Whether the arrays go to scratch files too (about 5 ints per object at most).</param>
     public static long ScratchBytes(long liveObjects, long edges, bool mapped) =>
-        ((liveObjects + 2) * (mapped ? 10 : 5) * sizeof(int)) + (edges * 5 * sizeof(int));
+        ((liveObjects + 2) * (mapped ? 5 : 0) * sizeof(int)) + (edges * 2 * sizeof(int));
 
     /// <remarks>
     /// Each phase is a method of its own and compiled fully optimized from the start, so that an array is collectable
