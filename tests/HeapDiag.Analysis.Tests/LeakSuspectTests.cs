@@ -93,6 +93,24 @@ public sealed class LeakSuspectTests(LeakDumps dumps)
         Assert.Equal("undisposed-timer", Suspect(dumps.First, "received captured by a closure in Leaks").Pattern!.Id);
     }
 
+    /// <summary>
+    /// The dominator tree needs the graph the mark pass records: one open dump still answers leak suspects after an
+    /// attempt that was cancelled (its scratch files discarded) and after questions whose mark pass did not
+    /// record the graph (it marks again), with the same answer as a dump opened for suspects alone.
+    /// </summary>
+    [Fact]
+    public void One_open_dump_answers_suspects_after_a_cancelled_attempt_and_after_questions_that_did_not_record_the_graph()
+    {
+        using var dump = HeapDump.Open(dumps.FirstPath);
+        Assert.ThrowsAny<OperationCanceledException>(() => dump.FindLeakSuspects(cancellationToken: new CancellationToken(canceled: true)));
+        Assert.NotEmpty(dump.FindRetainers($"{Ns}.Order").Paths);
+        Assert.Equal(dumps.First.Live.Bytes, dump.Summarize(new SummaryOptions { RetainedSizes = false }).Live.Bytes);
+
+        var report = dump.FindLeakSuspects();
+
+        Assert.Equal(dumps.First.Suspects.Select(s => (s.Fingerprint, s.Headline)), report.Suspects.Select(s => (s.Fingerprint, s.Headline)));
+    }
+
     [Fact]
     public void Fingerprints_match_across_dumps_and_processes_and_differ_between_leaks()
     {
