@@ -42,12 +42,12 @@ internal static class MemoryPlan
     }
 
     /// <summary>With its arrays mapped, the pass still holds a predecessor bucket and the root-path search's parents (4 bytes per object) on the GC heap.</summary>
-    public static long MappedPeakBytes(long gcBytesNow, long liveObjects) =>
-        AnalysisMemory.FixedBytes + gcBytesNow + PredecessorBuckets.MaxBucketBytes + (liveObjects * sizeof(int)) + (liveObjects / 8);
+    public static long MappedPeakBytes(long gcBytesNow, long liveObjects, long edges) =>
+        AnalysisMemory.FixedBytes + gcBytesNow + PredecessorBuckets.BucketBytes(liveObjects + 2, edges) + (liveObjects * sizeof(int)) + (liveObjects / 8);
 
     public static void ThrowIfMappedPassDoesNotFit(long gcBytesNow, long liveObjects, long edges, long budget)
     {
-        var needed = MappedPeakBytes(gcBytesNow, liveObjects);
+        var needed = MappedPeakBytes(gcBytesNow, liveObjects, edges);
         if (needed > budget)
         {
             throw new HeapAnalysisBudgetException(needed, budget, string.Create(

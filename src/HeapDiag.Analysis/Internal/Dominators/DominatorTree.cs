@@ -57,8 +57,8 @@ internal sealed class DominatorTree : IDisposable
     public static long PeakBytes(long liveObjects, long edges)
     {
         var vertices = liveObjects + 2;
-        var numbering = (vertices * sizeof(int)) + PredecessorBuckets.MaxBucketBytes;
-        var semidominators = (3 * vertices * sizeof(int)) + PredecessorBuckets.MaxBucketBytes;
+        var numbering = (vertices * sizeof(int)) + PredecessorBuckets.BucketBytes(vertices, edges);
+        var semidominators = (3 * vertices * sizeof(int)) + PredecessorBuckets.BucketBytes(vertices, edges);
         var result = 2 * vertices * sizeof(int);
 
         // The suspects and type totals afterwards add one int array (types, then the BFS parents) to the result.

@@ -6,7 +6,7 @@ namespace HeapDiag.Analysis.Internal.Dominators;
 internal sealed class IntFileWriter : IDisposable
 {
     private readonly FileStream _stream;
-    private readonly int[] _buffer;
+    private int[] _buffer;
     private int _count;
 
     public IntFileWriter(string path, int bufferInts = 64 * 1024)
@@ -34,8 +34,16 @@ internal sealed class IntFileWriter : IDisposable
 
     public void Dispose()
     {
+        if (_buffer.Length == 0)
+        {
+            return;
+        }
+
         Flush();
         _stream.Dispose();
+
+        // A disposed writer may stay referenced (the mark pass's recording outlives its files' writing): its buffer need not.
+        _buffer = [];
     }
 
     private void Flush()

@@ -33,6 +33,18 @@ internal sealed class PredecessorBuckets
     public int Count { get; }
 
     /// <summary>
+    /// What the buckets of a graph of <paramref name="vertices"/> and <paramref name="edges"/> hold in memory at once:
+    /// the writers' buffers while spilling, then one bucket (its offsets and sources) while it is used; at most about
+    /// <see cref="MaxBucketBytes"/>, less for a small graph (one bucket of that graph's size).
+    /// </summary>
+    public static long BucketBytes(long vertices, long edges)
+    {
+        var count = BucketCount(edges);
+        var oneBucket = (((vertices + count - 1) / count) + 1 + ((edges + count - 1) / count)) * sizeof(int);
+        return Math.Max(oneBucket, count * (long)WriterBufferInts(count) * sizeof(int));
+    }
+
+    /// <summary>
     /// Spills every recorded reference between two distinct live objects, as (target, source) preorder numbers, to the
     /// bucket of its target, then deletes the recording; references to objects that are not live (unreadable) are left out.
     /// </summary>
@@ -45,14 +57,14 @@ internal sealed class PredecessorBuckets
         var scratch = graph.Scratch;
         var vertexCount = graph.VertexCount;
         var number = numbers.Span;
-        var count = (int)Math.Clamp((graph.EdgeCount * 2 * sizeof(int) / MaxBucketBytes) + 1, 1, MaxBuckets);
+        var count = BucketCount(graph.EdgeCount);
         var span = (int)(((long)vertexCount + count - 1) / count);
         var writers = new IntFileWriter[count];
         try
         {
             for (var b = 0; b < count; b++)
             {
-                writers[b] = new IntFileWriter(scratch.PathOf(FileName(b)), bufferInts: count > 16 ? 16 * 1024 : 64 * 1024);
+                writers[b] = new IntFileWriter(scratch.PathOf(FileName(b)), WriterBufferInts(count));
             }
 
             using var edges = scratch.OpenReader(PreorderGraph.EdgesFile);
@@ -139,6 +151,10 @@ internal sealed class PredecessorBuckets
         _offsets = null;
         _sources = null;
     }
+
+    private static int BucketCount(long edges) => (int)Math.Clamp((edges * 2 * sizeof(int) / MaxBucketBytes) + 1, 1, MaxBuckets);
+
+    private static int WriterBufferInts(int buckets) => buckets > 16 ? 16 * 1024 : 64 * 1024;
 
     private static string FileName(int bucket) => $"preds.{bucket}";
 }
