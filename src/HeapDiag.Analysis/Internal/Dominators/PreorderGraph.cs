@@ -39,6 +39,7 @@ internal sealed class PreorderGraph : IDisposable
     private readonly IntFileWriter _types;
     private readonly IntFileWriter _addresses;
     private readonly IntFileWriter _edges;
+    private bool _complete;
     /// <param name="scratch">Where the files go.</param>
     /// <param name="typeTable">What the recorded <see cref="HeapType.Id"/>s index (<see cref="HeapObjects.Types"/>).</param>
     public PreorderGraph(ScratchSpace scratch, IReadOnlyList<HeapType> typeTable)
@@ -83,18 +84,15 @@ internal sealed class PreorderGraph : IDisposable
         EdgeCount++;
     }
 
-    /// <summary>Whether the files are complete: the mark pass is done and nothing is added any more.</summary>
-    public bool IsComplete { get; private set; }
-
     /// <summary>Flushes and closes the files (once); nothing is added afterwards.</summary>
     public void Complete()
     {
-        if (IsComplete)
+        if (_complete)
         {
             return;
         }
 
-        IsComplete = true;
+        _complete = true;
         _parents.Dispose();
         _sizes.Dispose();
         _types.Dispose();
