@@ -184,8 +184,7 @@ internal sealed class HeapRanges
     /// <summary>The range holding <paramref name="address"/>, or −1.</summary>
     public int Find(ulong address)
     {
-        var index = Array.BinarySearch(_starts, address);
-        index = index >= 0 ? index : ~index - 1;
+        var index = RangeSearch.Floor(_starts, address);
         return index >= 0 && address < _ends[index] ? index : -1;
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using HeapDiag.Analysis.Internal.Dominators;
 
 namespace HeapDiag.Analysis.Internal;
@@ -61,16 +60,16 @@ internal sealed class LiveHeap
     /// </summary>
     public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, bool countAllObjects, PreorderGraph? graph, CancellationToken cancellationToken)
     {
+        var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
+        var walk = integrity.CreateWalkCheck();
         var roots = RootSet.Collect(dump, cancellationToken);
+        using var wholeHeap = countAllObjects ? WholeHeapWalk.Start(dump, walk, cancellationToken) : null;
         var live = dump.CreateObjectBitmap();
         var census = new LiveCensus(dump, live, maxDistinctStrings) { CountsStrings = countAllObjects };
         var notes = new List<string>();
-        var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
-        var walk = integrity.CreateWalkCheck();
-        (var edges, var inHeap) = countAllObjects
-            ? MarkWhileCountingAllObjects(dump, roots, live, census, (integrity, walk), graph, notes, cancellationToken)
-            : (LiveObjectMarker.Mark(dump, roots, live, census, integrity, graph, cancellationToken), (HeapTotals?)null);
+        var edges = LiveObjectMarker.Mark(dump, roots, live, census, integrity, graph, cancellationToken);
         graph?.Complete();
+        var inHeap = wholeHeap?.Finish(notes);
         var damage = integrity.Assess(new HeapTotals(census.Objects, census.Bytes), inHeap, edges, walk, gcInProgress: !dump.Heap.CanWalkHeap);
         integrity.ForgetSkipped(live);
         live.BuildIndex();
@@ -96,47 +95,12 @@ internal sealed class LiveHeap
     /// </summary>
     public void CountAllObjects(CancellationToken cancellationToken)
     {
-        _inHeap ??= CountAllObjects(Dump, new HeapIntegrity(Dump.Segments, Dump.PointerSize).CreateWalkCheck(), _notes, cancellationToken);
+        _inHeap ??= WholeHeapWalk.Count(Dump, new HeapIntegrity(Dump.Segments, Dump.PointerSize).CreateWalkCheck(), _notes, cancellationToken);
         if (!Census.CountsStrings)
         {
             CountLiveStrings(cancellationToken);
             Census.CountsStrings = true;
         }
-    }
-
-    /// <summary>
-    /// Runs the mark pass and returns the edge count and the whole-heap totals. The whole-heap walk (ClrMD's,
-    /// sequential reads) and the mark pass (ours, reference order) read the dump independently; with a thread-safe
-    /// reader they run side by side, so this takes about as long as the longer of the two.
-    /// </summary>
-    private static (long Edges, HeapTotals InHeap) MarkWhileCountingAllObjects(
-        DumpSession dump, RootSet roots, ObjectBitmap live, LiveCensus census, (HeapIntegrity Mark, HeapWalkCheck Walk) checks, PreorderGraph? graph, List<string> notes, CancellationToken cancellationToken)
-    {
-        if (!dump.CanReadConcurrently)
-        {
-            var markedEdges = LiveObjectMarker.Mark(dump, roots, live, census, checks.Mark, graph, cancellationToken);
-            return (markedEdges, CountAllObjects(dump, checks.Walk, notes, cancellationToken));
-        }
-
-        var walkNotes = new List<string>();
-        using var walkCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var wholeHeap = Task.Run(() => CountAllObjects(dump, checks.Walk, walkNotes, walkCancellation.Token), CancellationToken.None);
-        long edges;
-        try
-        {
-            edges = LiveObjectMarker.Mark(dump, roots, live, census, checks.Mark, graph, cancellationToken);
-        }
-        catch
-        {
-            // The walk must not outlive the dump it reads, which the caller disposes.
-            walkCancellation.Cancel();
-            ((IAsyncResult)wholeHeap).AsyncWaitHandle.WaitOne();
-            throw;
-        }
-
-        var totals = wholeHeap.GetAwaiter().GetResult();
-        notes.AddRange(walkNotes);
-        return (edges, totals);
     }
 
     /// <summary>The live strings by value, in address order: one pass over the bitmap, reading method tables in place.</summary>
@@ -156,46 +120,5 @@ internal sealed class LiveHeap
                 Census.Strings.Add(address, objects.GetSize(address, type));
             }
         }
-    }
-
-    /// <summary>Every object in the heap, live or not yet collected: ClrMD's sequential heap walk.</summary>
-    private static HeapTotals CountAllObjects(DumpSession dump, HeapWalkCheck check, List<string> notes, CancellationToken cancellationToken)
-    {
-        long objects = 0;
-        long bytes = 0;
-        long unreadable = 0;
-        var alignment = (ulong)dump.PointerSize - 1;
-        foreach (var obj in dump.Heap.EnumerateObjects())
-        {
-            if (++objects % CancellationCheckInterval == 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            if (!check.Readable(obj.Address, obj.Type is null ? 0 : obj.Size, obj.Type is not null))
-            {
-                unreadable++;
-                objects--;
-                continue;
-            }
-
-            if (obj.Type!.IsFree)
-            {
-                objects--;
-                continue;
-            }
-
-            bytes += (long)((obj.Size + alignment) & ~alignment);
-        }
-
-        check.Finish();
-        if (unreadable > 0)
-        {
-            notes.Add(string.Create(
-                CultureInfo.InvariantCulture,
-                $"{unreadable:N0} places in the heap did not hold a readable object (unknown method table) and were skipped."));
-        }
-
-        return new HeapTotals(objects, bytes);
     }
 }

@@ -73,12 +73,7 @@ internal sealed unsafe class MappedDump : IDisposable
         var region = _last;
         if (address < _starts[region] || address >= _ends[region])
         {
-            region = Array.BinarySearch(_starts, address);
-            if (region < 0)
-            {
-                region = ~region - 1;
-            }
-
+            region = RangeSearch.Floor(_starts, address);
             if (region < 0 || address >= _ends[region])
             {
                 return default;

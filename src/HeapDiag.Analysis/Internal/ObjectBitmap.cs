@@ -46,12 +46,7 @@ internal sealed class ObjectBitmap
             return last;
         }
 
-        var index = Array.BinarySearch(_starts, address);
-        if (index < 0)
-        {
-            index = ~index - 1;
-        }
-
+        var index = RangeSearch.Floor(_starts, address);
         if (index < 0 || address >= _ends[index])
         {
             return -1;

@@ -78,6 +78,7 @@ internal sealed unsafe class IntArray : IDisposable
         if (_view is not null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            DropPages(_path!);
             _view.Dispose();
             _file!.Dispose();
             File.Delete(_path!);
@@ -97,6 +98,17 @@ internal sealed unsafe class IntArray : IDisposable
             file.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Truncates the scratch file before its view is disposed. Disposing a view accessor flushes it (<c>msync</c>
+    /// with <c>MS_SYNC</c>), which would write every dirty page of a file about to be deleted to disk and wait for
+    /// it: on a 60 M-object heap, gigabytes. Truncating drops the pages from the page cache unwritten.
+    /// </summary>
+    private static void DropPages(string path)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write);
+        RandomAccess.SetLength(handle, 0);
     }
 
     private static void ThrowOutOfRange(int index) =>

@@ -1,0 +1,102 @@
+using System.Globalization;
+
+namespace HeapDiag.Analysis.Internal;
+
+/// <summary>
+/// ClrMD's sequential walk of every object in the heap, live or not yet collected: the whole-heap totals a summary
+/// reports. With a thread-safe reader it runs on another thread beside the mark pass (ours, reading the mapped dump
+/// in reference order), so the two take about as long as the longer of them; otherwise it runs when
+/// <see cref="Finish"/> asks for its result.
+/// </summary>
+/// <remarks>
+/// It starts after the roots are read, not before: ClrMD resolves the type of every object it walks and of every
+/// GC handle's object under one lock, and the two contending for it made both slower (a 60 M-object summary took
+/// 24 s instead of 20 s).
+/// </remarks>
+internal sealed class WholeHeapWalk : IDisposable
+{
+    private const int CancellationCheckInterval = 100_000;
+
+    private readonly DumpSession _dump;
+    private readonly HeapWalkCheck _check;
+    private readonly List<string> _notes = [];
+    private readonly CancellationTokenSource _cancellation;
+    private readonly Task<HeapTotals>? _running;
+
+    private WholeHeapWalk(DumpSession dump, HeapWalkCheck check, CancellationToken cancellationToken)
+    {
+        _dump = dump;
+        _check = check;
+        _cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (dump.CanReadConcurrently)
+        {
+            var token = _cancellation.Token;
+            _running = Task.Run(() => Count(dump, check, _notes, token), CancellationToken.None);
+        }
+    }
+
+    /// <summary>Starts the walk (on another thread when the reader allows).</summary>
+    public static WholeHeapWalk Start(DumpSession dump, HeapWalkCheck check, CancellationToken cancellationToken) =>
+        new(dump, check, cancellationToken);
+
+    /// <summary>The totals, once the walk is done; what it had to say is added to <paramref name="notes"/>.</summary>
+    public HeapTotals Finish(List<string> notes)
+    {
+        var totals = _running is null ? Count(_dump, _check, _notes, _cancellation.Token) : _running.GetAwaiter().GetResult();
+        notes.AddRange(_notes);
+        return totals;
+    }
+
+    /// <summary>Stops a walk still running and waits for it: it must not outlive the dump it reads, which the caller disposes.</summary>
+    public void Dispose()
+    {
+        if (_running is { IsCompleted: false })
+        {
+            _cancellation.Cancel();
+            ((IAsyncResult)_running).AsyncWaitHandle.WaitOne();
+        }
+
+        _cancellation.Dispose();
+    }
+
+    /// <summary>Every object in the heap, live or not yet collected, on this thread.</summary>
+    public static HeapTotals Count(DumpSession dump, HeapWalkCheck check, List<string> notes, CancellationToken cancellationToken)
+    {
+        long objects = 0;
+        long bytes = 0;
+        long unreadable = 0;
+        var alignment = (ulong)dump.PointerSize - 1;
+        foreach (var obj in dump.Heap.EnumerateObjects())
+        {
+            if (++objects % CancellationCheckInterval == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (!check.Readable(obj.Address, obj.Type is null ? 0 : obj.Size, obj.Type is not null))
+            {
+                unreadable++;
+                objects--;
+                continue;
+            }
+
+            if (obj.Type!.IsFree)
+            {
+                objects--;
+                continue;
+            }
+
+            bytes += (long)((obj.Size + alignment) & ~alignment);
+        }
+
+        check.Finish();
+        if (unreadable > 0)
+        {
+            notes.Add(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{unreadable:N0} places in the heap did not hold a readable object (unknown method table) and were skipped."));
+        }
+
+        return new HeapTotals(objects, bytes);
+    }
+}
