@@ -88,7 +88,10 @@ internal static class DigestFollower
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        var zstd = new CompressionStream(new FileStream(packedPath, options), 1, 1 << 20);
+        // Not leaveOpen (ZstdSharp's default): disposing the zstd stream must close the file too, or the frame's last
+        // bytes stay in the FileStream's buffer, which nothing flushes before this process exits. The app ships OUT as
+        // it is when the digest arrives, and got a truncated frame whenever the last write was shorter than that buffer.
+        var zstd = new CompressionStream(new FileStream(packedPath, options), 1, 1 << 20, leaveOpen: false);
         zstd.SetParameter(ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
         zstd.SetParameter(ZSTD_cParameter.ZSTD_c_nbWorkers, 1);
         return zstd;
