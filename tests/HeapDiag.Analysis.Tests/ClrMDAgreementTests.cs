@@ -139,6 +139,39 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
         Assert.Equal(vertices - 1, treeEdges.Count);
     }
 
+    [Fact]
+    public void Each_segment_counted_from_the_mapped_dump_matches_ClrMDs_walk_of_it()
+    {
+        using var dump = DumpSession.Open(dumps.BeforePath);
+        Assert.NotNull(dump.Mapped);
+        var walk = new SegmentWalk(dump.Heap, dump.Mapped, dump.PointerSize);
+        var counted = 0L;
+        foreach (var segment in dump.Heap.Segments)
+        {
+            Assert.True(walk.TryCount(segment, out var totals, out _, CancellationToken.None), $"{segment.Kind} segment at {segment.Start:x} was not walked");
+            var objects = dump.Heap.EnumerateObjects(segment.ObjectRange, carefully: false).Where(o => !o.Type!.IsFree).ToList();
+            Assert.Equal(new HeapTotals(objects.Count, objects.Sum(o => (long)((o.Size + 7) & ~7UL))), totals);
+            counted += totals.Objects;
+        }
+
+        Assert.True(counted > 1000, $"only {counted} objects counted");
+    }
+
+    [Fact]
+    public void The_whole_heap_count_equals_ClrMDs_walk()
+    {
+        using var dump = DumpSession.Open(dumps.BeforePath);
+        Assert.Equal(CountWholeHeap(dump, clrmdOnly: true), CountWholeHeap(dump, clrmdOnly: false));
+    }
+
+    private static (HeapTotals Totals, long BytesUnreadable, string Notes) CountWholeHeap(DumpSession dump, bool clrmdOnly)
+    {
+        var check = new HeapIntegrity(dump.Segments, dump.PointerSize).CreateWalkCheck();
+        var notes = new List<string>();
+        var totals = WholeHeapWalk.Count(dump, check, notes, CancellationToken.None, clrmdOnly);
+        return (totals, check.BytesUnreadable, string.Join("\n", notes));
+    }
+
     private static IEnumerable<ulong> ThreadStaticValues(DumpSession dump) =>
         from module in dump.Runtime.AppDomains.SelectMany(domain => domain.Modules)
         from type in module.EnumerateTypesWithStaticFields()

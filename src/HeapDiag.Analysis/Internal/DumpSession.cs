@@ -49,6 +49,9 @@ internal sealed class DumpSession : IDisposable
 
     public HeapMemory Memory { get; }
 
+    /// <summary>The dump file mapped into memory, when it could be (a 64-bit ELF core); safe to read from any thread.</summary>
+    public MappedDump? Mapped => _mapped;
+
     public HeapObjects Objects { get; }
 
     /// <summary>The GC heap's segments (regions) that hold objects, by start address.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Diagnostics.Runtime;
 
 namespace HeapDiag.Analysis.Internal;
 
@@ -59,44 +60,76 @@ internal sealed class WholeHeapWalk : IDisposable
         _cancellation.Dispose();
     }
 
-    /// <summary>Every object in the heap, live or not yet collected, on this thread.</summary>
-    public static HeapTotals Count(DumpSession dump, HeapWalkCheck check, List<string> notes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every object in the heap, live or not yet collected, on this thread: each segment from the mapped dump where it
+    /// is regular, else with ClrMD's walk (<paramref name="clrmdOnly"/>: every segment with ClrMD).
+    /// </summary>
+    public static HeapTotals Count(DumpSession dump, HeapWalkCheck check, List<string> notes, CancellationToken cancellationToken, bool clrmdOnly = false)
     {
-        long objects = 0;
-        long bytes = 0;
-        long unreadable = 0;
-        var alignment = (ulong)dump.PointerSize - 1;
-        foreach (var obj in dump.Heap.EnumerateObjects())
+        var fast = dump.Mapped is { } mapped && !clrmdOnly ? new SegmentWalk(dump.Heap, mapped, dump.PointerSize) : null;
+        var tally = new Tally();
+        foreach (var segment in dump.Heap.Segments)
         {
-            if (++objects % CancellationCheckInterval == 0)
+            cancellationToken.ThrowIfCancellationRequested();
+            if (fast is not null && fast.TryCount(segment, out var totals, out var first, cancellationToken))
+            {
+                // The segment's first object closes a gap the walk left open in an earlier one, as in ClrMD's walk.
+                if (first != 0)
+                {
+                    check.Readable(first, 1, hasType: true);
+                }
+
+                tally.Objects += totals.Objects;
+                tally.Bytes += totals.Bytes;
+            }
+            else
+            {
+                CountWithClrMD(dump, segment, check, tally, cancellationToken);
+            }
+        }
+
+        check.Finish();
+        if (tally.Unreadable > 0)
+        {
+            notes.Add(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{tally.Unreadable:N0} places in the heap did not hold a readable object (unknown method table) and were skipped."));
+        }
+
+        return new HeapTotals(tally.Objects, tally.Bytes);
+    }
+
+    private static void CountWithClrMD(DumpSession dump, ClrSegment segment, HeapWalkCheck check, Tally tally, CancellationToken cancellationToken)
+    {
+        var alignment = (ulong)dump.PointerSize - 1;
+        long seen = 0;
+        foreach (var obj in dump.Heap.EnumerateObjects(segment.ObjectRange, carefully: false))
+        {
+            if (++seen % CancellationCheckInterval == 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
             if (!check.Readable(obj.Address, obj.Type is null ? 0 : obj.Size, obj.Type is not null))
             {
-                unreadable++;
-                objects--;
+                tally.Unreadable++;
                 continue;
             }
 
-            if (obj.Type!.IsFree)
+            if (!obj.Type!.IsFree)
             {
-                objects--;
-                continue;
+                tally.Objects++;
+                tally.Bytes += (long)((obj.Size + alignment) & ~alignment);
             }
-
-            bytes += (long)((obj.Size + alignment) & ~alignment);
         }
+    }
 
-        check.Finish();
-        if (unreadable > 0)
-        {
-            notes.Add(string.Create(
-                CultureInfo.InvariantCulture,
-                $"{unreadable:N0} places in the heap did not hold a readable object (unknown method table) and were skipped."));
-        }
+    private sealed class Tally
+    {
+        public long Objects { get; set; }
 
-        return new HeapTotals(objects, bytes);
+        public long Bytes { get; set; }
+
+        public long Unreadable { get; set; }
     }
 }

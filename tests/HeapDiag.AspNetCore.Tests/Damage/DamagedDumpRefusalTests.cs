@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using HeapDiag.Analysis;
+using HeapDiag.Analysis.Internal;
 using HeapDiag.AspNetCore.Monitoring;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,6 +21,20 @@ public sealed class DamagedDumpRefusalTests(DamagedTargetDump dump) : IClassFixt
     private const int LeakReportLogged = 4101;
 
     private static readonly string Refusal = string.Create(CultureInfo.InvariantCulture, $"more than 1 % of its reachable objects could not be read ({DamagedTargetDump.DamagedMarkers:N0} objects skipped, 0 references dropped, ");
+
+    /// <summary>
+    /// The whole-heap count reads regular segments from the mapped dump and hands a segment with a method table it
+    /// cannot resolve to ClrMD's walk, so a damaged heap is counted, and its unreadable places reported, as ClrMD's walk alone would.
+    /// </summary>
+    [Fact]
+    public void The_whole_heap_count_of_a_damaged_heap_equals_ClrMDs_walk_with_its_unreadable_places()
+    {
+        using var session = DumpSession.Open(dump.Path);
+        var fast = CountWholeHeap(session, clrmdOnly: false);
+        Assert.Equal(CountWholeHeap(session, clrmdOnly: true), fast);
+        Assert.True(fast.BytesUnreadable > 0, "the damaged markers' segment left no unread bytes");
+        Assert.Contains("did not hold a readable object", fast.Notes, StringComparison.Ordinal);
+    }
 
     [Fact]
     public async Task A_dump_past_one_percent_of_unreadable_objects_is_422_with_the_counts_for_summary_suspects_and_the_automatic_report()
@@ -45,5 +61,13 @@ public sealed class DamagedDumpRefusalTests(DamagedTargetDump dump) : IClassFixt
         var expected = $"The automatic dump {id} could not be analysed: the dump is damaged ({Refusal}";
         Assert.StartsWith(expected, report!.Headline, StringComparison.Ordinal);
         Assert.Contains(host.Logs.Entries, entry => entry.EventId.Id == LeakReportLogged && entry.Message.Contains(expected, StringComparison.Ordinal));
+    }
+
+    private static (HeapTotals Totals, long BytesUnreadable, string Notes) CountWholeHeap(DumpSession session, bool clrmdOnly)
+    {
+        var check = new HeapIntegrity(session.Segments, session.PointerSize).CreateWalkCheck();
+        var notes = new List<string>();
+        var totals = WholeHeapWalk.Count(session, check, notes, CancellationToken.None, clrmdOnly);
+        return (totals, check.BytesUnreadable, string.Join("\n", notes));
     }
 }
