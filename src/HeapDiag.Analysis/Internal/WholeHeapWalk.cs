@@ -4,15 +4,15 @@ using Microsoft.Diagnostics.Runtime;
 namespace HeapDiag.Analysis.Internal;
 
 /// <summary>
-/// ClrMD's sequential walk of every object in the heap, live or not yet collected: the whole-heap totals a summary
-/// reports. With a thread-safe reader it runs on another thread beside the mark pass (ours, reading the mapped dump
-/// in reference order), so the two take about as long as the longer of them; otherwise it runs when
-/// <see cref="Finish"/> asks for its result.
+/// A sequential walk of every object in the heap, live or not yet collected: the whole-heap totals a summary reports,
+/// as ClrMD's walk counts them. Each segment is counted from the mapped dump (<see cref="SegmentWalk"/>), or by ClrMD's
+/// walk where that gives up. With a thread-safe reader it runs on another thread beside the mark pass, so the two take
+/// about as long as the longer of them; otherwise it runs when <see cref="Finish"/> asks for its result.
 /// </summary>
 /// <remarks>
-/// It starts after the roots are read, not before: ClrMD resolves the type of every object it walks and of every
-/// GC handle's object under one lock, and the two contending for it made both slower (a 60 M-object summary took
-/// 24 s instead of 20 s).
+/// It starts after the roots are read: ClrMD resolves the type of every GC handle's object, and of every object its
+/// own walk meets, under one lock, and a walk by ClrMD started beside the handles made both slower (a 60 M-object
+/// summary took 24 s instead of 20 s).
 /// </remarks>
 internal sealed class WholeHeapWalk : IDisposable
 {
