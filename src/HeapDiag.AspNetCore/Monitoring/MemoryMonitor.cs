@@ -22,6 +22,9 @@ internal sealed partial class MemoryMonitor
     private readonly Lock _stateLock = new();
     private readonly List<AutoDumpRecord> _autoDumps = [];
     private bool _inGrowthEpisode;
+
+    // The automatic dump whose threshold crossing was last logged (ticks run one at a time, so no lock).
+    private int _announcedDump;
     private MonitorThreshold? _threshold;
     private MonitorError? _lastError;
     private AutoDumpDecision? _lastDecision;
@@ -146,7 +149,13 @@ internal sealed partial class MemoryMonitor
             dumpNumber = _policy.Attempts + 1;
         }
 
-        LogThresholdCrossed(_logger, _options.Metric.ToString(), value, currentThreshold.Bytes, currentThreshold.Source, dumpNumber);
+        // Once per dump: while a manual capture holds the gate the same dump is tried again every tick.
+        if (dumpNumber != _announcedDump)
+        {
+            _announcedDump = dumpNumber;
+            LogThresholdCrossed(_logger, _options.Metric.ToString(), value, currentThreshold.Bytes, currentThreshold.Source, dumpNumber);
+        }
+
         var result = await _action.CaptureAsync(dumpNumber, cancellationToken);
         if (result.Failure == HeapDumpFailure.Busy)
         {
