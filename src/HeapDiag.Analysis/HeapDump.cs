@@ -167,10 +167,16 @@ public sealed class HeapDump : IDisposable
             {
                 _live = LiveHeap.Mark(_dump, Math.Max(1, _options.MaxDistinctStrings), countAllObjects, graph, cancellationToken);
             }
-            catch
+            catch (Exception ex)
             {
+                var full = _scratch is not null && ScratchSpace.IsFull(ex) ? ScratchFull(_scratch, null, ex) : null;
                 graph?.Dispose();
                 DiscardScratch();
+                if (full is not null)
+                {
+                    throw full;
+                }
+
                 throw;
             }
         }
@@ -209,22 +215,41 @@ public sealed class HeapDump : IDisposable
         var scratchBytes = DominatorTree.ScratchBytes(live.Live.Count, live.EdgeCount, mapped: !inMemory);
         if (graph.Scratch.FreeBytes() is { } free && free < scratchBytes)
         {
-            throw new IOException(string.Create(
-                CultureInfo.InvariantCulture,
-                $"the dominator tree needs about {ByteSize.Format(scratchBytes)} more scratch space in {graph.Scratch.DirectoryPath}, but only {ByteSize.Format(free)} is free"));
+            var full = ScratchFull(graph.Scratch, scratchBytes, null);
+            _live = null;
+            DiscardScratch();
+            throw full;
         }
 
         try
         {
             return _dominators = DominatorTree.Compute(graph, live.Live, _dump.PointerSize, cancellationToken);
         }
-        catch
+        catch (Exception ex)
         {
+            var full = ScratchSpace.IsFull(ex) ? ScratchFull(graph.Scratch, null, ex) : null;
+
             // The computation consumes the recorded graph: a second attempt marks again.
             _live = null;
             DiscardScratch();
+            if (full is not null)
+            {
+                throw full;
+            }
+
             throw;
         }
+    }
+
+    /// <summary>What to throw when the scratch volume is too full: taken before the scratch files go, so the free space is what the analysis met.</summary>
+    private static HeapAnalysisScratchSpaceException ScratchFull(ScratchSpace scratch, long? neededBytes, Exception? failure)
+    {
+        var free = scratch.FreeBytes();
+        var directory = Path.GetDirectoryName(scratch.DirectoryPath) ?? scratch.DirectoryPath;
+        var message = neededBytes is { } needed
+            ? $"the dominator tree needs about {ByteSize.Format(needed)} more scratch space in {directory}, but only {ByteSize.Format(free ?? 0)} is free"
+            : $"the analysis ran out of scratch space in {directory} ({(free is { } left ? ByteSize.Format(left) : "nothing")} free)";
+        return new HeapAnalysisScratchSpaceException(directory, neededBytes, free, message, failure);
     }
 
     private void DiscardScratch()

@@ -88,6 +88,9 @@ public static class AnalyzerProtocol
 
         /// <summary>The dump is damaged past what a report can show (<see cref="FailureCodes.DumpDamaged"/>).</summary>
         public const int DumpDamaged = 8;
+
+        /// <summary>The scratch files' volume ran out of space (<see cref="FailureCodes.ScratchSpace"/>).</summary>
+        public const int ScratchSpace = 9;
     }
 
     /// <summary>Codes of <see cref="AnalyzerFailure.Code"/>.</summary>
@@ -117,6 +120,12 @@ public static class AnalyzerProtocol
         /// </summary>
         public const string DumpDamaged = "DumpDamaged";
 
+        /// <summary>
+        /// The volume of the analysis's scratch files (its output directory) ran out of space
+        /// (<see cref="AnalyzerFailure.NeededBytes"/> when known before writing).
+        /// </summary>
+        public const string ScratchSpace = "ScratchSpace";
+
         /// <summary>Anything else.</summary>
         public const string Internal = "Internal";
     }
@@ -125,7 +134,7 @@ public static class AnalyzerProtocol
 /// <summary>What went wrong, written as <see cref="AnalyzerProtocol.FailureFile"/>.</summary>
 /// <param name="Code">One of <see cref="AnalyzerProtocol.FailureCodes"/>.</param>
 /// <param name="Message">One line a person understands.</param>
-/// <param name="NeededBytes">For <see cref="AnalyzerProtocol.FailureCodes.Budget"/>: the memory the analysis needs.</param>
+/// <param name="NeededBytes">For <see cref="AnalyzerProtocol.FailureCodes.Budget"/>: the memory the analysis needs; for <see cref="AnalyzerProtocol.FailureCodes.ScratchSpace"/>, the disk space, when known.</param>
 /// <param name="BudgetBytes">For <see cref="AnalyzerProtocol.FailureCodes.Budget"/>: the budget it had.</param>
 /// <param name="Candidates">For <see cref="AnalyzerProtocol.FailureCodes.TypeAmbiguous"/>: the types the name could mean.</param>
 /// <param name="Damage">For <see cref="AnalyzerProtocol.FailureCodes.DumpDamaged"/>: what the heap walk could not read.</param>

@@ -65,6 +65,10 @@ internal static class Program
         {
             return Fail(arguments, ExitCodes.DumpDamaged, new AnalyzerFailure(FailureCodes.DumpDamaged, ex.Message, Damage: ex.Damage));
         }
+        catch (HeapAnalysisScratchSpaceException ex)
+        {
+            return Fail(arguments, ExitCodes.ScratchSpace, new AnalyzerFailure(FailureCodes.ScratchSpace, ex.Message, ex.NeededBytes));
+        }
         catch (Exception ex) when (DumpReaderFault.IsFrom(ex))
         {
             Console.Error.WriteLine(ex);

@@ -18,6 +18,9 @@ internal static class ExitCodes
     /// <summary>The analysis would need more memory than <c>--max-memory</c> allows; the message says how much.</summary>
     public const int NotEnoughMemory = 4;
 
+    /// <summary>The scratch files' volume (next to the dump, else the temp directory) ran out of space; the message says where.</summary>
+    public const int NotEnoughDisk = 5;
+
     /// <summary>Interrupted (Ctrl+C), as shells report SIGINT.</summary>
     public const int Cancelled = 130;
 }

@@ -327,6 +327,11 @@ internal static class HeapDiagCommand
             error.WriteLine($"heapdiag: {ex.Message}");
             return Task.FromResult(ExitCodes.UsageError);
         }
+        catch (HeapAnalysisScratchSpaceException ex)
+        {
+            error.WriteLine($"heapdiag: {ex.Message}; free space there, or copy the dump to a directory with room (scratch files go next to the dump, else to the temp directory): about 40 bytes per live object and 20 per reference.");
+            return Task.FromResult(ExitCodes.NotEnoughDisk);
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             error.WriteLine("heapdiag: cancelled");

@@ -21,6 +21,9 @@ internal enum AnalysisFailure
     /// <summary>The analyzer's memory budget is too small for the dump (503).</summary>
     AnalysisBudget,
 
+    /// <summary>The dump directory's volume has no room for the analysis's scratch files (507).</summary>
+    AnalysisScratchSpace,
+
     /// <summary>The analyzer process cannot be started here: no runtime host, no analyzer assembly (503).</summary>
     AnalyzerUnavailable,
 

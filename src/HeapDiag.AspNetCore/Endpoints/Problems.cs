@@ -77,6 +77,7 @@ internal static class Problems
             AnalysisFailure.TypeAmbiguous => (StatusCodes.Status400BadRequest, "Ambiguous type name"),
             AnalysisFailure.Unavailable => (StatusCodes.Status502BadGateway, "The dump's storage cannot be reached"),
             AnalysisFailure.AnalysisBudget => (StatusCodes.Status503ServiceUnavailable, "Not enough memory to analyse the dump here"),
+            AnalysisFailure.AnalysisScratchSpace => (StatusCodes.Status507InsufficientStorage, "Not enough disk space to analyse the dump here"),
             AnalysisFailure.AnalyzerUnavailable => (StatusCodes.Status503ServiceUnavailable, "The analyzer cannot be started here"),
             AnalysisFailure.AnalysisOff => (StatusCodes.Status503ServiceUnavailable, "Analysis is turned off"),
             AnalysisFailure.AnalysisTimeout => (StatusCodes.Status504GatewayTimeout, "The analysis took too long"),

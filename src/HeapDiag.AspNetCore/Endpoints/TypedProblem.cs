@@ -86,13 +86,13 @@ internal sealed class DumpCapture : IProblemStatuses
     ];
 }
 
-/// <summary>An analysis: bad input, no such dump or type, unreadable file, analyzer failed, bucket down, no budget or off, too slow.</summary>
+/// <summary>An analysis: bad input, no such dump or type, unreadable file, analyzer failed, bucket down, no budget or off, too slow, no disk space.</summary>
 internal sealed class DumpAnalysis : IProblemStatuses
 {
     public static IReadOnlyList<int> Statuses { get; } =
     [
         StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status500InternalServerError,
-        StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout,
+        StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout, StatusCodes.Status507InsufficientStorage,
     ];
 }
 

@@ -46,6 +46,13 @@ internal sealed class IntFileWriter : IDisposable
         _buffer = [];
     }
 
+    /// <summary>Closes the file without writing what is still buffered: a failed pass, whose files are deleted next.</summary>
+    public void Abandon()
+    {
+        _buffer = [];
+        _stream.Dispose();
+    }
+
     private void Flush()
     {
         _stream.Write(MemoryMarshal.AsBytes(_buffer.AsSpan(0, _count)));

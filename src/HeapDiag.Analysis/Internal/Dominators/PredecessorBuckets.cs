@@ -60,6 +60,7 @@ internal sealed class PredecessorBuckets
         var count = BucketCount(graph.EdgeCount);
         var span = (int)(((long)vertexCount + count - 1) / count);
         var writers = new IntFileWriter[count];
+        var written = false;
         try
         {
             for (var b = 0; b < count; b++)
@@ -85,12 +86,22 @@ internal sealed class PredecessorBuckets
                     writer.Write(source);
                 }
             }
+
+            written = true;
         }
         finally
         {
+            // After a failure (a full disk) the buffers are not written: the files are deleted with the scratch space.
             foreach (var writer in writers)
             {
-                writer?.Dispose();
+                if (written)
+                {
+                    writer?.Dispose();
+                }
+                else
+                {
+                    writer?.Abandon();
+                }
             }
         }
 

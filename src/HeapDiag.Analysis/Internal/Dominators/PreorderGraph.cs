@@ -93,14 +93,39 @@ internal sealed class PreorderGraph : IDisposable
         }
 
         _complete = true;
-        _parents.Dispose();
-        _sizes.Dispose();
-        _types.Dispose();
-        _addresses.Dispose();
-        _edges.Dispose();
+        try
+        {
+            foreach (var writer in Writers)
+            {
+                writer.Dispose();
+            }
+        }
+        catch
+        {
+            Abandon();
+            throw;
+        }
     }
 
-    public void Dispose() => Complete();
+    /// <summary>Closes the files of a recording that did not complete, without writing what is buffered: they are deleted next.</summary>
+    public void Dispose()
+    {
+        if (!_complete)
+        {
+            _complete = true;
+            Abandon();
+        }
+    }
+
+    private IntFileWriter[] Writers => [_parents, _sizes, _types, _addresses, _edges];
+
+    private void Abandon()
+    {
+        foreach (var writer in Writers)
+        {
+            writer.Abandon();
+        }
+    }
 
     private void WriteVertex(int parent, ulong address, int size, int typeId)
     {

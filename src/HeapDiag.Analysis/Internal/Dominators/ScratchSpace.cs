@@ -51,6 +51,13 @@ internal sealed class ScratchSpace : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="exception"/> is a write that failed for want of disk space (ENOSPC on Linux and macOS,
+    /// ERROR_DISK_FULL or ERROR_HANDLE_DISK_FULL on Windows): .NET keeps the system's error code as the HResult.
+    /// </summary>
+    public static bool IsFull(Exception exception) =>
+        exception is IOException { HResult: 28 or unchecked((int)0x80070070) or unchecked((int)0x80070027) };
+
     public string PathOf(string name) => Path.Combine(DirectoryPath, name);
 
     public IntFileWriter CreateWriter(string name) => new(PathOf(name));

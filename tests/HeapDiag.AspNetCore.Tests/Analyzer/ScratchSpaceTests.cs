@@ -1,0 +1,59 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using HeapDiag.Analysis;
+using HeapDiag.AspNetCore.Tests.Damage;
+using HeapDiag.AspNetCore.Tests.Infrastructure;
+
+namespace HeapDiag.AspNetCore.Tests.Analyzer;
+
+/// <summary>
+/// The analysis writes scratch files (the recorded live graph, the dominator tree's arrays) next to the dump; a volume
+/// with no room for them stops it with a clear answer, never a crash or an "internal error", and leaves nothing behind.
+/// The volume is a tmpfs just larger than the dump, so the dump fits and the recording does not.
+/// </summary>
+[Collection(CaptureCollection.Name)]
+public sealed class ScratchSpaceTests(RealDump dump) : IClassFixture<RealDump>
+{
+    private const long Headroom = 2 << 20;
+
+    [RequiresTmpfsFact]
+    public async Task Suspects_on_a_volume_with_no_room_for_scratch_are_507_naming_the_directory_and_the_fix_and_nothing_is_left()
+    {
+        using var tmpfs = Tmpfs.Mount(dump.Length + Headroom);
+        var directory = Path.Combine(tmpfs.DirectoryPath, "dumps");
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["HeapDiagnostics:Storage:Directory"] = directory });
+        var id = RealDump.IdFor(1);
+        File.Copy(dump.Path, Path.Combine(directory, id.DumpFileName));
+        var before = Directory.GetFileSystemEntries(directory).Order().ToList();
+
+        using var response = await host.Client.GetAsync($"/debug/heapdump/{id}/suspects");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.True(response.StatusCode == HttpStatusCode.InsufficientStorage, $"{(int)response.StatusCode}: {problem}");
+        Assert.Equal("AnalysisScratchSpace", problem.GetProperty("failure").GetString());
+        Assert.Contains($"ran out of scratch space in {directory}", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("HeapDiagnostics:Storage:Directory", problem.GetProperty("fix").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, Directory.GetFileSystemEntries(directory).Order().ToList());
+
+        using var memory = await host.Client.GetAsync("/debug/memory");
+        Assert.Equal(HttpStatusCode.OK, memory.StatusCode);
+    }
+
+    [RequiresTmpfsFact]
+    public void The_library_throws_a_scratch_space_exception_and_deletes_its_scratch_files()
+    {
+        using var tmpfs = Tmpfs.Mount(Headroom);
+        using var heapDump = HeapDump.Open(dump.Path, new HeapDumpOptions { ScratchDirectory = tmpfs.DirectoryPath });
+
+        var error = Assert.Throws<HeapAnalysisScratchSpaceException>(() => heapDump.FindLeakSuspects());
+
+        Assert.Equal(tmpfs.DirectoryPath, error.DirectoryPath);
+        Assert.True(error.FreeBytes < Headroom, $"free: {error.FreeBytes}");
+        Assert.IsType<IOException>(error.InnerException, exactMatch: false);
+        Assert.Empty(Directory.GetFileSystemEntries(tmpfs.DirectoryPath));
+
+        // The open dump still answers what needs no scratch space.
+        Assert.True(heapDump.Summarize(new SummaryOptions { RetainedSizes = false }).Live.Objects > 0);
+    }
+}
