@@ -41,6 +41,24 @@ public sealed class ScratchSpaceTests(RealDump dump) : IClassFixture<RealDump>
     }
 
     [RequiresTmpfsFact]
+    public void The_cli_exits_with_5_saying_where_and_what_to_do_and_leaves_only_the_dump()
+    {
+        using var tmpfs = Tmpfs.Mount(dump.Length + Headroom);
+        var copy = Path.Combine(tmpfs.DirectoryPath, "app.dmp");
+        File.Copy(dump.Path, copy);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        // The scratch files go next to the dump when its directory is writable, as here.
+        var exitCode = HeapDiag.Cli.HeapDiagCommand.Run(["suspects", copy], output, error);
+
+        Assert.True(exitCode == 5, $"exit {exitCode}: {error}");
+        Assert.Contains($"heapdiag: the analysis ran out of scratch space in {tmpfs.DirectoryPath} (", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("free space there, or copy the dump to a directory with room", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal([copy], Directory.GetFileSystemEntries(tmpfs.DirectoryPath));
+    }
+
+    [RequiresTmpfsFact]
     public void The_library_throws_a_scratch_space_exception_and_deletes_its_scratch_files()
     {
         using var tmpfs = Tmpfs.Mount(Headroom);
