@@ -69,6 +69,9 @@ public sealed class AllocationSitesEndToEndTests
             }
 
             await Poll.UntilAsync(() => app.Output.Contains("stopped: its caller gave up", StringComparison.Ordinal), "the sampler to stop");
+
+            // The app logs the stop before the aborted request's handler deletes the session's workspace.
+            await Poll.UntilAsync(() => NothingLeft(app), "the cancelled session's workspace, trace file and sampler to be gone");
             AssertNothingLeft(app);
 
             // A new session is accepted (no 409, no leftover session in the runtime's way); nothing leaks now, so it says so.
@@ -144,6 +147,11 @@ public sealed class AllocationSitesEndToEndTests
             Directory.Delete(app.DumpDirectory, recursive: true);
         }
     }
+
+    private static bool NothingLeft(SampleApiProcess app) =>
+        !Directory.EnumerateFileSystemEntries(app.DumpDirectory).Any()
+        && !Directory.EnumerateFiles(Path.GetTempPath(), "*.nettrace").Any()
+        && !SamplerProcesses(app.ProcessId).Any();
 
     /// <summary>No sampler process, no workspace, no trace file: the session left nothing behind.</summary>
     private static void AssertNothingLeft(SampleApiProcess app)
