@@ -182,11 +182,7 @@ internal sealed class HeapRanges
     public ulong End(int range) => _ends[range];
 
     /// <summary>The range holding <paramref name="address"/>, or −1.</summary>
-    public int Find(ulong address)
-    {
-        var index = RangeSearch.Floor(_starts, address);
-        return index >= 0 && address < _ends[index] ? index : -1;
-    }
+    public int Find(ulong address) => RangeSearch.Find(_starts, _ends, address);
 
     /// <summary>Whether [<paramref name="address"/>, + <paramref name="size"/>) lies in one range (a size of 0 never does).</summary>
     public bool Contains(ulong address, ulong size) =>

@@ -73,8 +73,8 @@ internal sealed unsafe class MappedDump : IDisposable
         var region = _last;
         if (address < _starts[region] || address >= _ends[region])
         {
-            region = RangeSearch.Floor(_starts, address);
-            if (region < 0 || address >= _ends[region])
+            region = RangeSearch.Find(_starts, _ends, address);
+            if (region < 0)
             {
                 return default;
             }

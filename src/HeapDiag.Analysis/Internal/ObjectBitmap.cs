@@ -46,13 +46,12 @@ internal sealed class ObjectBitmap
             return last;
         }
 
-        var index = RangeSearch.Floor(_starts, address);
-        if (index < 0 || address >= _ends[index])
+        var index = RangeSearch.Find(_starts, _ends, address);
+        if (index >= 0)
         {
-            return -1;
+            _lastRange = index;
         }
 
-        _lastRange = index;
         return index;
     }
 

@@ -9,9 +9,17 @@ namespace HeapDiag.Analysis.Internal;
 /// </summary>
 internal static class RangeSearch
 {
+    /// <summary>The range [starts[i], ends[i]) that holds <paramref name="address"/>, or −1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Find(ulong[] starts, ulong[] ends, ulong address)
+    {
+        var index = Floor(starts, address);
+        return index >= 0 && address < ends[index] ? index : -1;
+    }
+
     /// <summary>The index of the last of <paramref name="starts"/> (ascending) at or below <paramref name="address"/>, or −1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Floor(ulong[] starts, ulong address)
+    private static int Floor(ulong[] starts, ulong address)
     {
         var low = 0;
         var high = starts.Length - 1;
