@@ -169,10 +169,8 @@ public sealed class HeapDump : IDisposable
             }
             catch (Exception ex)
             {
-                var full = _scratch is not null && ScratchSpace.IsFull(ex) ? ScratchFull(_scratch, null, ex) : null;
                 graph?.Dispose();
-                DiscardScratch();
-                if (full is not null)
+                if (DiscardScratch(ex) is { } full)
                 {
                     throw full;
                 }
@@ -215,10 +213,8 @@ public sealed class HeapDump : IDisposable
         var scratchBytes = DominatorTree.ScratchBytes(live.Live.Count, live.EdgeCount, mapped: !inMemory);
         if (graph.Scratch.FreeBytes() is { } free && free < scratchBytes)
         {
-            var full = ScratchFull(graph.Scratch, scratchBytes, null);
             _live = null;
-            DiscardScratch();
-            throw full;
+            throw DiscardScratch(failure: null, neededBytes: scratchBytes)!;
         }
 
         try
@@ -227,12 +223,9 @@ public sealed class HeapDump : IDisposable
         }
         catch (Exception ex)
         {
-            var full = ScratchSpace.IsFull(ex) ? ScratchFull(graph.Scratch, null, ex) : null;
-
             // The computation consumes the recorded graph: a second attempt marks again.
             _live = null;
-            DiscardScratch();
-            if (full is not null)
+            if (DiscardScratch(ex) is { } full)
             {
                 throw full;
             }
@@ -241,20 +234,32 @@ public sealed class HeapDump : IDisposable
         }
     }
 
-    /// <summary>What to throw when the scratch volume is too full: taken before the scratch files go, so the free space is what the analysis met.</summary>
-    private static HeapAnalysisScratchSpaceException ScratchFull(ScratchSpace scratch, long? neededBytes, Exception? failure)
+    /// <summary>
+    /// Deletes the scratch files. Returns what to throw instead of <paramref name="failure"/> when it was a full scratch
+    /// volume (or, with <paramref name="neededBytes"/>, when the next step would not fit): the free space is taken
+    /// before the files go, so it is what the analysis met.
+    /// </summary>
+    private HeapAnalysisScratchSpaceException? DiscardScratch(Exception? failure, long? neededBytes = null)
     {
-        var free = scratch.FreeBytes();
-        var directory = Path.GetDirectoryName(scratch.DirectoryPath) ?? scratch.DirectoryPath;
-        var message = neededBytes is { } needed
-            ? $"the dominator tree needs about {ByteSize.Format(needed)} more scratch space in {directory}, but only {ByteSize.Format(free ?? 0)} is free"
-            : $"the analysis ran out of scratch space in {directory} ({(free is { } left ? ByteSize.Format(left) : "nothing")} free)";
-        return new HeapAnalysisScratchSpaceException(directory, neededBytes, free, message, failure);
-    }
-
-    private void DiscardScratch()
-    {
-        _scratch?.Dispose();
+        var scratch = _scratch;
         _scratch = null;
+        if (scratch is null)
+        {
+            return null;
+        }
+
+        HeapAnalysisScratchSpaceException? full = null;
+        if (neededBytes is not null || (failure is not null && ScratchSpace.IsFull(failure)))
+        {
+            var free = scratch.FreeBytes();
+            var directory = Path.GetDirectoryName(scratch.DirectoryPath) ?? scratch.DirectoryPath;
+            var message = neededBytes is { } needed
+                ? $"the dominator tree needs about {ByteSize.Format(needed)} more scratch space in {directory}, but only {ByteSize.Format(free ?? 0)} is free"
+                : $"the analysis ran out of scratch space in {directory} ({(free is { } left ? ByteSize.Format(left) : "nothing")} free)";
+            full = new HeapAnalysisScratchSpaceException(directory, neededBytes, free, message, failure);
+        }
+
+        scratch.Dispose();
+        return full;
     }
 }
