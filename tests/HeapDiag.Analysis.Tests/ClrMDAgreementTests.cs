@@ -1,5 +1,6 @@
 using HeapDiag.Analysis.Internal;
 using HeapDiag.Analysis.Internal.Dominators;
+using Microsoft.Diagnostics.Runtime;
 
 namespace HeapDiag.Analysis.Tests;
 
@@ -162,6 +163,18 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
     {
         using var dump = DumpSession.Open(dumps.BeforePath);
         Assert.Equal(CountWholeHeap(dump, clrmdOnly: true), CountWholeHeap(dump, clrmdOnly: false));
+    }
+
+    [Fact]
+    public void The_handles_read_by_a_library_instance_of_their_own_are_ClrMDs_handles()
+    {
+        using var dump = DumpSession.Open(dumps.BeforePath);
+        Assert.NotNull(dump.DacPath);
+        var ours = dump.EnumerateHandles().Select(h => (h.Address, h.Object, h.Kind, h.DependentTarget, h.RefCount)).ToList();
+        var clrmd = dump.Runtime.EnumerateHandles().Select(h => (h.Address, h.Object.Address, h.HandleKind, h.Dependent.Address, h.ReferenceCount)).ToList();
+        Assert.Equal(clrmd, ours);
+        Assert.Contains(ours, h => h.Kind == ClrHandleKind.Strong);
+        Assert.Contains(ours, h => h.Kind == ClrHandleKind.WeakShort);
     }
 
     private static (HeapTotals Totals, long BytesUnreadable, string Notes) CountWholeHeap(DumpSession dump, bool clrmdOnly)

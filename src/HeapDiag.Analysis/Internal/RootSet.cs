@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Microsoft.Diagnostics.Runtime;
+using Microsoft.Diagnostics.Runtime.AbstractDac;
 
 namespace HeapDiag.Analysis.Internal;
 
@@ -52,7 +53,7 @@ internal sealed class RootSet
         var roots = new List<HeapRoot>();
         List<HeapRoot> threadStatics = [];
         ReaderStallGuard.Run(dump, "the static fields of its types", progress => threadStatics = AddStaticFields(dump.Runtime, roots, progress, cancellationToken), cancellationToken);
-        var dependents = AddHandles(dump.Runtime, roots);
+        var dependents = AddHandles(dump, roots);
 
         // After the handles: where a handle and a thread static reach an object equally soon, the path keeps the handle it had.
         roots.AddRange(threadStatics);
@@ -108,34 +109,42 @@ internal sealed class RootSet
     /// Adds the strong and pinned handles to <paramref name="roots"/>; returns the dependent handles, by primary
     /// object, with the secondaries each keeps alive.
     /// </summary>
-    private static Dictionary<ulong, ulong[]> AddHandles(ClrRuntime runtime, List<HeapRoot> roots)
+    private static Dictionary<ulong, ulong[]> AddHandles(DumpSession dump, List<HeapRoot> roots)
     {
         var dependents = new Dictionary<ulong, List<ulong>>();
-        foreach (var handle in runtime.EnumerateHandles())
+        foreach (var handle in dump.EnumerateHandles())
         {
-            if (handle.HandleKind == ClrHandleKind.Dependent)
+            if (handle.Kind == ClrHandleKind.Dependent)
             {
-                if (!handle.Object.IsNull && !handle.Dependent.IsNull)
+                if (handle.Object != 0 && handle.DependentTarget != 0)
                 {
-                    if (!dependents.TryGetValue(handle.Object.Address, out var secondaries))
+                    if (!dependents.TryGetValue(handle.Object, out var secondaries))
                     {
-                        dependents[handle.Object.Address] = secondaries = [];
+                        dependents[handle.Object] = secondaries = [];
                     }
 
-                    secondaries.Add(handle.Dependent.Address);
+                    secondaries.Add(handle.DependentTarget);
                 }
             }
-            else if (handle.IsStrong && !handle.Object.IsNull)
+            else if (IsStrong(handle) && handle.Object != 0)
             {
-                var kind = handle.HandleKind is ClrHandleKind.Pinned or ClrHandleKind.AsyncPinned ? RootKinds.PinnedHandle
-                    : handle.HandleKind == ClrHandleKind.Strong ? RootKinds.StrongHandle
+                var kind = handle.Kind is ClrHandleKind.Pinned or ClrHandleKind.AsyncPinned ? RootKinds.PinnedHandle
+                    : handle.Kind == ClrHandleKind.Strong ? RootKinds.StrongHandle
                     : RootKinds.Other;
-                roots.Add(new HeapRoot(handle.Object.Address, kind, $"{handle.HandleKind} handle"));
+                roots.Add(new HeapRoot(handle.Object, kind, $"{handle.Kind} handle"));
             }
         }
 
         return dependents.ToDictionary(d => d.Key, d => d.Value.ToArray());
     }
+
+    /// <summary>Whether the handle keeps its object alive, as <see cref="ClrHandle.IsStrong"/> decides.</summary>
+    private static bool IsStrong(in ClrHandleInfo handle) => handle.Kind switch
+    {
+        ClrHandleKind.RefCounted => handle.RefCount > 0,
+        ClrHandleKind.WeakLong or ClrHandleKind.WeakShort or ClrHandleKind.Dependent or ClrHandleKind.WeakWinRT => false,
+        _ => true,
+    };
 
     private static void AddStacks(DumpSession dump, List<HeapRoot> roots, CancellationToken cancellationToken)
     {
