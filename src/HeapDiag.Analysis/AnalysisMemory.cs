@@ -9,7 +9,7 @@ namespace HeapDiag.Analysis;
 /// </summary>
 public static class AnalysisMemory
 {
-    /// <summary>The runtime, ClrMD with the dumped runtime's data access library, and the smallest page cache.</summary>
+    /// <summary>The runtime, ClrMD with the dumped runtime's data access library, the smallest page cache and the mark pass's stack (8 MiB at most in memory).</summary>
     public const long FixedBytes = 96L << 20;
 
     /// <summary>The page cache <see cref="FixedBytes"/> already counts: a larger one adds only what it holds beyond this.</summary>

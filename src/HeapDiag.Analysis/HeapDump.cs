@@ -162,10 +162,11 @@ public sealed class HeapDump : IDisposable
                 MemoryPlan.ThrowIfBelowMinimum(_dump, _options.MemoryBudgetBytes, _options.PageCacheBytes, dominators: true);
             }
 
-            var graph = recordGraph ? new PreorderGraph(_scratch ??= ScratchSpace.Create(_options.ScratchDirectory), _dump.Objects.Types) : null;
+            _scratch ??= ScratchSpace.Create(_options.ScratchDirectory);
+            var graph = recordGraph ? new PreorderGraph(_scratch, _dump.Objects.Types) : null;
             try
             {
-                _live = LiveHeap.Mark(_dump, Math.Max(1, _options.MaxDistinctStrings), countAllObjects, graph, cancellationToken);
+                _live = LiveHeap.Mark(_dump, Math.Max(1, _options.MaxDistinctStrings), countAllObjects, _scratch, graph, cancellationToken);
             }
             catch (Exception ex)
             {

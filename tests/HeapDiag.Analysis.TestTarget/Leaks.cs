@@ -14,7 +14,7 @@ namespace HeapDiag.Analysis.TestTarget;
 /// <item><c>requests</c>: a <c>ConcurrentDictionary</c> keyed by request data (<see cref="RequestLog.ByRequest"/>).</item>
 /// <item><c>timer</c>: a list captured by the closure of a timer callback that nobody disposes, and that the closure keeps alive itself.</item>
 /// </list>
-/// Not in <c>all</c>: <c>chain</c> and <c>family</c>, the deep shapes of <see cref="Shapes"/>.
+/// Not in <c>all</c>: <c>chain</c>, <c>family</c> and <c>payloads</c>, the deep shapes of <see cref="Shapes"/>.
 /// </summary>
 internal static class Leaks
 {
@@ -52,6 +52,9 @@ internal static class Leaks
                 break;
             case "family":
                 Shapes.GrowFamily(count);
+                break;
+            case "payloads":
+                Shapes.GrowPayloads(count);
                 break;
             case "all":
                 foreach (var each in new[] { "orders", "sessions", "events", "requests", "timer" })

@@ -14,7 +14,7 @@ public sealed class AnalysisAtScaleTests(DeepShapesDump dump) : IClassFixture<De
     private const string Ns = LeakDumps.Namespace;
 
     [Fact]
-    public void A_five_million_node_list_and_a_deep_parent_child_cycle_are_reported_at_their_heads()
+    public void A_five_million_node_list_a_deep_parent_child_cycle_and_a_list_of_payloads_are_reported_at_their_heads()
     {
         var report = dump.InMemory;
 
@@ -24,13 +24,18 @@ public sealed class AnalysisAtScaleTests(DeepShapesDump dump) : IClassFixture<De
         var family = Assert.Single(report.Suspects, s => s.AccumulationPoint.TypeName == $"{Ns}.FamilyNode");
         Assert.Equal(new CollectionContents("chain", $"{Ns}.FamilyNode", DeepShapesDump.FamilyGenerations + 1), family.Holds);
         Assert.Equal($"static {Ns}.Shapes.Family", family.RootPath.Text);
+
+        // Its search leaves 600,000 payloads pending at once, more than the mark stack keeps in memory.
+        var payloads = Assert.Single(report.Suspects, s => s.AccumulationPoint.TypeName == $"{Ns}.PayloadNode");
+        Assert.Equal($"static {Ns}.Shapes.Payloads", payloads.RootPath.Text);
+        Assert.Equal(DeepShapesDump.PayloadNodes * (32L + 24), payloads.AccumulationPoint.RetainedBytes);
     }
 
     [Fact]
     public void Through_scratch_files_within_a_GC_hard_limit_the_answer_is_the_in_memory_one()
     {
-        // 6.5 M live objects, 8 M references: in memory the dominator pass would need ~206 MiB all told (96 MiB fixed,
-        // 106 MiB of arrays), mapped ~158 MiB (a predecessor bucket and the root-path search's parents).
+        // 7.7 M live objects: in memory the dominator pass would need ~200 MiB all told (96 MiB fixed, 101 MiB of
+        // arrays), mapped ~150 MiB (a predecessor bucket and the root-path search's parents).
         const long Budget = 180L << 20;
 
         var run = HeapDiagProcess.Run(Budget, "suspects", dump.Path, "--json", "--max-memory", Budget.ToString(CultureInfo.InvariantCulture));

@@ -2,13 +2,15 @@ namespace HeapDiag.Analysis.Tests;
 
 /// <summary>
 /// One dump of the test target holding the deep shapes (see the target's Shapes.cs): a linked list of
-/// <see cref="ChainNodes"/> nodes and a line of <see cref="FamilyGenerations"/> parent↔child generations, shared by
-/// the tests of a class, with its suspects computed once in memory.
+/// <see cref="ChainNodes"/> nodes, a line of <see cref="FamilyGenerations"/> parent↔child generations and a list of
+/// <see cref="PayloadNodes"/> nodes with a payload each (more pending entries than the mark stack keeps in memory),
+/// shared by the tests of a class, with its suspects computed once in memory.
 /// </summary>
 public sealed class DeepShapesDump : IDisposable
 {
     public const int ChainNodes = 5_000_000;
     public const int FamilyGenerations = 1_500_000;
+    public const int PayloadNodes = 600_000;
 
     private readonly Lazy<LeakSuspectReport> _inMemory;
 
@@ -22,6 +24,7 @@ public sealed class DeepShapesDump : IDisposable
             using var target = TargetProcess.Start(0);
             target.Send($"leak chain {ChainNodes}");
             target.Send($"leak family {FamilyGenerations}");
+            target.Send($"leak payloads {PayloadNodes}");
             target.Send($"dump {Path}");
             target.Send("exit");
         }

@@ -58,7 +58,7 @@ internal sealed class LiveHeap
     /// runs beside it; leak suspects and retainers need only live objects and leave that walk out. With
     /// <paramref name="graph"/> the pass also records the live graph for the dominator tree (and completes it).
     /// </summary>
-    public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, bool countAllObjects, PreorderGraph? graph, CancellationToken cancellationToken)
+    public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, bool countAllObjects, ScratchSpace scratch, PreorderGraph? graph, CancellationToken cancellationToken)
     {
         var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
         var walk = integrity.CreateWalkCheck();
@@ -67,7 +67,7 @@ internal sealed class LiveHeap
         var live = dump.CreateObjectBitmap();
         var census = new LiveCensus(dump, live, maxDistinctStrings) { CountsStrings = countAllObjects };
         var notes = new List<string>();
-        var edges = LiveObjectMarker.Mark(dump, roots, live, census, integrity, graph, cancellationToken);
+        var edges = LiveObjectMarker.Mark(dump, roots, live, census, integrity, scratch, graph, cancellationToken);
         graph?.Complete();
         var inHeap = wholeHeap?.Finish(notes);
         var damage = integrity.Assess(new HeapTotals(census.Objects, census.Bytes), inHeap, edges, walk, gcInProgress: !dump.Heap.CanWalkHeap);

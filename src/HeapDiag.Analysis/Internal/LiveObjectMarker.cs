@@ -25,7 +25,8 @@ internal interface ILiveObjectObserver
 /// A reference to an object not yet marked is pushed even if it is already on the stack (the search descends from
 /// the last one pushed, as a recursive search would); the copies left behind are skipped when popped. Large
 /// reference arrays are scanned in slices, with the rest pushed back as a continuation below the slice's elements,
-/// so one array of 24 M elements does not put 24 M entries on the stack at once.
+/// so one array of 24 M elements does not put 24 M entries on the stack at once. What the stack holds beyond a few
+/// MiB goes to a scratch file (<see cref="MarkStack{T}"/>).
 /// </para>
 /// </remarks>
 internal static class LiveObjectMarker
@@ -36,13 +37,13 @@ internal static class LiveObjectMarker
     /// <summary>
     /// Sets the bit of every object reachable from <paramref name="roots"/> in <paramref name="live"/> (a fresh bitmap
     /// of the dump) and, with <paramref name="graph"/>, records the live graph in depth-first preorder. Returns the
-    /// number of references that land in the heap, roots' included.
+    /// number of references that land in the heap, roots' included. A deep search's stack spills to <paramref name="scratch"/>.
     /// </summary>
     public static long Mark(
-        DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, HeapIntegrity integrity, PreorderGraph? graph, CancellationToken cancellationToken)
+        DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, HeapIntegrity integrity, ScratchSpace scratch, PreorderGraph? graph, CancellationToken cancellationToken)
     {
         var objects = dump.Objects;
-        var pending = new Stack<PendingScan>();
+        using var pending = new MarkStack<PendingScan>(scratch);
         var visitor = new MarkVisitor(live, pending, integrity, graph) { Source = DominatorTree.Root };
 
         // Pushed in reverse so that the search starts from the first root (static fields first), as a recursive one would.
@@ -119,7 +120,7 @@ internal static class LiveObjectMarker
     /// </summary>
     private readonly record struct PendingScan(ulong Address, int Vertex, int NextElement);
 
-    private struct MarkVisitor(ObjectBitmap live, Stack<PendingScan> pending, HeapIntegrity integrity, PreorderGraph? graph) : IReferenceVisitor
+    private struct MarkVisitor(ObjectBitmap live, MarkStack<PendingScan> pending, HeapIntegrity integrity, PreorderGraph? graph) : IReferenceVisitor
     {
         /// <summary>References that land in the heap: the edges of the live object graph.</summary>
         public long Edges { get; private set; }
