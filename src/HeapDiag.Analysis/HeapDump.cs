@@ -162,11 +162,10 @@ public sealed class HeapDump : IDisposable
                 MemoryPlan.ThrowIfBelowMinimum(_dump, _options.MemoryBudgetBytes, _options.PageCacheBytes, dominators: true);
             }
 
-            _scratch ??= ScratchSpace.Create(_options.ScratchDirectory);
-            var graph = recordGraph ? new PreorderGraph(_scratch, _dump.Objects.Types) : null;
+            var graph = recordGraph ? new PreorderGraph(Scratch(), _dump.Objects.Types) : null;
             try
             {
-                _live = LiveHeap.Mark(_dump, Math.Max(1, _options.MaxDistinctStrings), countAllObjects, _scratch, graph, cancellationToken);
+                _live = LiveHeap.Mark(_dump, Math.Max(1, _options.MaxDistinctStrings), countAllObjects, Scratch, graph, cancellationToken);
             }
             catch (Exception ex)
             {
@@ -187,6 +186,9 @@ public sealed class HeapDump : IDisposable
 
         return _live;
     }
+
+    /// <summary>The scratch directory, created when first needed: a summary of most heaps writes nothing.</summary>
+    private ScratchSpace Scratch() => _scratch ??= ScratchSpace.Create(_options.ScratchDirectory);
 
     private DominatorTree Dominators(CancellationToken cancellationToken)
     {

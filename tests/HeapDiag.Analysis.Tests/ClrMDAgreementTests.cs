@@ -46,7 +46,7 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
         var roots = RootSet.Collect(dump, CancellationToken.None);
         var live = dump.CreateObjectBitmap();
         var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
-        var edges = LiveObjectMarker.Mark(dump, roots, live, observer: null, integrity, scratch, graph: null, CancellationToken.None);
+        var edges = LiveObjectMarker.Mark(dump, roots, live, observer: null, integrity, () => scratch, graph: null, CancellationToken.None);
         Assert.Equal(0, integrity.ReferencesDropped);
 
         // The straightforward way: ClrMD's roots, a HashSet and ClrMD's reference enumeration with dependent handles.
@@ -96,7 +96,7 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
         using var scratch = ScratchSpace.Create(null);
         var live = dump.CreateObjectBitmap();
         var graph = new PreorderGraph(scratch, dump.Objects.Types);
-        LiveObjectMarker.Mark(dump, RootSet.Collect(dump, CancellationToken.None), live, observer: null, new HeapIntegrity(dump.Segments, dump.PointerSize), scratch, graph, CancellationToken.None);
+        LiveObjectMarker.Mark(dump, RootSet.Collect(dump, CancellationToken.None), live, observer: null, new HeapIntegrity(dump.Segments, dump.PointerSize), () => scratch, graph, CancellationToken.None);
         graph.Complete();
 
         var vertices = graph.VertexCount;

@@ -10,7 +10,7 @@ public sealed class MarkStackTests
     public void Pops_in_reverse_push_order_across_spills_and_reloads()
     {
         using var scratch = ScratchSpace.Create(null);
-        using var stack = new MarkStack<(long, int)>(scratch, windowEntries: 8);
+        using var stack = new MarkStack<(long, int)>(() => scratch, windowEntries: 8);
         var expected = new Stack<(long, int)>();
         var random = new Random(24);
         for (var step = 0; step < 20_000; step++)
@@ -41,11 +41,27 @@ public sealed class MarkStackTests
     }
 
     [Fact]
+    public void Within_its_window_it_asks_for_no_scratch_space()
+    {
+        using var stack = new MarkStack<long>(() => throw new InvalidOperationException("no scratch space expected"), windowEntries: 1024);
+        for (var i = 0L; i < 1024; i++)
+        {
+            stack.Push(i);
+        }
+
+        while (stack.TryPop(out _))
+        {
+        }
+
+        Assert.Equal(0, stack.Count);
+    }
+
+    [Fact]
     public void Past_its_window_the_older_entries_are_in_the_scratch_file()
     {
         using var scratch = ScratchSpace.Create(null);
         var file = scratch.PathOf(MarkStack<long>.FileName);
-        using (var stack = new MarkStack<long>(scratch, windowEntries: 1024))
+        using (var stack = new MarkStack<long>(() => scratch, windowEntries: 1024))
         {
             for (var i = 0L; i < 1024; i++)
             {

@@ -58,7 +58,7 @@ internal sealed class LiveHeap
     /// runs beside it; leak suspects and retainers need only live objects and leave that walk out. With
     /// <paramref name="graph"/> the pass also records the live graph for the dominator tree (and completes it).
     /// </summary>
-    public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, bool countAllObjects, ScratchSpace scratch, PreorderGraph? graph, CancellationToken cancellationToken)
+    public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, bool countAllObjects, Func<ScratchSpace> scratch, PreorderGraph? graph, CancellationToken cancellationToken)
     {
         var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
         var walk = integrity.CreateWalkCheck();

@@ -37,10 +37,11 @@ internal static class LiveObjectMarker
     /// <summary>
     /// Sets the bit of every object reachable from <paramref name="roots"/> in <paramref name="live"/> (a fresh bitmap
     /// of the dump) and, with <paramref name="graph"/>, records the live graph in depth-first preorder. Returns the
-    /// number of references that land in the heap, roots' included. A deep search's stack spills to <paramref name="scratch"/>.
+    /// number of references that land in the heap, roots' included. A deep search's stack spills to <paramref name="scratch"/>,
+    /// asked for when it first does.
     /// </summary>
     public static long Mark(
-        DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, HeapIntegrity integrity, ScratchSpace scratch, PreorderGraph? graph, CancellationToken cancellationToken)
+        DumpSession dump, RootSet roots, ObjectBitmap live, ILiveObjectObserver? observer, HeapIntegrity integrity, Func<ScratchSpace> scratch, PreorderGraph? graph, CancellationToken cancellationToken)
     {
         var objects = dump.Objects;
         using var pending = new MarkStack<PendingScan>(scratch);

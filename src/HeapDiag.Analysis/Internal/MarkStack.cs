@@ -21,16 +21,16 @@ internal sealed class MarkStack<T> : IDisposable
 
     private const int InitialEntries = 1024;
 
-    private readonly ScratchSpace _scratch;
+    private readonly Func<ScratchSpace> _scratch;
     private readonly int _half;
     private T[] _items;
     private int _count;
     private long _spilledHalves;
     private FileStream? _file;
 
-    /// <param name="scratch">Where the older entries go.</param>
+    /// <param name="scratch">Where the older entries go: asked for at the first spill only, so that a search that never spills needs no scratch directory.</param>
     /// <param name="windowEntries">Entries held in memory at most (even); the default is 512 Ki (8 MiB of 16-byte entries).</param>
-    public MarkStack(ScratchSpace scratch, int windowEntries = 1 << 19)
+    public MarkStack(Func<ScratchSpace> scratch, int windowEntries = 1 << 19)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(windowEntries, 2);
         _scratch = scratch;
@@ -78,7 +78,7 @@ internal sealed class MarkStack<T> : IDisposable
             return;
         }
 
-        _file ??= new FileStream(_scratch.PathOf(FileName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+        _file ??= new FileStream(_scratch().PathOf(FileName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
         _file.Position = _spilledHalves * HalfBytes;
         _file.Write(MemoryMarshal.AsBytes(_items.AsSpan(0, _half)));
         _spilledHalves++;

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using HeapDiag.Analysis;
+using HeapDiag.Analysis.Internal;
+using HeapDiag.Analysis.Internal.Dominators;
 using HeapDiag.AspNetCore.Tests.Damage;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 
@@ -73,5 +75,36 @@ public sealed class ScratchSpaceTests(RealDump dump) : IClassFixture<RealDump>
 
         // The open dump still answers what needs no scratch space.
         Assert.True(heapDump.Summarize(new SummaryOptions { RetainedSizes = false }).Live.Objects > 0);
+    }
+
+    /// <summary>
+    /// The volume holds the mark pass's recording but only half of what the dominator pass would add: the free space is
+    /// checked before that pass writes anything (a page of a mapped scratch file that finds no room would be a SIGBUS).
+    /// </summary>
+    [RequiresTmpfsFact]
+    public void The_library_refuses_the_dominator_pass_up_front_when_the_volume_holds_the_recording_but_not_the_rest()
+    {
+        var (recorded, needed) = MeasureScratch(dump.Path);
+        using var tmpfs = Tmpfs.Mount(recorded + (needed / 2));
+        using var heapDump = HeapDump.Open(dump.Path, new HeapDumpOptions { ScratchDirectory = tmpfs.DirectoryPath, AlwaysMapScratchArrays = true });
+
+        var error = Assert.Throws<HeapAnalysisScratchSpaceException>(() => heapDump.FindLeakSuspects());
+
+        Assert.Equal(needed, error.NeededBytes);
+        Assert.InRange(error.FreeBytes!.Value, 1, needed - 1);
+        Assert.Null(error.InnerException);
+        Assert.Contains($"the dominator tree needs about", error.Message, StringComparison.Ordinal);
+        Assert.Contains(tmpfs.DirectoryPath, error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(tmpfs.DirectoryPath));
+    }
+
+    /// <summary>The bytes the mark pass records for <paramref name="path"/>, each file in whole pages as a tmpfs holds it, and the dominator pass's estimate of what it adds.</summary>
+    private static (long Recorded, long Needed) MeasureScratch(string path)
+    {
+        using var session = DumpSession.Open(path);
+        using var scratch = ScratchSpace.Create(null);
+        var live = LiveHeap.Mark(session, 1, countAllObjects: false, () => scratch, new PreorderGraph(scratch, session.Objects.Types), CancellationToken.None);
+        var recorded = Directory.GetFiles(scratch.DirectoryPath).Sum(file => (new FileInfo(file).Length + 4095) / 4096 * 4096);
+        return (recorded, DominatorTree.ScratchBytes(live.Live.Count, live.EdgeCount, mapped: true));
     }
 }
