@@ -19,11 +19,12 @@ internal sealed class DumpSession : IDisposable
     // Set when a thread was left inside ClrMD, stuck on a damaged dump (see ReaderStallGuard).
     private volatile bool _abandoned;
 
-    private DumpSession(string dumpPath, DataTarget dataTarget, ClrRuntime runtime, string? dacPath, int cacheBytes)
+    private DumpSession(string dumpPath, DataTarget dataTarget, ClrRuntime runtime, string? dacPath, int cacheBytes, TimeProvider time)
     {
         _dataTarget = dataTarget;
         _runtime = runtime;
         DacPath = dacPath;
+        Time = time;
         _mapped = MappedDump.TryOpen(dumpPath);
         FileName = Path.GetFileName(dumpPath);
         FileBytes = new FileInfo(dumpPath).Length;
@@ -56,6 +57,9 @@ internal sealed class DumpSession : IDisposable
 
     public HeapObjects Objects { get; }
 
+    /// <summary>What bounds the reads that a damaged dump can make endless (<see cref="ReaderStallGuard"/>).</summary>
+    public TimeProvider Time { get; }
+
     /// <summary>The data access library beside the dumped runtime, when it exists here; <see cref="EnumerateHandles"/> loads it again.</summary>
     public string? DacPath { get; }
 
@@ -66,7 +70,7 @@ internal sealed class DumpSession : IDisposable
     public ObjectBitmap CreateObjectBitmap() => new(Segments.Select(s => (s.Start, s.End)));
 
     /// <summary>Opens a dump with <paramref name="cacheBytes"/> of cached dump pages (32 MiB: the mark pass over a 1 GB heap rarely reads a page twice).</summary>
-    public static DumpSession Open(string dumpPath, int cacheBytes = 32 << 20)
+    public static DumpSession Open(string dumpPath, int cacheBytes = 32 << 20, TimeProvider? time = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(dumpPath);
         DumpFileCheck.ThrowIfUnusable(dumpPath);
@@ -102,7 +106,7 @@ internal sealed class DumpSession : IDisposable
                     $"cannot read the .NET {clr.Version} runtime in the dump (its data access library, libmscordaccore, must match that exact version): {FirstLine(ex.Message)}"), ex);
             }
 
-            return new DumpSession(dumpPath, dataTarget, runtime, dacPath, cacheBytes);
+            return new DumpSession(dumpPath, dataTarget, runtime, dacPath, cacheBytes, time ?? TimeProvider.System);
         }
         catch
         {
@@ -138,6 +142,9 @@ internal sealed class DumpSession : IDisposable
     /// disposed, because that thread still uses them; they go with the process.
     /// </summary>
     public void Abandon() => _abandoned = true;
+
+    /// <summary>Whether <see cref="Abandon"/> was called: then <see cref="Dispose"/> leaves ClrMD's objects alone.</summary>
+    public bool Abandoned => _abandoned;
 
     public void Dispose()
     {

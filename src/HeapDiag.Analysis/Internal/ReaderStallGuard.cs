@@ -17,12 +17,16 @@ internal static class ReaderStallGuard
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>Runs <paramref name="work"/>, which calls the action it is given after each step, within the bound.</summary>
+    /// <param name="dump">Marked abandoned when the work is left behind.</param>
+    /// <param name="what">What the work reads, for the message.</param>
+    /// <param name="work">The work; it calls the action it is given after each step.</param>
+    /// <param name="time">Measures the time without progress (checked about once a second).</param>
+    /// <param name="cancellationToken">Stops the wait (the work is left behind, as on a stall).</param>
     /// <exception cref="HeapDumpDamagedException">No step finished within <see cref="StallLimit"/>.</exception>
-    public static void Run(DumpSession dump, string what, Action<Action> work, CancellationToken cancellationToken)
+    public static void Run(DumpSession dump, string what, Action<Action> work, TimeProvider time, CancellationToken cancellationToken)
     {
         long steps = 0;
         var task = Task.Run(() => work(() => Interlocked.Increment(ref steps)), CancellationToken.None);
-        var time = TimeProvider.System;
         var lastSteps = 0L;
         var lastProgress = time.GetTimestamp();
         try

@@ -52,7 +52,7 @@ internal sealed class RootSet
     {
         var roots = new List<HeapRoot>();
         List<HeapRoot> threadStatics = [];
-        ReaderStallGuard.Run(dump, "the static fields of its types", progress => threadStatics = AddStaticFields(dump.Runtime, roots, progress, cancellationToken), cancellationToken);
+        ReaderStallGuard.Run(dump, "the static fields of its types", progress => threadStatics = AddStaticFields(dump.Runtime, roots, progress, cancellationToken), dump.Time, cancellationToken);
         var dependents = AddHandles(dump, roots);
 
         // After the handles: where a handle and a thread static reach an object equally soon, the path keeps the handle it had.
