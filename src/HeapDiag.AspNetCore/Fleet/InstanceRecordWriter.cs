@@ -96,16 +96,17 @@ internal sealed partial class InstanceRecordWriter(
             return;
         }
 
-        // A result of a dump this instance did not ship (fetched from another's folder) is not this instance's.
+        // A result of a dump this instance did not ship (fetched from another's folder) is not this instance's. The JSON
+        // reader leaves a missing list null: a result without its suspects tells none (a throw here would stop the app).
         if (index >= 0 && dumpEvent.Content is { } content)
         {
             _dumps[index] = dumpEvent.Kind switch
             {
-                DumpEvent.Suspects when Read(content, HeapDiagnosticsJsonContext.Default.LeakSuspectReport) is { } suspects => _dumps[index] with { Leaks = Leaks(suspects.Suspects) },
+                DumpEvent.Suspects when Read(content, HeapDiagnosticsJsonContext.Default.LeakSuspectReport) is { Suspects: { } suspects } => _dumps[index] with { Leaks = Leaks(suspects) },
                 DumpEvent.LeakReport when Read(content, HeapDiagnosticsJsonContext.Default.AutoDumpLeakReport) is { } report => _dumps[index] with
                 {
                     ReportHeadline = report.Headline,
-                    Leaks = _dumps[index].Leaks ?? (report.Suspects.Count > 0 ? Leaks(report.Suspects) : null),
+                    Leaks = _dumps[index].Leaks ?? (report.Suspects is { Count: > 0 } suspects ? Leaks(suspects) : null),
                 },
                 _ => _dumps[index],
             };

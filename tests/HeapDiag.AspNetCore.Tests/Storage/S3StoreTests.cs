@@ -191,6 +191,39 @@ public sealed class S3StoreTests
         Assert.Empty(Directory.GetFiles(host.DumpDirectory, "*.zst*"));
     }
 
+    [RequiresS3rverFact]
+    public async Task Deleting_a_dump_deletes_its_object_its_diagnostics_and_its_results_in_the_bucket_and_nothing_else()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        await using var host = await BucketTestHost.StartAsync(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true));
+        var store = host.Services.GetRequiredService<HeapDumpStore>();
+        var (kept, _, _, _) = await CaptureAsync(host);
+        var (id, _, key, _) = await CaptureAsync(host);
+        var results = new[] { DumpEvent.Suspects, DumpEvent.LeakReport }.Select(name => BucketLayout.ResultKey(key, name)).ToList();
+        foreach (var name in new[] { DumpEvent.Suspects, DumpEvent.LeakReport })
+        {
+            store.PublishResult(Parse(id), name, "{}"u8.ToArray());
+        }
+
+        // The results are copied in the background: wait until both are there.
+        var before = await s3.ListKeysAsync();
+        for (var waited = 0; !results.All(before.Contains) && waited < 60; waited++)
+        {
+            await Task.Delay(500);
+            before = await s3.ListKeysAsync();
+        }
+
+        Assert.Subset(new HashSet<string>(before), new HashSet<string>([key, BucketLayout.DiagnosticsKey(key), .. results]));
+
+        using var deleted = await host.Client.DeleteAsync($"/debug/heapdump/{id}");
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        var after = await s3.ListKeysAsync();
+        Assert.DoesNotContain(after, k => k.Contains(id, StringComparison.Ordinal));
+        Assert.Equal(before.Where(k => !k.Contains(id, StringComparison.Ordinal)).Order(), after.Order());
+        Assert.Contains(after, k => k.Contains(kept, StringComparison.Ordinal));
+    }
+
     private static async Task<(string Id, string Sha256, string Key, JsonElement Result)> CaptureAsync(TestHost host)
     {
         var result = await host.CaptureResultAsync();
