@@ -51,7 +51,15 @@ internal sealed partial class InstanceRecordWriter(
 
                 while (activity.Events.TryRead(out var dumpEvent))
                 {
-                    Apply(dumpEvent);
+                    try
+                    {
+                        Apply(dumpEvent);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // A result the record cannot use must not end the writer: a failed background service stops the app.
+                        LogResultUnreadable(logger, ex);
+                    }
                 }
 
                 await WriteAsync(bucket, interval, stoppingToken);

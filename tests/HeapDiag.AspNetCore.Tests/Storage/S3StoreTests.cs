@@ -5,6 +5,7 @@ using HeapDiag.AspNetCore.Storage;
 using HeapDiag.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace HeapDiag.AspNetCore.Tests.Storage;
 
@@ -222,6 +223,23 @@ public sealed class S3StoreTests
         Assert.DoesNotContain(after, k => k.Contains(id, StringComparison.Ordinal));
         Assert.Equal(before.Where(k => !k.Contains(id, StringComparison.Ordinal)).Order(), after.Order());
         Assert.Contains(after, k => k.Contains(kept, StringComparison.Ordinal));
+    }
+
+    [RequiresS3rverFact]
+    public async Task A_result_the_instance_record_cannot_use_is_logged_and_the_app_keeps_serving()
+    {
+        await using var s3 = await S3rverServer.StartAsync();
+        await using var host = await BucketTestHost.StartAsync(s3, writer: new SizedDumpWriter(DumpBytes, compressible: true));
+        var (id, _, _, _) = await CaptureAsync(host);
+
+        // A suspect without its accumulation point: the record's writer cannot summarize it.
+        host.Services.GetRequiredService<HeapDumpStore>().PublishResult(Parse(id), DumpEvent.Suspects, """{"suspects":[{}]}"""u8.ToArray());
+
+        var logged = await host.Logs.SingleAsync(2302);
+        Assert.IsType<NullReferenceException>(logged.Exception);
+        using var list = await host.Client.GetAsync("/debug/heapdump");
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        Assert.False(host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested);
     }
 
     private static async Task<(string Id, string Sha256, string Key, JsonElement Result)> CaptureAsync(TestHost host)
