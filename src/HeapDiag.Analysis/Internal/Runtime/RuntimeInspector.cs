@@ -18,7 +18,7 @@ internal static class RuntimeInspector
     {
         var stopwatch = Stopwatch.StartNew();
         var runtime = dump.Runtime;
-        var (handles, pinned) = Handles(runtime, cancellationToken);
+        var (handles, pinned) = Handles(dump, cancellationToken);
         var finalizer = Finalizer(runtime.Heap, cancellationToken);
         var fragmentation = FragmentationWalk.Run(dump, pinned, cancellationToken);
         List<string> notes =
@@ -29,24 +29,28 @@ internal static class RuntimeInspector
         return new RuntimeReport(dump.FileName, dump.ClrVersion, handles, finalizer, Threads(runtime), Modules(runtime), fragmentation, notes, stopwatch.ElapsedMilliseconds);
     }
 
-    /// <summary>Handles by kind with their top types, and the addresses that pinned and async-pinned handles hold.</summary>
-    private static (List<HandleKindStats> Handles, HashSet<ulong> Pinned) Handles(ClrRuntime runtime, CancellationToken cancellationToken)
+    /// <summary>
+    /// Handles by kind with their top types, and the addresses that pinned and async-pinned handles hold. The handles
+    /// come as raw entries (<see cref="DumpSession.EnumerateHandles"/>) and their targets are read in place, so ClrMD
+    /// keeps no object per handle for the rest of the session.
+    /// </summary>
+    private static (List<HandleKindStats> Handles, HashSet<ulong> Pinned) Handles(DumpSession dump, CancellationToken cancellationToken)
     {
         var byKind = new Dictionary<ClrHandleKind, TypeTally>();
         var pinned = new HashSet<ulong>();
-        foreach (var handle in runtime.EnumerateHandles())
+        foreach (var handle in dump.EnumerateHandles())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!byKind.TryGetValue(handle.HandleKind, out var tally))
+            if (!byKind.TryGetValue(handle.Kind, out var tally))
             {
-                byKind[handle.HandleKind] = tally = new TypeTally();
+                byKind[handle.Kind] = tally = new TypeTally();
             }
 
-            var target = handle.Object;
-            tally.Add(target.Type?.Name, target.IsValid ? (long)target.Size : 0);
-            if (handle.HandleKind is ClrHandleKind.Pinned or ClrHandleKind.AsyncPinned && target.Address != 0)
+            var type = handle.Object == 0 ? null : dump.Objects.GetType(handle.Object);
+            tally.Add(type?.Name, type is null ? 0 : (long)dump.Objects.GetSize(handle.Object, type));
+            if (handle.Kind is ClrHandleKind.Pinned or ClrHandleKind.AsyncPinned && handle.Object != 0)
             {
-                pinned.Add(target.Address);
+                pinned.Add(handle.Object);
             }
         }
 
