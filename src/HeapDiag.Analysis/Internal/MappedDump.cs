@@ -70,16 +70,10 @@ internal sealed unsafe class MappedDump : IDisposable
     /// </summary>
     public ReadOnlySpan<byte> TryGetSpan(ulong address, int length)
     {
-        var region = _last;
-        if (address < _starts[region] || address >= _ends[region])
+        var region = RangeSearch.Find(_starts, _ends, address, ref _last);
+        if (region < 0)
         {
-            region = RangeSearch.Find(_starts, _ends, address);
-            if (region < 0)
-            {
-                return default;
-            }
-
-            _last = region;
+            return default;
         }
 
         var end = address + (ulong)length;

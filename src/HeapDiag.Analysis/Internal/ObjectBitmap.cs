@@ -38,22 +38,7 @@ internal sealed class ObjectBitmap
     public long Count { get; private set; }
 
     /// <summary>The range that holds <paramref name="address"/>, or −1.</summary>
-    public int FindRange(ulong address)
-    {
-        var last = _lastRange;
-        if (last < _starts.Length && address >= _starts[last] && address < _ends[last])
-        {
-            return last;
-        }
-
-        var index = RangeSearch.Find(_starts, _ends, address);
-        if (index >= 0)
-        {
-            _lastRange = index;
-        }
-
-        return index;
-    }
+    public int FindRange(ulong address) => RangeSearch.Find(_starts, _ends, address, ref _lastRange);
 
     /// <summary>
     /// Sets the bit for <paramref name="address"/>; false if it was set already or the address is in no range.

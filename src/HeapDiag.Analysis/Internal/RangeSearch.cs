@@ -17,6 +17,28 @@ internal static class RangeSearch
         return index >= 0 && address < ends[index] ? index : -1;
     }
 
+    /// <summary>
+    /// The range that holds <paramref name="address"/>, or −1, trying range <paramref name="last"/> first (consecutive
+    /// lookups of a pass mostly fall in one range) and setting it to the range found.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Find(ulong[] starts, ulong[] ends, ulong address, ref int last)
+    {
+        var previous = last;
+        if ((uint)previous < (uint)starts.Length && address >= starts[previous] && address < ends[previous])
+        {
+            return previous;
+        }
+
+        var index = Find(starts, ends, address);
+        if (index >= 0)
+        {
+            last = index;
+        }
+
+        return index;
+    }
+
     /// <summary>The index of the last of <paramref name="starts"/> (ascending) at or below <paramref name="address"/>, or −1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Floor(ulong[] starts, ulong address)

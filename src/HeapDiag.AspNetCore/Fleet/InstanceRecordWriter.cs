@@ -105,7 +105,7 @@ internal sealed partial class InstanceRecordWriter(
         }
 
         // A result of a dump this instance did not ship (fetched from another's folder) is not this instance's. The JSON
-        // reader leaves a missing list null: a result without its suspects tells none (a throw here would stop the app).
+        // reader leaves a missing list null: a result without its suspects tells none (rather than a warning, event 2302).
         if (index >= 0 && dumpEvent.Content is { } content)
         {
             _dumps[index] = dumpEvent.Kind switch
