@@ -1,6 +1,7 @@
 using HeapDiag.Analysis.Internal;
 using HeapDiag.Analysis.Internal.Dominators;
 using Microsoft.Diagnostics.Runtime;
+using Microsoft.Diagnostics.Runtime.AbstractDac;
 
 namespace HeapDiag.Analysis.Tests;
 
@@ -171,12 +172,41 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
     {
         using var dump = DumpSession.Open(dumps.BeforePath);
         Assert.NotNull(dump.DacPath);
-        var ours = dump.EnumerateHandles().Select(h => (h.Address, h.Object, h.Kind, h.DependentTarget, h.RefCount)).ToList();
-        var clrmd = dump.Runtime.EnumerateHandles().Select(h => (h.Address, h.Object.Address, h.HandleKind, h.Dependent.Address, h.ReferenceCount)).ToList();
+        var ours = dump.EnumerateHandles().Select(Entry).ToList();
+        var clrmd = ClrMDHandles(dump).ToList();
         Assert.Equal(clrmd, ours);
         Assert.Contains(ours, h => h.Kind == ClrHandleKind.Strong);
         Assert.Contains(ours, h => h.Kind == ClrHandleKind.WeakShort);
+        Assert.Contains(ours, h => h.Kind == ClrHandleKind.Dependent);
     }
+
+    [Fact]
+    public void The_library_lists_only_the_kinds_asked_for_through_its_own_interface_and_they_are_ClrMDs()
+    {
+        using var dump = DumpSession.Open(dumps.BeforePath);
+        ClrHandleKind[] kinds = [ClrHandleKind.Strong, ClrHandleKind.Pinned, ClrHandleKind.Dependent];
+        var services = DataTarget.CreateDacServices(dump.Runtime.ClrInfo, dump.DacPath!);
+        try
+        {
+            // The fast path itself, not the fallback to ClrMD's list that DumpSession takes when it is not found.
+            var runtime = (IAbstractRuntime)services.GetService(typeof(IAbstractRuntime))!;
+            var ours = DacHandleEnumerator.TryEnumerate(runtime, dump.Runtime.DataTarget.DataReader, kinds);
+            Assert.NotNull(ours);
+            var expected = ClrMDHandles(dump).Where(h => kinds.Contains(h.Kind)).OrderBy(h => h.Address).ToList();
+            Assert.Equal(expected, ours.Select(Entry).OrderBy(h => h.Address).ToList());
+            Assert.Contains(expected, h => h.Kind == ClrHandleKind.Dependent);
+        }
+        finally
+        {
+            (services as IDisposable)?.Dispose();
+        }
+    }
+
+    private static (ulong Address, ulong Object, ClrHandleKind Kind, ulong DependentTarget, uint RefCount) Entry(ClrHandleInfo handle) =>
+        (handle.Address, handle.Object, handle.Kind, handle.DependentTarget, handle.RefCount);
+
+    private static IEnumerable<(ulong Address, ulong Object, ClrHandleKind Kind, ulong DependentTarget, uint RefCount)> ClrMDHandles(DumpSession dump) =>
+        dump.Runtime.EnumerateHandles().Select(h => (h.Address, h.Object.Address, h.HandleKind, h.Dependent.Address, h.ReferenceCount));
 
     private static (HeapTotals Totals, long BytesUnreadable, string Notes) CountWholeHeap(DumpSession dump, bool clrmdOnly)
     {

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Microsoft.Diagnostics.Runtime;
@@ -25,6 +26,20 @@ internal sealed class RootSet
 
     /// <summary>Bits of the filter of primary objects: 2^20 bits (128 KiB), a few percent false positives for 100,000s of handles.</summary>
     private const int FilterBits = 1 << 20;
+
+    /// <summary>
+    /// The handles a pass follows: those that keep their object alive (a ref-counted one while its count is above
+    /// zero) and the dependent ones. The weak kinds are not even listed; they are most of a big heap's handles.
+    /// </summary>
+    private static readonly ImmutableArray<ClrHandleKind> FollowedHandleKinds =
+    [
+        ClrHandleKind.Strong,
+        ClrHandleKind.Pinned,
+        ClrHandleKind.AsyncPinned,
+        ClrHandleKind.SizedRef,
+        ClrHandleKind.RefCounted,
+        ClrHandleKind.Dependent,
+    ];
 
     private readonly Dictionary<ulong, ulong[]> _dependents;
 
@@ -112,7 +127,7 @@ internal sealed class RootSet
     private static Dictionary<ulong, ulong[]> AddHandles(DumpSession dump, List<HeapRoot> roots)
     {
         var dependents = new Dictionary<ulong, List<ulong>>();
-        foreach (var handle in dump.EnumerateHandles())
+        foreach (var handle in dump.EnumerateHandles(FollowedHandleKinds))
         {
             if (handle.Kind == ClrHandleKind.Dependent)
             {
@@ -138,11 +153,11 @@ internal sealed class RootSet
         return dependents.ToDictionary(d => d.Key, d => d.Value.ToArray());
     }
 
-    /// <summary>Whether the handle keeps its object alive, as <see cref="ClrHandle.IsStrong"/> decides.</summary>
+    /// <summary>Whether the handle (of <see cref="FollowedHandleKinds"/>) keeps its object alive, as <see cref="ClrHandle.IsStrong"/> decides.</summary>
     private static bool IsStrong(in ClrHandleInfo handle) => handle.Kind switch
     {
         ClrHandleKind.RefCounted => handle.RefCount > 0,
-        ClrHandleKind.WeakLong or ClrHandleKind.WeakShort or ClrHandleKind.Dependent or ClrHandleKind.WeakWinRT => false,
+        ClrHandleKind.Dependent => false,
         _ => true,
     };
 
