@@ -66,5 +66,16 @@ public sealed class ObjectBitmapTests
         }
     }
 
+    [Fact]
+    public void A_bitmap_large_enough_for_huge_pages_starts_clear_and_works()
+    {
+        // 16 MiB of words, allocated uninitialized so the kernel can be told to back it with 2 MiB pages, then cleared.
+        var bitmap = new ObjectBitmap([(0UL, 1UL << 30)]);
+        Assert.Empty(bitmap.EnumerateSet());
+        Assert.Equal((true, true), TrySet(bitmap, (1UL << 30) - 8));
+        bitmap.BuildIndex();
+        Assert.Equal(0, bitmap.IndexOf((1UL << 30) - 8));
+    }
+
     private static (bool Set, bool InRange) TrySet(ObjectBitmap bitmap, ulong address) => (bitmap.TrySet(address, out var inRange), inRange);
 }

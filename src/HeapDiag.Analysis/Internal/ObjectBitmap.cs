@@ -20,9 +20,15 @@ internal sealed class ObjectBitmap
 
     private readonly ulong[] _starts;
     private readonly ulong[] _ends;
-    private readonly ulong[][] _bits;
+
+    // One array of words for all ranges (range r's are from _firstWord[r] on), so that it can be on huge pages: a
+    // regions heap has thousands of 4 MiB regions, each a few KiB of bitmap.
+    private readonly int[] _firstWord;
+    private readonly ulong[] _words;
     private int _lastRange;
-    private int[][]? _rankBeforeWord;
+
+    // After BuildIndex: set bits before each word within its range, and before each range.
+    private int[]? _rankBeforeWord;
     private long[]? _rankBeforeRange;
 
     /// <param name="ranges">Address ranges objects can be in (the GC segments), not overlapping, in any order.</param>
@@ -31,7 +37,16 @@ internal sealed class ObjectBitmap
         var sorted = ranges.Where(r => r.End > r.Start).OrderBy(r => r.Start).ToArray();
         _starts = sorted.Select(r => r.Start).ToArray();
         _ends = sorted.Select(r => r.End).ToArray();
-        _bits = sorted.Select(r => new ulong[(((r.End - r.Start) / BytesPerBit) + 64) / 64]).ToArray();
+        _firstWord = new int[sorted.Length + 1];
+        long words = 0;
+        for (var range = 0; range < sorted.Length; range++)
+        {
+            _firstWord[range] = checked((int)words);
+            words += (long)((((sorted[range].End - sorted[range].Start) / BytesPerBit) + 64) / 64);
+        }
+
+        _firstWord[sorted.Length] = checked((int)words);
+        _words = MemoryPages.AllocateOnHugePages<ulong>((int)words);
     }
 
     /// <summary>Number of set bits.</summary>
@@ -80,17 +95,16 @@ internal sealed class ObjectBitmap
     /// <summary>Set addresses in ascending order.</summary>
     public IEnumerable<ulong> EnumerateSet()
     {
-        for (var range = 0; range < _bits.Length; range++)
+        for (var range = 0; range < _starts.Length; range++)
         {
-            var words = _bits[range];
-            for (var w = 0; w < words.Length; w++)
+            for (var w = _firstWord[range]; w < _firstWord[range + 1]; w++)
             {
-                var word = words[w];
+                var word = _words[w];
                 while (word != 0)
                 {
                     var bit = BitOperations.TrailingZeroCount(word);
                     word &= word - 1;
-                    yield return _starts[range] + ((((ulong)w * 64) + (ulong)bit) * BytesPerBit);
+                    yield return AddressOf(range, w, bit);
                 }
             }
         }
@@ -99,26 +113,24 @@ internal sealed class ObjectBitmap
     /// <summary>Computes the dense numbering used by <see cref="IndexOf"/> and <see cref="AddressAt"/>. Call after the last <c>TrySet</c>.</summary>
     public void BuildIndex()
     {
-        _rankBeforeWord = new int[_bits.Length][];
-        _rankBeforeRange = new long[_bits.Length + 1];
+        var rankBeforeWord = MemoryPages.AllocateOnHugePages<int>(_words.Length);
+        _rankBeforeRange = new long[_starts.Length + 1];
         long total = 0;
-        for (var range = 0; range < _bits.Length; range++)
+        for (var range = 0; range < _starts.Length; range++)
         {
             _rankBeforeRange[range] = total;
-            var words = _bits[range];
-            var ranks = new int[words.Length];
             var inRange = 0;
-            for (var w = 0; w < words.Length; w++)
+            for (var w = _firstWord[range]; w < _firstWord[range + 1]; w++)
             {
-                ranks[w] = inRange;
-                inRange += BitOperations.PopCount(words[w]);
+                rankBeforeWord[w] = inRange;
+                inRange += BitOperations.PopCount(_words[w]);
             }
 
-            _rankBeforeWord[range] = ranks;
             total += inRange;
         }
 
-        _rankBeforeRange[_bits.Length] = total;
+        _rankBeforeRange[_starts.Length] = total;
+        _rankBeforeWord = rankBeforeWord;
     }
 
     /// <summary>Dense number of a set address (0 … <see cref="Count"/> − 1), or −1 if its bit is not set.</summary>
@@ -131,15 +143,15 @@ internal sealed class ObjectBitmap
         }
 
         var bit = (address - _starts[range]) / BytesPerBit;
-        var wordIndex = (int)(bit / 64);
-        var word = _bits[range][wordIndex];
+        var wordIndex = _firstWord[range] + (int)(bit / 64);
+        var word = _words[wordIndex];
         var mask = 1UL << (int)(bit % 64);
         if ((word & mask) == 0)
         {
             return -1;
         }
 
-        return _rankBeforeRange![range] + _rankBeforeWord![range][wordIndex] + BitOperations.PopCount(word & (mask - 1));
+        return _rankBeforeRange![range] + _rankBeforeWord![wordIndex] + BitOperations.PopCount(word & (mask - 1));
     }
 
     /// <summary>The address with dense number <paramref name="index"/> (inverse of <see cref="IndexOf"/>).</summary>
@@ -147,19 +159,22 @@ internal sealed class ObjectBitmap
     {
         // Range r holds ranks [rankBeforeRange[r], rankBeforeRange[r + 1]); empty ranges repeat the next rank,
         // so the holder is the last range whose first rank is at or below index. The same goes for words.
-        var range = LastAtOrBelow(_rankBeforeRange.AsSpan(0, _bits.Length), index);
+        var range = LastAtOrBelow(_rankBeforeRange.AsSpan(0, _starts.Length), index);
         var inRange = (int)(index - _rankBeforeRange![range]);
-        var wordIndex = LastAtOrBelow(_rankBeforeWord![range].AsSpan(), inRange);
+        var first = _firstWord[range];
+        var wordIndex = first + LastAtOrBelow(_rankBeforeWord.AsSpan(first, _firstWord[range + 1] - first), inRange);
 
-        var word = _bits[range][wordIndex];
-        for (var skip = inRange - _rankBeforeWord[range][wordIndex]; skip > 0; skip--)
+        var word = _words[wordIndex];
+        for (var skip = inRange - _rankBeforeWord![wordIndex]; skip > 0; skip--)
         {
             word &= word - 1;
         }
 
-        var bit = BitOperations.TrailingZeroCount(word);
-        return _starts[range] + ((((ulong)wordIndex * 64) + (ulong)bit) * BytesPerBit);
+        return AddressOf(range, wordIndex, BitOperations.TrailingZeroCount(word));
     }
+
+    private ulong AddressOf(int range, int wordIndex, int bit) =>
+        _starts[range] + ((((ulong)(wordIndex - _firstWord[range]) * 64) + (ulong)bit) * BytesPerBit);
 
     /// <summary>The word that holds the bit of <paramref name="address"/>, and the bit's mask; a null reference when the address is in no range.</summary>
     private ref ulong WordOf(ulong address, out ulong mask)
@@ -173,7 +188,7 @@ internal sealed class ObjectBitmap
 
         var bit = (address - _starts[range]) / BytesPerBit;
         mask = 1UL << (int)(bit % 64);
-        return ref _bits[range][bit / 64];
+        return ref _words[_firstWord[range] + (int)(bit / 64)];
     }
 
     private static int LastAtOrBelow<T>(ReadOnlySpan<T> ascending, T value)

@@ -12,9 +12,9 @@ namespace HeapDiag.Analysis.Internal.Dominators;
 /// <remarks>
 /// A mapped array's pages are pages of a file: the kernel writes them back and drops them when memory runs short
 /// (in a container too) instead of counting them against the process until an OOM kill, which is what lets the
-/// analysis of a heap of any size stay within a fixed GC heap (the GC hard limit is the budget). A new mapped file is
-/// sparse, so an array that is only partly used (a depth-first stack sized for the worst case) costs only the pages
-/// touched. The file is deleted on dispose.
+/// analysis of a heap of any size stay within a fixed GC heap (the GC hard limit is the budget). Every array the
+/// pass creates is used whole, so its pages are all mapped when it is created (<see cref="MemoryPages.Populate"/>)
+/// rather than one page fault at a time. The file is deleted on dispose.
 /// </remarks>
 internal sealed unsafe class IntArray : IDisposable
 {
@@ -39,6 +39,7 @@ internal sealed unsafe class IntArray : IDisposable
         {
             byte* pointer = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            MemoryPages.Populate(pointer, (long)view.SafeMemoryMappedViewHandle.ByteLength);
             _items = (int*)(pointer + view.PointerOffset);
         }
     }
@@ -64,14 +65,24 @@ internal sealed unsafe class IntArray : IDisposable
         }
     }
 
-    /// <summary>A zeroed array on the GC heap (pinned: the pinned object heap never moves it).</summary>
-    public static IntArray InMemory(int length) => new(length, GC.AllocateArray<int>(Math.Max(1, length), pinned: true), null, null, null);
+    /// <summary>A zeroed array on the GC heap (pinned: the pinned object heap never moves it), on huge pages where it can be.</summary>
+    public static IntArray InMemory(int length) => new(length, MemoryPages.AllocateOnHugePages<int>(Math.Max(1, length)), null, null, null);
 
     /// <summary>A zeroed array in a new scratch file at <paramref name="path"/>.</summary>
-    public static IntArray Mapped(string path, int length) => Map(path, length, FileMode.CreateNew);
-
-    /// <summary>The ints of an existing scratch file (written by <see cref="IntFileWriter"/>), mapped for reading and writing; the file is deleted on dispose.</summary>
-    public static IntArray MapExisting(string path) => Map(path, checked((int)(new FileInfo(path).Length / sizeof(int))), FileMode.Open);
+    public static IntArray Mapped(string path, int length)
+    {
+        var bytes = Math.Max(sizeof(int), (long)length * sizeof(int));
+        var file = MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, mapName: null, bytes, MemoryMappedFileAccess.ReadWrite);
+        try
+        {
+            return new IntArray(length, null, file, file.CreateViewAccessor(0, bytes, MemoryMappedFileAccess.ReadWrite), path);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
 
     public void Dispose()
     {
@@ -82,21 +93,6 @@ internal sealed unsafe class IntArray : IDisposable
             _view.Dispose();
             _file!.Dispose();
             File.Delete(_path!);
-        }
-    }
-
-    private static IntArray Map(string path, int length, FileMode mode)
-    {
-        var bytes = Math.Max(sizeof(int), (long)length * sizeof(int));
-        var file = MemoryMappedFile.CreateFromFile(path, mode, mapName: null, bytes, MemoryMappedFileAccess.ReadWrite);
-        try
-        {
-            return new IntArray(length, null, file, file.CreateViewAccessor(0, bytes, MemoryMappedFileAccess.ReadWrite), path);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
         }
     }
 
