@@ -144,11 +144,15 @@ public sealed class DominatorTreeTests
 
             stack.Push((top.Node, top.NextReference + 1));
             var target = adjacent[top.NextReference];
-            graph.AddEdge(vertexOf[top.Node], AddressOf(target));
             if (live.TrySet(AddressOf(target), out _))
             {
+                // A tree edge: the parent is all the graph needs of it, as in the mark pass.
                 vertexOf[target] = graph.AddVertex(vertexOf[top.Node], AddressOf(target), (ulong)sizes[target], type: null);
                 stack.Push((target, 0));
+            }
+            else
+            {
+                graph.AddEdge(vertexOf[top.Node], AddressOf(target));
             }
         }
 

@@ -19,7 +19,10 @@ internal interface ILiveObjectObserver
 /// thread's stack): an object is marked when the search descends into it, not when a reference to it is first seen,
 /// so the order objects are marked in is a depth-first preorder and the object a reference to it was followed from is
 /// its parent in a depth-first tree. With a <see cref="PreorderGraph"/> the pass records that numbering and every
-/// reference as it goes, which is all the dominator tree needs: the dump is read once.
+/// reference as it goes, which is all the dominator tree needs: the dump is read once. A reference to an object not
+/// marked yet is recorded only when it is popped and turns out to be marked by then; otherwise the search descends
+/// through it and it is the new vertex's parent, which the graph has already (two thirds of a heap's references are
+/// such tree edges, and recording each twice was most of what the dominator pass read back).
 /// </para>
 /// <para>
 /// A reference to an object not yet marked is pushed even if it is already on the stack (the search descends from
@@ -68,6 +71,8 @@ internal static class LiveObjectMarker
             {
                 if (!live.TrySet(address, out _))
                 {
+                    // Reached another way since it was pushed: this reference is not the tree edge after all.
+                    graph?.AddEdge(scan.Vertex, address);
                     continue;
                 }
 
@@ -141,9 +146,12 @@ internal static class LiveObjectMarker
 
                 pending.Push(new PendingScan(reference, Source, 0));
             }
+            else
+            {
+                graph?.AddEdge(Source, reference);
+            }
 
             Edges++;
-            graph?.AddEdge(Source, reference);
             return true;
         }
     }

@@ -58,7 +58,9 @@ internal static class ImmediateDominators
             (var first, var last, var offsets, var sources) = buckets.Load(bucket);
             for (var w = last; w >= Math.Max(first, 2); w--)
             {
-                var smallest = w;
+                // The DFS parent is a predecessor the recording leaves out (see PreorderGraph). Nothing has compressed
+                // w's entry yet (only linked vertices, above w, are), so it still holds the parent.
+                var smallest = ancestor[w];
                 for (var p = offsets[w - first]; p < offsets[w - first + 1]; p++)
                 {
                     smallest = Math.Min(smallest, Evaluate(sources[p], w, ancestor, best, path));

@@ -2,8 +2,8 @@ namespace HeapDiag.Analysis.Internal.Dominators;
 
 /// <summary>
 /// The live object graph as the mark pass's depth-first search reaches it, written to scratch files: each vertex
-/// (numbered in preorder) with its DFS parent, size, type and address, and each reference as (source vertex, target
-/// address). The dominator computation needs exactly this, so the dump is read once for marking and graph together.
+/// (numbered in preorder) with its DFS parent, size, type and address, and each other reference as (source vertex,
+/// target address). The dominator computation needs exactly this, so the dump is read once for marking and graph together.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -15,6 +15,10 @@ namespace HeapDiag.Analysis.Internal.Dominators;
 /// <para>
 /// A reference's target is written as an address because the search does not know its number yet when it scans the
 /// source; <see cref="DominatorTree"/> resolves it afterwards through the mark bitmap's rank.
+/// </para>
+/// <para>
+/// The reference the search descended through (the tree edge) need not be added: the parent is every vertex's
+/// predecessor already. Adding it as well does no harm.
 /// </para>
 /// </remarks>
 internal sealed class PreorderGraph : IDisposable
@@ -76,7 +80,7 @@ internal sealed class PreorderGraph : IDisposable
         return VertexCount = checked(VertexCount + 1);
     }
 
-    /// <summary>A reference from vertex <paramref name="source"/> to the object at <paramref name="target"/>.</summary>
+    /// <summary>A reference from vertex <paramref name="source"/> to the object at <paramref name="target"/> other than a tree edge.</summary>
     public void AddEdge(int source, ulong target)
     {
         _edges.Write(source);
