@@ -41,8 +41,22 @@ internal static class DumpCodec
         return zstd;
     }
 
-    /// <summary>A stream reading zstd from <paramref name="source"/>; a truncated stream fails at its end instead of ending early.</summary>
-    public static DecompressionStream Decompress(Stream source) => new(source, BufferBytes, checkEndOfStream: true, leaveOpen: false);
+    /// <summary>
+    /// A stream reading zstd from <paramref name="source"/>; a truncated stream fails at its end instead of ending early,
+    /// and an empty one (a file or buffer of no bytes) fails at once.
+    /// </summary>
+    public static DecompressionStream Decompress(Stream source)
+    {
+        // zstd reads no frame at all as an empty stream; but every object the store writes holds a frame, so an empty
+        // one is damage, not an empty dump.
+        if (source.CanSeek && source.Length == 0)
+        {
+            source.Dispose();
+            throw new InvalidDataException("the object is empty, with no zstd frame");
+        }
+
+        return new(source, BufferBytes, checkEndOfStream: true, leaveOpen: false);
+    }
 
     /// <summary>A small object (a record, a result) as one zstd frame.</summary>
     public static byte[] Pack(byte[] content)

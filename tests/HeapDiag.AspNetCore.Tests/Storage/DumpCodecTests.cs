@@ -25,6 +25,7 @@ public sealed class DumpCodecTests
     [InlineData("truncated")]
     [InlineData("corrupt")]
     [InlineData("not zstd")]
+    [InlineData("empty")]
     public async Task A_damaged_stream_fails_as_corrupt_instead_of_ending_early(string damage)
     {
         var compressed = await CompressAsync(Dump);
@@ -32,6 +33,7 @@ public sealed class DumpCodecTests
         {
             "truncated" => compressed[..(compressed.Length / 2)],
             "corrupt" => [.. compressed[..20], .. compressed[20..].Select(b => (byte)~b)],
+            "empty" => [],
             _ => RandomNumberGenerator.GetBytes(10_000),
         };
 
