@@ -203,17 +203,20 @@ public sealed class HeapDump : IDisposable
         // With a budget the arrays always go to mapped files: the GC heap then holds about 4 bytes per live object
         // whatever the heap's size, and on this pass's access pattern mapped arrays cost no more time than managed ones.
         var inMemory = !_options.AlwaysMapScratchArrays && _options.MemoryBudgetBytes is null;
+
+        // What the dominator pass reads back: the recorded references, without the tree edges.
+        var graph = live.Graph!;
+        var references = graph.EdgeCount;
         if (_options.MemoryBudgetBytes is { } budget)
         {
-            MemoryPlan.ThrowIfMappedPassDoesNotFit(gcBytes, live.Live.Count, live.EdgeCount, budget);
+            MemoryPlan.ThrowIfMappedPassDoesNotFit(gcBytes, live.Live.Count, references, budget);
             live.AddNote(string.Create(
                 CultureInfo.InvariantCulture,
-                $"The dominator tree's arrays were kept in memory-mapped scratch files (in memory they would take about {ByteSize.Format(DominatorTree.PeakBytes(live.Live.Count, live.EdgeCount))} of the budget of {ByteSize.Format(budget)}): file pages the kernel can reclaim, not GC heap."));
+                $"The dominator tree's arrays were kept in memory-mapped scratch files (in memory they would take about {ByteSize.Format(DominatorTree.PeakBytes(live.Live.Count, references))} of the budget of {ByteSize.Format(budget)}): file pages the kernel can reclaim, not GC heap."));
         }
 
-        var graph = live.Graph!;
         graph.Scratch.MapsArrays = !inMemory;
-        var scratchBytes = DominatorTree.ScratchBytes(live.Live.Count, live.EdgeCount, mapped: !inMemory);
+        var scratchBytes = DominatorTree.ScratchBytes(live.Live.Count, references, mapped: !inMemory);
         if (graph.Scratch.FreeBytes() is { } free && free < scratchBytes)
         {
             _live = null;

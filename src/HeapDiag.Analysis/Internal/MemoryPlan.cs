@@ -52,7 +52,7 @@ internal static class MemoryPlan
         {
             throw new HeapAnalysisBudgetException(needed, budget, string.Create(
                 CultureInfo.InvariantCulture,
-                $"the dominator tree of {liveObjects:N0} live objects and {edges:N0} references needs about {ByteSize.Format(needed)} of memory even with its arrays in scratch files, more than the budget of {ByteSize.Format(budget)}"));
+                $"the dominator tree of {liveObjects:N0} live objects and {edges:N0} references besides its depth-first tree needs about {ByteSize.Format(needed)} of memory even with its arrays in scratch files, more than the budget of {ByteSize.Format(budget)}"));
         }
     }
 }

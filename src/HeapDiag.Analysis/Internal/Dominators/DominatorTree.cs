@@ -52,7 +52,7 @@ internal sealed class DominatorTree : IDisposable
 
     /// <summary>
     /// The most memory the computation holds at once beyond what the mark pass already holds, for
-    /// <paramref name="liveObjects"/> objects joined by <paramref name="edges"/> references.
+    /// <paramref name="liveObjects"/> objects joined by <paramref name="edges"/> recorded references (not the tree edges).
     /// </summary>
     public static long PeakBytes(long liveObjects, long edges)
     {
@@ -71,7 +71,7 @@ internal sealed class DominatorTree : IDisposable
     /// per reference, on disk already): the predecessor buckets and, mapped, the arrays.
     /// </summary>
     /// <param name="liveObjects">Live objects.</param>
-    /// <param name="edges">References between them.</param>
+    /// <param name="edges">References between them that the recording holds (not the tree edges).</param>
     /// <param name="mapped">Whether the arrays go to scratch files too (about 5 ints per object at most).</param>
     public static long ScratchBytes(long liveObjects, long edges, bool mapped) =>
         ((liveObjects + 2) * (mapped ? 5 : 0) * sizeof(int)) + (edges * 2 * sizeof(int));

@@ -7,7 +7,8 @@ namespace HeapDiag.Analysis.Internal.Dominators;
 internal sealed class PredecessorBuckets
 {
     /// <summary>
-    /// A bucket of at most this many bytes is sorted in memory at a time (up to 256 buckets: 512 M references). It is
+    /// A bucket of at most this many bytes is sorted in memory at a time (up to 256 buckets: 4 GiB of offsets and
+    /// sources, a billion objects and references). It is
     /// part of the least memory any analysis with a dominator tree needs, so it is kept small: more buckets cost a few
     /// more files, not more time.
     /// </summary>
@@ -39,7 +40,7 @@ internal sealed class PredecessorBuckets
     /// </summary>
     public static long BucketBytes(long vertices, long edges)
     {
-        var count = BucketCount(edges);
+        var count = BucketCount(vertices, edges);
         var oneBucket = (((vertices + count - 1) / count) + 1 + ((edges + count - 1) / count)) * sizeof(int);
         return Math.Max(oneBucket, count * (long)WriterBufferInts(count) * sizeof(int));
     }
@@ -57,7 +58,7 @@ internal sealed class PredecessorBuckets
         var scratch = graph.Scratch;
         var vertexCount = graph.VertexCount;
         var number = numbers.Span;
-        var count = BucketCount(graph.EdgeCount);
+        var count = BucketCount(vertexCount, graph.EdgeCount);
         var span = (int)(((long)vertexCount + count - 1) / count);
         var writers = new IntFileWriter[count];
         var written = false;
@@ -163,7 +164,13 @@ internal sealed class PredecessorBuckets
         _sources = null;
     }
 
-    private static int BucketCount(long edges) => (int)Math.Clamp((edges * 2 * sizeof(int) / MaxBucketBytes) + 1, 1, MaxBuckets);
+    /// <summary>
+    /// Enough buckets that each holds at most <see cref="MaxBucketBytes"/> of offsets (one per vertex of its range) and
+    /// sources (one per reference to it). The vertices count too: the recording leaves out the tree edges, so a heap
+    /// that is mostly one tree (a long list) has few references and as many vertices as ever.
+    /// </summary>
+    private static int BucketCount(long vertices, long edges) =>
+        (int)Math.Clamp((((vertices * sizeof(int)) + (edges * 2 * sizeof(int))) / MaxBucketBytes) + 1, 1, MaxBuckets);
 
     private static int WriterBufferInts(int buckets) => buckets > 16 ? 16 * 1024 : 64 * 1024;
 
