@@ -73,6 +73,20 @@ public sealed class DominatorTreeTests
         Assert.Equal(Count - 1, computed.ImmediateDominator[Count]);
     }
 
+    /// <summary>
+    /// The recording leaves out the tree edges, so a heap that is one long list has almost no references: its buckets
+    /// must still be counted by its vertices, or one bucket's offsets would hold all of them (4 bytes per object).
+    /// </summary>
+    [Theory]
+    [InlineData(50_000_000L, 0L)]
+    [InlineData(50_000_000L, 80_000_000L)]
+    [InlineData(1_000L, 10L)]
+    public void A_bucket_holds_at_most_its_bytes_whatever_share_of_the_references_was_recorded(long vertices, long references)
+    {
+        // Rounding each bucket's share up adds at most three ints.
+        Assert.InRange(PredecessorBuckets.BucketBytes(vertices, references), 1, PredecessorBuckets.MaxBucketBytes + (3 * sizeof(int)));
+    }
+
     [Fact]
     public void Retained_sizes_above_32_bits_of_units_stay_exact()
     {
