@@ -29,6 +29,15 @@ internal static class Program
     /// <summary>Two types whose names end in <c>Entry</c>, so a lookup by that suffix alone is ambiguous.</summary>
     internal static readonly object[] Entries = [new AlphaCache.Entry(), new BetaCache.Entry()];
 
+    /// <summary>Keys of <see cref="Notes"/>, kept alive here.</summary>
+    internal static readonly NoteKey[] NoteKeys = [.. Enumerable.Range(0, 10).Select(_ => new NoteKey())];
+
+    /// <summary>
+    /// A note per key, reachable only through the table's dependent handles: the mark pass must follow them as the GC
+    /// does (the runtime's own tables have no live entries in these dumps).
+    /// </summary>
+    internal static readonly ConditionalWeakTable<NoteKey, Note> Notes = NewNotes();
+
     private static int Main(string[] args)
     {
         AddMarkers(int.Parse(args[0], CultureInfo.InvariantCulture));
@@ -70,6 +79,17 @@ internal static class Program
         return 0;
     }
 
+    private static ConditionalWeakTable<NoteKey, Note> NewNotes()
+    {
+        var notes = new ConditionalWeakTable<NoteKey, Note>();
+        foreach (var key in NoteKeys)
+        {
+            notes.Add(key, new Note());
+        }
+
+        return notes;
+    }
+
     private static void AddMarkers(int count)
     {
         for (var i = 0; i < count; i++)
@@ -98,6 +118,15 @@ internal sealed class LeakMarker(int id)
     public int Id { get; } = id;
 
     public byte[] Payload { get; } = new byte[16];
+}
+
+/// <summary>A key of <see cref="Program.Notes"/>.</summary>
+internal sealed class NoteKey;
+
+/// <summary>A value of <see cref="Program.Notes"/>, with a payload of its own.</summary>
+internal sealed class Note
+{
+    public byte[] Payload { get; } = new byte[24];
 }
 
 internal static class AlphaCache

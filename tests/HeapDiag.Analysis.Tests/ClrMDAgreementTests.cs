@@ -87,6 +87,26 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
     }
 
     /// <summary>
+    /// The passes look an object up among the dependent handles' primaries only when its type is flagged as a
+    /// primary's: every primary's type must be, or its secondaries would be left unmarked.
+    /// </summary>
+    [Fact]
+    public void The_type_of_every_dependent_handles_primary_is_flagged_and_no_other()
+    {
+        using var dump = DumpSession.Open(dumps.BeforePath);
+        RootSet.Collect(dump, CancellationToken.None);
+        var primaries = dump.Runtime.EnumerateHandles()
+            .Where(h => h.HandleKind == ClrHandleKind.Dependent && !h.Object.IsNull && !h.Dependent.IsNull)
+            .Select(h => h.Object.Address)
+            .ToList();
+        Assert.NotEmpty(primaries);
+
+        var primaryTypes = primaries.Select(p => dump.Objects.GetType(p)!).ToHashSet();
+        Assert.All(primaryTypes, type => Assert.True(type.HasDependentHandlePrimaries, type.Name));
+        Assert.All(dump.Objects.Types.Except(primaryTypes), type => Assert.False(type.HasDependentHandlePrimaries, type.Name));
+    }
+
+    /// <summary>
     /// Lengauer–Tarjan is only right on a depth-first tree: every reference from a lower preorder number to a higher one
     /// must come from an ancestor, and each vertex's parent must reference it. Checked on every recorded reference.
     /// </summary>

@@ -67,6 +67,12 @@ internal sealed class HeapType
     /// <summary>Offset of the first array element from the object's address.</summary>
     public uint ElementsOffset { get; }
 
+    /// <summary>
+    /// Whether an object of this type is the primary of a dependent handle (set while the roots are collected): only
+    /// objects of such types need looking up among the primaries.
+    /// </summary>
+    public bool HasDependentHandlePrimaries { get; set; }
+
     // Tallies of the analysis in progress. They live on the type, not in a dictionary beside it, because the
     // summary updates them once per live object: 24 M extra dictionary lookups are a measurable share of the run.
 

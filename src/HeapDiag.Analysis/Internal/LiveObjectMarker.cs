@@ -91,7 +91,7 @@ internal static class LiveObjectMarker
 
                 observer?.OnLiveObject(address, type, size);
                 visitor.Source = graph?.AddVertex(scan.Vertex, address, size, type) ?? 0;
-                roots.VisitDependents(address, ref visitor);
+                roots.VisitDependents(address, type, ref visitor);
                 if (!type.IsReferenceArray)
                 {
                     objects.VisitReferences(address, type, size, ref visitor);

@@ -166,7 +166,7 @@ internal sealed class ShortestPathSearch
             _objects.VisitReferences(address, type, _objects.GetSize(address, type), ref collector);
         }
 
-        _roots.VisitDependents(address, ref collector);
+        _roots.VisitDependents(address, type, ref collector);
         ExpandCollected();
     }
 
@@ -207,7 +207,7 @@ internal sealed class ShortestPathSearch
 
         var discoverer = new Discoverer(_live, Parents, _remaining, node);
         _objects.VisitReferences(address, type, _objects.GetSize(address, type), ref discoverer);
-        _roots.VisitDependents(address, ref discoverer);
+        _roots.VisitDependents(address, type, ref discoverer);
         if (discoverer.Discovered > 0)
         {
             _discoverers.Enqueue(node);
