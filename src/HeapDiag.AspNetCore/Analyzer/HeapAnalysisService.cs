@@ -154,7 +154,10 @@ internal sealed partial class HeapAnalysisService(
             return null;
         }
 
+        // The analyzer names the directory it was given for scratch files, the workspace, which is deleted as this
+        // returns: the caller is told about the storage directory, the one the fix is about.
         var problem = AnalysisProblems.FromRun(run, dump.Id);
+        problem = problem with { Detail = problem.Detail.Replace(workspace.DirectoryPath, store.DirectoryPath, StringComparison.Ordinal) };
         LogAnalysisFailed(logger, dump.Id.ToString(), job.Command, problem.Failure.ToString(), problem.Detail);
         return problem;
     }

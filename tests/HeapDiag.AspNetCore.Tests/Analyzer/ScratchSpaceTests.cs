@@ -34,7 +34,7 @@ public sealed class ScratchSpaceTests(RealDump dump) : IClassFixture<RealDump>
 
         Assert.True(response.StatusCode == HttpStatusCode.InsufficientStorage, $"{(int)response.StatusCode}: {problem}");
         Assert.Equal("AnalysisScratchSpace", problem.GetProperty("failure").GetString());
-        Assert.Contains($"ran out of scratch space in {directory}", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains($"ran out of scratch space in {directory} (", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Contains("HeapDiagnostics:Storage:Directory", problem.GetProperty("fix").GetString(), StringComparison.Ordinal);
         Assert.Equal(before, Directory.GetFileSystemEntries(directory).Order().ToList());
 
