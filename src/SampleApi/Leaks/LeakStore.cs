@@ -69,11 +69,9 @@ internal sealed class LeakStore : IDisposable
         {
             var released = _cache.Count + _subscribers.Count + _timers.Count + _closures.Count + OutsideHeap.Release();
             _cache.Clear();
-            foreach (var subscriber in _subscribers)
-            {
-                PriceChanged -= subscriber.OnPriceChanged;
-            }
-
+            // Every subscriber is one of ours: dropping the list at once, rather than removing each (a copy of the
+            // whole invocation list apiece), keeps releasing 100,000 of them from taking minutes.
+            PriceChanged = null;
             _subscribers.Clear();
             _timers.ForEach(timer => timer.Dispose());
             _timers.Clear();
