@@ -228,6 +228,30 @@ public sealed class ClrMDAgreementTests(TargetDumps dumps)
         }
     }
 
+    [Fact]
+    public void Without_the_librarys_interface_the_handles_come_from_ClrMDs_list_kept_to_the_kinds_asked_for()
+    {
+        using var dump = DumpSession.Open(dumps.BeforePath);
+        ClrHandleKind[] kinds = [ClrHandleKind.Strong, ClrHandleKind.Pinned, ClrHandleKind.Dependent];
+
+        // A runtime service that holds no COM wrapper (another ClrMD version): the fast path says so, calling nothing.
+        var elsewhere = System.Reflection.DispatchProxy.Create<IAbstractRuntime, RefusingProxy>();
+        Assert.Null(DacHandleEnumerator.TryEnumerate(elsewhere, dump.Runtime.DataTarget.DataReader, kinds));
+
+        // What the session then falls back to is what the library's own enumerator lists.
+        var fallback = dump.ClrMDHandles(kinds).Select(Entry).OrderBy(h => h.Address).ToList();
+        Assert.Equal(dump.EnumerateHandles(kinds).Select(Entry).OrderBy(h => h.Address).ToList(), fallback);
+        Assert.All(fallback, h => Assert.Contains(h.Kind, kinds));
+        Assert.Contains(fallback, h => h.Kind == ClrHandleKind.Dependent);
+        Assert.Equal(ClrMDHandles(dump).ToList(), dump.ClrMDHandles(kinds: null).Select(Entry).ToList());
+    }
+
+    /// <summary>A stand-in for ClrMD's runtime service that fails any call made to it.</summary>
+    public class RefusingProxy : System.Reflection.DispatchProxy
+    {
+        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args) => throw new NotSupportedException(targetMethod?.Name);
+    }
+
     private static (ulong Address, ulong Object, ClrHandleKind Kind, ulong DependentTarget, uint RefCount) Entry(ClrHandleInfo handle) =>
         (handle.Address, handle.Object, handle.Kind, handle.DependentTarget, handle.RefCount);
 

@@ -211,7 +211,12 @@ internal sealed class DumpSession : IDisposable
         }
 
         // Without a known file (ClrMD found its library elsewhere) or a way into it, ClrMD's own list.
-        return _runtime.EnumerateHandles()
+        return ClrMDHandles(kinds);
+    }
+
+    /// <summary>ClrMD's list of every handle, those of <paramref name="kinds"/> (every one when null) kept: what <see cref="EnumerateHandles"/> falls back to.</summary>
+    internal IReadOnlyList<ClrHandleInfo> ClrMDHandles(IReadOnlyCollection<ClrHandleKind>? kinds) =>
+        _runtime.EnumerateHandles()
             .Where(handle => kinds is null || kinds.Contains(handle.HandleKind))
             .Select(handle => new ClrHandleInfo
             {
@@ -222,7 +227,6 @@ internal sealed class DumpSession : IDisposable
                 RefCount = handle.ReferenceCount,
             })
             .ToList();
-    }
 
     /// <summary>The runtime, read with the data access library ClrMD finds for it or else with the one beside the dumped runtime.</summary>
     internal static ClrRuntime CreateRuntime(ClrInfo clr) => CreateRuntime(clr, out _);
