@@ -1,8 +1,10 @@
+using System.Globalization;
 using System.Reflection;
 using HeapDiag.AspNetCore.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
 
 namespace HeapDiag.AspNetCore.Endpoints;
@@ -34,6 +36,12 @@ internal sealed class DumpDownloadResult(OpenedDump dump, bool zstd, bool ranges
             // 307 keeps the method: right for GET; a POST …?download=true is told to GET the URL instead (303).
             response.StatusCode = HttpMethods.IsGet(request.Method) ? StatusCodes.Status307TemporaryRedirect : StatusCodes.Status303SeeOther;
             response.Headers.Location = url.AbsoluteUri;
+            return;
+        }
+
+        if (ShortObjectProblem() is { } damaged)
+        {
+            await TypedResults.Problem(damaged).ExecuteAsync(httpContext);
             return;
         }
 
@@ -79,6 +87,16 @@ internal sealed class DumpDownloadResult(OpenedDump dump, bool zstd, bool ranges
             await content.CopyToAsync(response.Body, 1 << 20, aborted);
         }
     }
+
+    /// <summary>
+    /// A whole object that cannot hold the dump recorded with it (empty, or a raw one of another length) is damaged:
+    /// answered before the transfer starts. An empty one would otherwise be a 200 with nothing in it, or a zstd object
+    /// decoded to nothing, which only the client's check of the digest would catch.
+    /// </summary>
+    private ProblemDetails? ShortObjectProblem() =>
+        dump.ContentRange is null && dump.SizeBytes is > 0 and var size && dump.Length is { } length && (length == 0 || (!dump.Zstd && length != size))
+            ? Problems.Upstream("The dump in the bucket is damaged", string.Create(CultureInfo.InvariantCulture, $"Its object holds {length:N0} bytes, but the dump uploaded there was {size:N0} bytes. Delete it (DELETE /heapdump/{{id}}) and capture a new dump."))
+            : null;
 
     private void SetHeaders(HttpResponse response)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -124,6 +125,17 @@ public sealed class S3StoreTests
         {
             Assert.Equal(DumpBytes, download.Content.Headers.ContentLength);
             await Assert.ThrowsAnyAsync<Exception>(async () => await (await download.Content.ReadAsStreamAsync()).CopyToAsync(Stream.Null));
+        }
+
+        // Empty: zstd reads no frame as nothing, so it is the recorded size that refuses it, before the download starts.
+        await s3.OverwriteAsync(key, []);
+        await AssertFetchFailsAsync("not a complete zstd stream");
+        foreach (var encoding in new[] { "identity", "zstd" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/debug/heapdump/{id}") { Headers = { { "Accept-Encoding", encoding } } };
+            using var download = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.BadGateway, download.StatusCode);
+            Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"Its object holds 0 bytes, but the dump uploaded there was {DumpBytes:N0} bytes"), (await download.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
         }
 
         // Valid zstd of other bytes: the digest recorded at upload catches it, and the message names both digests.
