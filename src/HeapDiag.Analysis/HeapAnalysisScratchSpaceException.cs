@@ -2,12 +2,19 @@ namespace HeapDiag.Analysis;
 
 /// <summary>
 /// The analysis ran out of disk space for its scratch files (<see cref="HeapDumpOptions.ScratchDirectory"/>): the
-/// recording of the live graph and the dominator tree's arrays, about 40 bytes per live object and 20 per reference.
+/// recording of the live graph and the dominator tree's arrays (<see cref="SizeRule"/>).
 /// What it had written is deleted. <see cref="Exception.Message"/> names the directory and, when known, how much is
 /// needed and free.
 /// </summary>
 public sealed class HeapAnalysisScratchSpaceException : IOException
 {
+    /// <summary>
+    /// How much scratch space an analysis with a dominator tree writes at most, as the messages of the CLI and the app
+    /// tell it: the recording (20 bytes per object, 12 per reference not in the search's tree), the reversed graph's
+    /// buckets (8 per reference) and the mapped arrays (about 20 per object).
+    /// </summary>
+    public const string SizeRule = "about 40 bytes per live object and 20 per reference";
+
     /// <summary>Creates the exception.</summary>
     /// <param name="directoryPath">Where the scratch files were.</param>
     /// <param name="neededBytes">Scratch space the next step needed, when it was known before writing.</param>

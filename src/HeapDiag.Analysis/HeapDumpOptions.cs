@@ -15,7 +15,7 @@ public sealed record HeapDumpOptions
     public long? MemoryBudgetBytes { get; init; }
 
     /// <summary>
-    /// Directory for scratch files (about 40 bytes per live object and 20 per reference, deleted when the
+    /// Directory for scratch files (<see cref="HeapAnalysisScratchSpaceException.SizeRule"/>, deleted when the
     /// <see cref="HeapDump"/> is disposed). Default: the system temp directory.
     /// </summary>
     public string? ScratchDirectory { get; init; }

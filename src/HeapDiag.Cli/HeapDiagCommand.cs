@@ -329,7 +329,7 @@ internal static class HeapDiagCommand
         }
         catch (HeapAnalysisScratchSpaceException ex)
         {
-            error.WriteLine($"heapdiag: {ex.Message}; free space there, or copy the dump to a directory with room (scratch files go next to the dump, else to the temp directory): about 40 bytes per live object and 20 per reference.");
+            error.WriteLine($"heapdiag: {ex.Message}; free space there, or copy the dump to a directory with room (scratch files go next to the dump, else to the temp directory): {HeapAnalysisScratchSpaceException.SizeRule}.");
             return Task.FromResult(ExitCodes.NotEnoughDisk);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

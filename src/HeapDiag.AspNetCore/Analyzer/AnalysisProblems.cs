@@ -1,3 +1,4 @@
+using HeapDiag.Analysis;
 using HeapDiag.Analyzer;
 using HeapDiag.AspNetCore.Storage;
 
@@ -39,7 +40,7 @@ internal static class AnalysisProblems
             "NoHost" => new AnalysisProblem(AnalysisFailure.AnalyzerUnavailable, Sentence(failure.Message), AnalyzerHost.ProblemFix),
             AnalyzerProtocol.FailureCodes.Budget => Budget(failure, run.Budget),
             AnalyzerProtocol.FailureCodes.ScratchSpace => new AnalysisProblem(AnalysisFailure.AnalysisScratchSpace, Sentence(failure.Message),
-                $"Free space on the volume of HeapDiagnostics:Storage:Directory (the analysis writes scratch files there while it runs: about 40 bytes per live object and 20 per reference, deleted afterwards), or {ElsewhereFix}",
+                $"Free space on the volume of HeapDiagnostics:Storage:Directory (the analysis writes scratch files there while it runs: {HeapAnalysisScratchSpaceException.SizeRule}, deleted afterwards), or {ElsewhereFix}",
                 failure.NeededBytes),
             AnalyzerProtocol.FailureCodes.Unreadable => new AnalysisProblem(AnalysisFailure.Unreadable, Sentence(failure.Message),
                 "The file cannot be analysed; delete it with DELETE /heapdump/{id} and capture a new one."),
