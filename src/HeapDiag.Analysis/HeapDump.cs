@@ -162,10 +162,16 @@ public sealed class HeapDump : IDisposable
                 MemoryPlan.ThrowIfBelowMinimum(_dump, _options.MemoryBudgetBytes, _options.PageCacheBytes, dominators: true);
             }
 
+            var roots = RootSet.Collect(_dump, cancellationToken);
+            if (forDominators)
+            {
+                MemoryPlan.ThrowIfRootsDoNotFit(_dump, roots, _options.MemoryBudgetBytes, _options.PageCacheBytes);
+            }
+
             var graph = recordGraph ? new PreorderGraph(Scratch(), _dump.Objects.Types) : null;
             try
             {
-                _live = LiveHeap.Mark(_dump, Math.Max(1, _options.MaxDistinctStrings), countAllObjects, Scratch, graph, cancellationToken);
+                _live = LiveHeap.Mark(_dump, roots, Math.Max(1, _options.MaxDistinctStrings), countAllObjects, Scratch, graph, cancellationToken);
             }
             catch (Exception ex)
             {

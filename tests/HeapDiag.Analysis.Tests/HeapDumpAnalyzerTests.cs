@@ -1,3 +1,5 @@
+using HeapDiag.Analysis.Internal;
+
 namespace HeapDiag.Analysis.Tests;
 
 /// <summary>The library against real dumps of a process whose heap is known (see the TestTarget project).</summary>
@@ -79,6 +81,29 @@ public sealed class HeapDumpAnalyzerTests(TargetDumps dumps)
         var list = Assert.Single(summary.RetainedBytes!, r => r.Name == $"System.Collections.Generic.List<{TargetDumps.MarkerType}>");
         Assert.True(list.RetainedBytes > retained.RetainedBytes);
         Assert.All(summary.RetainedBytes!, r => Assert.True(r.RetainedBytes >= r.ShallowBytes, r.Name));
+    }
+
+    [Fact]
+    public void A_budget_the_segments_allow_but_not_with_the_roots_and_dependent_handles_is_refused_before_the_mark_pass()
+    {
+        long segmentsNeed, rootsNeed;
+        using (var session = DumpSession.Open(dumps.BeforePath))
+        {
+            var heapBytes = session.Segments.Sum(s => (long)(s.End - s.Start));
+            segmentsNeed = MemoryPlan.MinimumBytes(heapBytes, new HeapDumpOptions().PageCacheBytes, dominators: true);
+            var roots = RootSet.Collect(session, CancellationToken.None);
+            Assert.InRange(roots.DependentHandles, 10, 1000);
+            rootsNeed = roots.MemoryBytes;
+        }
+
+        var budget = segmentsNeed + (rootsNeed / 2);
+        using var dump = HeapDump.Open(dumps.BeforePath, new HeapDumpOptions { MemoryBudgetBytes = budget });
+
+        var refusal = Assert.Throws<HeapAnalysisBudgetException>(() => dump.FindLeakSuspects());
+
+        Assert.Equal(budget, refusal.BudgetBytes);
+        Assert.Equal(segmentsNeed + rootsNeed, refusal.NeededBytes);
+        Assert.Contains("dependent handles (ConditionalWeakTable entries) needs about", refusal.Message, StringComparison.Ordinal);
     }
 
     [Fact]

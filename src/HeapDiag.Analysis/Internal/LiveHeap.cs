@@ -58,11 +58,10 @@ internal sealed class LiveHeap
     /// runs beside it; leak suspects and retainers need only live objects and leave that walk out. With
     /// <paramref name="graph"/> the pass also records the live graph for the dominator tree (and completes it).
     /// </summary>
-    public static LiveHeap Mark(DumpSession dump, int maxDistinctStrings, bool countAllObjects, Func<ScratchSpace> scratch, PreorderGraph? graph, CancellationToken cancellationToken)
+    public static LiveHeap Mark(DumpSession dump, RootSet roots, int maxDistinctStrings, bool countAllObjects, Func<ScratchSpace> scratch, PreorderGraph? graph, CancellationToken cancellationToken)
     {
         var integrity = new HeapIntegrity(dump.Segments, dump.PointerSize);
         var walk = integrity.CreateWalkCheck();
-        var roots = RootSet.Collect(dump, cancellationToken);
         using var wholeHeap = countAllObjects ? WholeHeapWalk.Start(dump, walk, cancellationToken) : null;
         var live = dump.CreateObjectBitmap();
         var census = new LiveCensus(dump, live, maxDistinctStrings) { CountsStrings = countAllObjects };

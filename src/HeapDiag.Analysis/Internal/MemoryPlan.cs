@@ -41,6 +41,28 @@ internal static class MemoryPlan
         }
     }
 
+    /// <summary>
+    /// Refuses, once the roots are collected and before the mark pass, a budget below <see cref="MinimumBytes"/> plus
+    /// what the roots hold: a heap with millions of <c>ConditionalWeakTable</c> entries holds a lookup of their
+    /// primaries through every pass, which the segments cannot tell.
+    /// </summary>
+    public static void ThrowIfRootsDoNotFit(DumpSession dump, RootSet roots, long? budget, int pageCacheBytes)
+    {
+        if (budget is not { } limit)
+        {
+            return;
+        }
+
+        var heapBytes = dump.Segments.Sum(s => (long)(s.End - s.Start));
+        var needed = MinimumBytes(heapBytes, pageCacheBytes, dominators: true) + roots.MemoryBytes;
+        if (needed > limit)
+        {
+            throw new HeapAnalysisBudgetException(needed, limit, string.Create(
+                CultureInfo.InvariantCulture,
+                $"the analysis of a {ByteSize.Format(heapBytes)} GC heap with {roots.Roots.Count:N0} roots and {roots.DependentHandles:N0} dependent handles (ConditionalWeakTable entries) needs about {ByteSize.Format(needed)} of memory at the least, more than the budget of {ByteSize.Format(limit)}"));
+        }
+    }
+
     /// <summary>With its arrays mapped, the pass still holds a predecessor bucket and the root-path search's parents (4 bytes per object) on the GC heap.</summary>
     public static long MappedPeakBytes(long gcBytesNow, long liveObjects, long edges) =>
         AnalysisMemory.FixedBytes + gcBytesNow + PredecessorBuckets.BucketBytes(liveObjects + 2, edges) + (liveObjects * sizeof(int)) + (liveObjects / 8);

@@ -103,7 +103,7 @@ public sealed class ScratchSpaceTests(RealDump dump) : IClassFixture<RealDump>
     {
         using var session = DumpSession.Open(path);
         using var scratch = ScratchSpace.Create(null);
-        var live = LiveHeap.Mark(session, 1, countAllObjects: false, () => scratch, new PreorderGraph(scratch, session.Objects.Types), CancellationToken.None);
+        var live = LiveHeap.Mark(session, RootSet.Collect(session, CancellationToken.None), 1, countAllObjects: false, () => scratch, new PreorderGraph(scratch, session.Objects.Types), CancellationToken.None);
         var recorded = Directory.GetFiles(scratch.DirectoryPath).Sum(file => (new FileInfo(file).Length + 4095) / 4096 * 4096);
         return (recorded, DominatorTree.ScratchBytes(live.Live.Count, live.Graph!.EdgeCount, mapped: true));
     }
