@@ -165,7 +165,7 @@ public sealed class HeapDump : IDisposable
             var roots = RootSet.Collect(_dump, cancellationToken);
             if (forDominators)
             {
-                MemoryPlan.ThrowIfRootsDoNotFit(_dump, roots, _options.MemoryBudgetBytes, _options.PageCacheBytes);
+                MemoryPlan.ThrowIfBelowMinimum(_dump, _options.MemoryBudgetBytes, _options.PageCacheBytes, dominators: true, roots);
             }
 
             var graph = recordGraph ? new PreorderGraph(Scratch(), _dump.Objects.Types) : null;

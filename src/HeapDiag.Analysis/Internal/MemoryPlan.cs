@@ -23,30 +23,12 @@ internal static class MemoryPlan
         AnalysisMemory.FixedBytes + (heapBytes / 64) + (heapBytes / 128) + Math.Max(0, pageCacheBytes - AnalysisMemory.SmallestPageCacheBytes)
         + (dominators ? PredecessorBuckets.MaxBucketBytes : 0);
 
-    /// <summary>Refuses, from the segments alone (before the mark pass), a budget below <see cref="MinimumBytes"/>.</summary>
-    public static void ThrowIfBelowMinimum(DumpSession dump, long? budget, int pageCacheBytes, bool dominators)
-    {
-        if (budget is not { } limit)
-        {
-            return;
-        }
-
-        var heapBytes = dump.Segments.Sum(s => (long)(s.End - s.Start));
-        var needed = MinimumBytes(heapBytes, pageCacheBytes, dominators);
-        if (needed > limit)
-        {
-            throw new HeapAnalysisBudgetException(needed, limit, string.Create(
-                CultureInfo.InvariantCulture,
-                $"the analysis of a {ByteSize.Format(heapBytes)} GC heap ({dump.Segments.Count:N0} segments) needs about {ByteSize.Format(needed)} of memory at the least, more than the budget of {ByteSize.Format(limit)}"));
-        }
-    }
-
     /// <summary>
-    /// Refuses, once the roots are collected and before the mark pass, a budget below <see cref="MinimumBytes"/> plus
-    /// what the roots hold: a heap with millions of <c>ConditionalWeakTable</c> entries holds a lookup of their
-    /// primaries through every pass, which the segments cannot tell.
+    /// Refuses, before the mark pass, a budget below <see cref="MinimumBytes"/>: from the segments alone, and again
+    /// once <paramref name="roots"/> are collected with what they hold through every pass (a heap with millions of
+    /// <c>ConditionalWeakTable</c> entries holds a lookup of their primaries, which the segments cannot tell).
     /// </summary>
-    public static void ThrowIfRootsDoNotFit(DumpSession dump, RootSet roots, long? budget, int pageCacheBytes)
+    public static void ThrowIfBelowMinimum(DumpSession dump, long? budget, int pageCacheBytes, bool dominators, RootSet? roots = null)
     {
         if (budget is not { } limit)
         {
@@ -54,12 +36,15 @@ internal static class MemoryPlan
         }
 
         var heapBytes = dump.Segments.Sum(s => (long)(s.End - s.Start));
-        var needed = MinimumBytes(heapBytes, pageCacheBytes, dominators: true) + roots.MemoryBytes;
+        var needed = MinimumBytes(heapBytes, pageCacheBytes, dominators) + (roots?.MemoryBytes ?? 0);
         if (needed > limit)
         {
+            var what = roots is null
+                ? string.Create(CultureInfo.InvariantCulture, $"({dump.Segments.Count:N0} segments)")
+                : string.Create(CultureInfo.InvariantCulture, $"with {roots.Roots.Count:N0} roots and {roots.DependentHandles:N0} dependent handles (ConditionalWeakTable entries)");
             throw new HeapAnalysisBudgetException(needed, limit, string.Create(
                 CultureInfo.InvariantCulture,
-                $"the analysis of a {ByteSize.Format(heapBytes)} GC heap with {roots.Roots.Count:N0} roots and {roots.DependentHandles:N0} dependent handles (ConditionalWeakTable entries) needs about {ByteSize.Format(needed)} of memory at the least, more than the budget of {ByteSize.Format(limit)}"));
+                $"the analysis of a {ByteSize.Format(heapBytes)} GC heap {what} needs about {ByteSize.Format(needed)} of memory at the least, more than the budget of {ByteSize.Format(limit)}"));
         }
     }
 
